@@ -1,0 +1,304 @@
+"""Training loops as plain generators: they yield flat dicts of floats, and now and then a sample grid.
+
+    for m in train_classifier(model, load_dataset("digits"), TrainConfig(epochs=1)): print(m)
+
+A metrics dict has "step", "epoch", "progress" (0..1), "seconds" (active training time), "images_per_s",
+"lr" and "loss"/"acc" (classifier) or "loss_d"/"loss_g"/"d_x"/"d_g_z" (GAN); epoch ends add "val_acc".
+An event dict has an "event" key: "samples" carries "images" (uint8 N,H,W,C) and, for classifiers,
+"pred"/"true" label indices; "confusion" carries the validation confusion matrix.
+The loops never print, sleep, save or import streamlit: the CLI, the job runner and tests consume them.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .data import ImageData, normalize
+
+
+@dataclass
+class TrainConfig:
+    epochs: float | None = 5         # passes over the training set; ignored when seconds is set
+    seconds: float | None = None     # a time budget in seconds of training (pauses do not count)
+    batch_size: int = 128
+    lr: float = 2e-3                 # peak learning rate (the schedule scales it)
+    optimizer: str = "adam"          # adam | sgd (momentum 0.9, Nesterov) | rmsprop
+    weight_decay: float = 0.0        # L2 penalty: a remedy for overfitting
+    augment: bool = True             # random shifts, small rotations and zooms (and flips for non-digits)
+    schedule: str = "onecycle"       # onecycle: warm up 10%, then decay linearly to 0 | constant
+    seed: int = 0
+    log_every: int = 1               # metrics every N steps (each costs a device sync on CUDA)
+    sample_every: int = 100          # GAN: a fixed-noise grid every N steps
+    n_samples: int = 36              # images in a sample grid
+    beta1: float = 0.9               # Adam's momentum; the DCGAN paper lowers it to 0.5 for GANs
+    label_smoothing: float = 0.0     # GAN: D's target for real images is 1 - s (Salimans et al. 2016)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or exploded; str(e) says what to change."""
+
+
+@dataclass
+class TrainState:
+    """What a consumer (the job runner) may touch between steps: the optimizers and the base rate."""
+    model: torch.nn.Module | None = None
+    optimizers: list = field(default_factory=list)
+    base_lr: float = 0.0
+
+
+def make_optimizer(params, cfg: TrainConfig, lr: float, beta1: float = 0.9):
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer '{cfg.optimizer}': choose adam, sgd or rmsprop")
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    if schedule == "constant":
+        return 1.0
+    warm = 0.1  # a short warm-up keeps Adam's first large steps from wrecking batch-norm statistics
+    return progress / warm if progress < warm else max(0.0, (1 - progress) / (1 - warm))
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator, flip: bool) -> torch.Tensor:
+    """Random affine warps of a float batch (B, C, H, W): ±10° rotation, ±10% zoom, ±2 px shift.
+    One affine_grid/grid_sample call for the whole batch: no per-image Python."""
+    B, dev = x.shape[0], x.device
+    r = lambda lo, hi: (torch.rand(B, generator=gen) * (hi - lo) + lo).to(dev)
+    angle, scale = r(-0.175, 0.175), r(0.9, 1.1)
+    shift = 2.0 * 2 / x.shape[-1]  # 2 px in grid units ([-1, 1] spans the image)
+    tx, ty = r(-shift, shift), r(-shift, shift)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    sx = torch.where(r(0, 1) < 0.5, -1.0, 1.0) if flip else torch.ones(B, device=dev)
+    theta = torch.stack([torch.stack([cos * sx, -sin, tx], 1), torch.stack([sin * sx, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="zeros" if not flip else "reflection", align_corners=False)
+
+
+def to_uint8_images(x: torch.Tensor) -> "numpy.ndarray":
+    """(B, C, H, W) in [0, 1] → uint8 (B, H, W, C) for display."""
+    return (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+class _Clock:
+    """Active training time: the time spent suspended at a yield (paused job, slow consumer) is excluded,
+    so time budgets and images/s measure training, not the user's coffee break."""
+    def __init__(self):
+        self.active, self._t = 0.0, time.perf_counter()
+
+    def pause(self):
+        self.active += time.perf_counter() - self._t
+        return self.active
+
+    def resume(self):
+        self._t = time.perf_counter()
+
+
+def _check_finite(name: str, value: float, step: int, lr: float, limit: float = 1e4):
+    if not math.isfinite(value) or abs(value) > limit:
+        what = "became NaN" if math.isnan(value) else "exploded"
+        raise TrainingDiverged(f"training stopped at step {step}: the {name} {what} ({value:.3g}); lower the "
+                               f"learning rate (it was {lr:.2g}) by 10x, or use Adam with a smaller batch size")
+
+
+def _progress(cfg: TrainConfig, step: int, total_steps: int | None, seconds: float) -> float:
+    if cfg.seconds:
+        return min(1.0, seconds / cfg.seconds)
+    return min(1.0, step / max(1, total_steps))
+
+
+def _apply_lr(state: TrainState, cfg: TrainConfig, progress: float) -> float:
+    lr = state.base_lr * lr_factor(cfg.schedule, progress)
+    for opt in state.optimizers:
+        for g in opt.param_groups:
+            g["lr"] = lr
+    return lr
+
+
+@torch.no_grad()
+def evaluate(model, x_u8, y, mean, std, batch_size=1000):
+    """Accuracy, mean loss and predictions of a classifier over uint8 images."""
+    was_training = model.training
+    model.eval()
+    preds, loss = [], 0.0
+    for i in range(0, len(y), batch_size):
+        logits = model(normalize(x_u8[i:i + batch_size], mean, std))
+        loss += F.cross_entropy(logits, y[i:i + batch_size], reduction="sum").item()
+        preds.append(logits.argmax(1))
+    model.train(was_training)
+    pred = torch.cat(preds)
+    return (pred == y).float().mean().item(), loss / len(y), pred
+
+
+def confusion_matrix(y, pred, n: int) -> list:
+    return torch.bincount(y * n + pred, minlength=n * n).view(n, n).tolist()
+
+
+def _epochs_plan(cfg: TrainConfig, steps_per_epoch: int):
+    if cfg.seconds:
+        return None
+    return max(1, round((cfg.epochs or 1) * steps_per_epoch))
+
+
+def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", state: TrainState | None = None):
+    """Train a classifier with cross-entropy; yields metrics each log step, and at each epoch end the
+    validation accuracy, a grid of validation images with predictions, and the confusion matrix."""
+    state = state or TrainState()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model.to(device).train()
+    x, y = data.train_x.to(device), data.train_y.to(device)
+    vx, vy = data.val_x.to(device), data.val_y.to(device)
+    n_classes = len(data.class_names)
+    state.model, state.base_lr = model, cfg.lr
+    state.optimizers = [make_optimizer(model.parameters(), cfg, cfg.lr, cfg.beta1)]
+    opt = state.optimizers[0]
+    N, B = len(y), max(2, min(cfg.batch_size, len(y)))  # batch norm cannot learn from a batch of one
+    steps_per_epoch = N // B  # the ragged last batch is dropped: every epoch has equal, full steps
+    total = _epochs_plan(cfg, steps_per_epoch)
+    flip = data.intake != "digit"  # a mirrored 2 is not a 2; a mirrored cat is still a cat
+    sample_idx = torch.randperm(len(vy), generator=gen)[:cfg.n_samples].to(device)
+    clock, step, seen = _Clock(), 0, 0
+    loss_sum = acc_sum = 0.0
+    n_sum = 0
+    while True:
+        perm = torch.randperm(N, generator=gen).to(device)
+        for i in range(steps_per_epoch):
+            progress = _progress(cfg, step, total, clock.pause())
+            clock.resume()
+            if progress >= 1.0:
+                break
+            lr = _apply_lr(state, cfg, progress)
+            idx = perm[i * B:(i + 1) * B]
+            xb = normalize(x[idx], data.mean, data.std)
+            if cfg.augment:
+                xb = augment_batch(xb, gen, flip)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += len(idx)
+            if step % cfg.log_every == 0 or step == 1:
+                l = loss.item()
+                _check_finite("loss", l, step, lr)
+                loss_sum += l
+                acc_sum += (logits.argmax(1) == y[idx]).float().mean().item()
+                n_sum += 1
+                secs = clock.pause()
+                yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
+                       "seconds": secs, "images_per_s": seen / max(secs, 1e-9), "lr": lr,
+                       "loss": l, "acc": acc_sum / n_sum}
+                clock.resume()
+            if step % steps_per_epoch == 0:
+                yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg,
+                                      clock, loss_sum / max(n_sum, 1), seen)
+                loss_sum = acc_sum = 0.0
+                n_sum = 0
+        if progress >= 1.0:
+            break
+    if step % steps_per_epoch != 0 or step == 0:  # the run ended mid-epoch: score what we have
+        yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock,
+                              loss_sum / max(n_sum, 1), seen)
+
+
+def _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock, loss, seen):
+    secs = clock.pause()
+    val_acc, val_loss, pred = evaluate(model, vx, vy, data.mean, data.std)
+    sample = vx[sample_idx]
+    yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
+           "seconds": secs, "images_per_s": seen / max(secs, 1e-9), "val_acc": val_acc, "val_loss": val_loss,
+           "train_loss": loss}
+    yield {"event": "samples", "step": step, "images": to_uint8_images(sample.float() / 255),
+           "pred": pred[sample_idx].tolist(), "true": vy[sample_idx].tolist()}
+    yield {"event": "confusion", "step": step, "epoch": step / steps_per_epoch,
+           "matrix": confusion_matrix(vy, pred, n_classes)}
+    clock.resume()
+
+
+def fixed_noise(nz: int, n: int, seed: int, device="cpu") -> torch.Tensor:
+    """The same latents every time for a seed, so sample grids are comparable across steps."""
+    return torch.randn(n, nz, generator=torch.Generator().manual_seed(seed)).to(device)
+
+
+@torch.no_grad()
+def sample_images(generator, z) -> "numpy.ndarray":
+    """Generator output for latents z as uint8 (N, H, W, C); eval mode, so a sample does not depend on its batch."""
+    was_training = generator.training
+    generator.eval()
+    x = generator(z)
+    generator.train(was_training)
+    return to_uint8_images((x + 1) / 2)
+
+
+def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: TrainState | None = None):
+    """Train a DCGAN with the non-saturating BCE losses of the tutorial; yields losses, D(x) and D(G(z))
+    every log step, and a grid from fixed noise every sample_every steps."""
+    state = state or TrainState()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    G, D, c = gan.generator.to(device).train(), gan.discriminator.to(device).train(), gan.config
+    real_all = data.train_x.to(device)
+    lr = cfg.lr
+    beta1 = cfg.beta1
+    state.model, state.base_lr = gan, lr
+    state.optimizers = [make_optimizer(G.parameters(), cfg, lr, beta1), make_optimizer(D.parameters(), cfg, lr, beta1)]
+    opt_g, opt_d = state.optimizers
+    N, B = len(real_all), min(cfg.batch_size, len(real_all))
+    steps_per_epoch = N // B
+    total = _epochs_plan(cfg, steps_per_epoch)
+    z_fixed = fixed_noise(c.nz, cfg.n_samples, cfg.seed, device)
+    ones, zeros = torch.ones(B, 1, device=device), torch.zeros(B, 1, device=device)
+    real_target = ones * (1 - cfg.label_smoothing)
+    bce = F.binary_cross_entropy_with_logits
+    clock, step = _Clock(), 0
+    yield {"event": "samples", "step": 0, "images": sample_images(G, z_fixed)}
+    while True:
+        perm = torch.randperm(N, generator=gen).to(device)
+        for i in range(steps_per_epoch):
+            progress = _progress(cfg, step, total, clock.pause())
+            clock.resume()
+            if progress >= 1.0:
+                break
+            lr = _apply_lr(state, cfg, progress)
+            real = real_all[perm[i * B:(i + 1) * B]].float() / 127.5 - 1
+            z = torch.randn(B, c.nz, generator=gen).to(device)
+            fake = G(z)
+            # D learns to tell real from fake; fake is detached so this step leaves G alone
+            d_real, d_fake = D(real), D(fake.detach())
+            loss_d = bce(d_real, real_target) + bce(d_fake, zeros)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            # G learns to make D say "real" (the non-saturating loss of Goodfellow et al.)
+            d_gen = D(fake)
+            loss_g = bce(d_gen, ones)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            step += 1
+            if step % cfg.log_every == 0 or step == 1:
+                ld, lg = loss_d.item(), loss_g.item()
+                _check_finite("discriminator loss", ld, step, lr, limit=1e3)
+                _check_finite("generator loss", lg, step, lr, limit=1e3)
+                secs = clock.pause()
+                yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
+                       "seconds": secs, "images_per_s": step * B / max(secs, 1e-9), "lr": lr,
+                       "loss_d": ld, "loss_g": lg, "d_x": torch.sigmoid(d_real).mean().item(),
+                       "d_g_z": torch.sigmoid(d_fake).mean().item()}
+                clock.resume()
+            if step % cfg.sample_every == 0:
+                clock.pause()
+                yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
+                clock.resume()
+        if progress >= 1.0:
+            break
+    if step % cfg.sample_every != 0:
+        yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
+

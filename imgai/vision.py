@@ -1,0 +1,536 @@
+"""Image intake: decode any user image safely, and turn photos into model inputs.
+
+Every image that enters imgai (uploads, dataset folders, the CLI) goes through `open_image`,
+which either returns a plain RGB picture or raises `ImageError` with one line a user can act on.
+`digit_from_photo` turns a phone photo of a hand-written digit into an MNIST-style 28x28 array;
+`fit_image` centre-crops and resizes for every other classifier.
+
+    img = open_image(uploaded_bytes, name="cat.jpg"); x = fit_image(img, 32, 3)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 25 * 1024 * 1024  # a 12-48 Mpx phone JPEG is 3-15 MB; 25 MB leaves room for PNG/TIFF
+MAX_PIXELS = 50_000_000  # 50 Mpx (~8660x5770): above any phone camera; an RGB decode is ~150 MB
+
+# Pillow's own bomb guard (warning above MAX_IMAGE_PIXELS, DecompressionBombError above twice
+# that) is a backstop: we check the header size against MAX_PIXELS ourselves before decoding,
+# so lowering Pillow's limit to ours only makes it refuse sooner. Never raise it above ours.
+if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+# Only plain raster formats are decoded: Pillow also knows EPS (which runs Ghostscript), WMF,
+# FITS, ... that no user of a teaching app needs and that widen the attack surface.
+Image.init()
+_FORMATS = tuple(
+    f for f in ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "DIB", "TIFF", "PPM", "AVIF") if f in Image.ID
+)
+
+# Recognisable things that are not (supported) images, for a more helpful refusal.
+_KNOWN_OTHER = (
+    (b"%PDF", "a PDF document, not an image"),
+    (b"PK\x03\x04", "a zip archive, not an image"),
+    (b"8BPS", "a Photoshop file; export it as PNG or JPEG"),
+    (b"\x00\x00\x01\x00", "an icon file; export it as PNG"),
+)
+
+
+class ImageError(ValueError):
+    """str(e) is one clear line for the user, naming the problem (and the file when known)."""
+
+
+def _fail(name: str | None, problem: str) -> ImageError:
+    # One line, whatever the file name holds: a user-supplied name could carry newlines.
+    if name:
+        problem = f"{name}: {problem}"
+    return ImageError(" ".join(problem.split()))
+
+
+def _read_bytes(source, name: str | None) -> bytes:
+    """Read at most MAX_BYTES + 1 bytes, so an oversized input is never held in memory."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source[: MAX_BYTES + 1])
+    elif isinstance(source, (str, os.PathLike)):
+        try:
+            if os.path.getsize(source) > MAX_BYTES:  # refuse before reading anything
+                raise _fail(name, f"file too large ({os.path.getsize(source) / 2**20:.0f} MB; "
+                                  f"the limit is {MAX_BYTES / 2**20:.0f} MB)")
+            with open(source, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+        except OSError as e:
+            raise _fail(name, f"could not read the file ({e.strerror or type(e).__name__})") from None
+    elif hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            try:
+                source.seek(0)  # Streamlit's UploadedFile may have been read already
+            except (OSError, ValueError):
+                pass
+        data = source.read(MAX_BYTES + 1)
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("open_image needs a binary file object (opened with 'rb')")
+        data = bytes(data)
+    else:
+        raise TypeError(f"open_image takes a path, bytes or a binary file, not {type(source).__name__}")
+    if len(data) > MAX_BYTES:
+        raise _fail(name, f"file too large (over {MAX_BYTES / 2**20:.0f} MB)")
+    return data
+
+
+def open_image(source, name: str | None = None) -> Image.Image:
+    """Decode a path, bytes or binary file into an RGB image, or raise ImageError (one line).
+
+    EXIF orientation is applied, animations give their first frame, transparency is composited
+    on white, and 16-bit / CMYK / palette / float modes are converted. `name` (default: the
+    file name of a path or of a file object with `.name`) prefixes the error message.
+    """
+    return _open_image(source, name)
+
+
+def _open_image(source, name: str | None = None, draft: int | None = None) -> Image.Image:
+    """open_image, plus `draft`: let JPEG decode at 1/2..1/8 scale when only `draft` px are needed
+    (load_image_folder resizes to 32 px, so full-resolution decodes of phone photos are waste)."""
+    if name is None and isinstance(source, (str, os.PathLike)):
+        name = Path(source).name
+    elif name is None and isinstance(getattr(source, "name", None), str):
+        name = Path(source.name).name
+    data = _read_bytes(source, name)
+    if not data:
+        raise _fail(name, "empty file (0 bytes)")
+
+    try:
+        im = Image.open(io.BytesIO(data), formats=_FORMATS)
+    except UnidentifiedImageError:
+        raise _fail(name, _unidentified(data)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own check fired while reading the header (a claimed size far above ours).
+        raise _fail(name, f"image too large (over {MAX_PIXELS / 1e6:.0f} megapixels; "
+                          "possibly a decompression bomb)") from None
+    except Exception as e:  # noqa: BLE001 - a malformed header can raise almost anything in a plugin
+        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
+
+    # Size check on the header alone, before a single pixel is decoded.
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise _fail(name, f"corrupt image file (size {w}x{h})")
+    if w * h > MAX_PIXELS:
+        raise _fail(name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
+                          f"{MAX_PIXELS / 1e6:.0f})")
+
+    try:
+        if draft and im.format in ("JPEG", "MPO"):
+            im.draft("RGB", (draft, draft))  # decoder picks a scale that stays >= draft px
+        im.load()  # first frame only: Image.open leaves animations at frame 0
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _fail(name, "image too large (possibly a decompression bomb)") from None
+    except MemoryError:
+        raise _fail(name, "image too large to decode") from None
+    except Exception as e:  # noqa: BLE001 - truncated / corrupt data: OSError, SyntaxError, ...
+        if "truncated" in str(e):
+            raise _fail(name, "truncated image file (the end of the file is missing)") from None
+        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
+
+    try:
+        im = ImageOps.exif_transpose(im) or im
+    except Exception:  # noqa: BLE001 - a broken EXIF block should not cost the user the picture
+        pass
+    try:
+        return to_rgb(im)
+    except ValueError as e:
+        raise _fail(name, str(e)) from None
+
+
+def _reason(e: Exception) -> str:
+    msg = str(e).strip().splitlines()
+    return msg[0][:120] if msg and msg[0] else type(e).__name__
+
+
+def _unidentified(data: bytes) -> str:
+    head = data[:16]
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "HEIC/HEIF photos are not supported; export the photo as JPEG or PNG"
+    for magic, what in _KNOWN_OTHER:
+        if head.startswith(magic):
+            return what
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return "an SVG drawing, not a raster image; export it as PNG"
+    return "not an image file (could not identify the format)"
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is composited on white.
+
+    Raises ValueError for modes that cannot be converted."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # Pillow's own convert("L") clips these to 0..255, so a 16-bit photo turns white.
+        return Image.fromarray(_wide_to_uint8(np.asarray(im)), "L").convert("RGB")
+    if (mode == "P" and "transparency" in im.info) or mode in ("PA", "LA", "La", "RGBA", "RGBa"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        # CMYK (Pillow undoes Adobe's inverted CMYK while decoding), YCbCr, LAB, HSV, P, L, 1.
+        return im.convert("RGB")
+    except (ValueError, OSError):
+        raise ValueError(f"unsupported colour mode {mode}") from None
+
+
+def _wide_to_uint8(a: np.ndarray) -> np.ndarray:
+    """Scale a 16-bit / int32 / float image to 0..255 by its container range, not by clipping."""
+    a = a.astype(np.float64)
+    finite = np.isfinite(a)
+    if not finite.any():
+        return np.zeros(a.shape, np.uint8)
+    a = np.where(finite, a, 0.0)
+    lo, hi = a.min(), a.max()
+    if lo >= 0 and hi <= 1.0 and a.dtype.kind == "f":
+        scale = 255.0  # float images are conventionally 0..1
+    elif lo >= 0 and hi <= 255:
+        scale = 1.0  # an 8-bit image stored wide (common for mode "I" TIFFs)
+    elif lo >= 0 and hi <= 65535:
+        scale = 255.0 / 65535.0  # 16-bit: 65535 -> 255, the mid-grey stays mid-grey
+    else:
+        a, scale = a - lo, 255.0 / (hi - lo)  # anything else: stretch its range
+    return np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
+
+
+def fit_image(img: Image.Image, size: int, channels: int) -> np.ndarray:
+    """Centre-crop to a square, resize to size x size; uint8 (size, size, channels), channels 1 or 3."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    if size < 1:
+        raise ValueError(f"size must be positive, not {size}")
+    img = to_rgb(img)
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    # Crop first, then resize (LANCZOS anti-aliases when shrinking): resizing with a box would
+    # let the filter reach outside the square and bleed the cropped-off edges in.
+    img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
+    if channels == 1:
+        return np.asarray(img.convert("L"), dtype=np.uint8)[:, :, None].copy()
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Digit photos -> MNIST format
+# ---------------------------------------------------------------------------------------------
+
+_WORK_SIDE = 400  # working resolution: a digit a third of the photo tall is still ~130 px
+_MNIST_BOX = 20  # MNIST digits were fitted into 20x20, keeping their aspect ratio ...
+_MNIST_SIDE = 28  # ... then placed in 28x28 with their centre of mass at the centre
+_MNIST_COM = 14.0  # measured on imgai/assets/digits.npz: mean centre of mass is (13.99, 14.00)
+_MIN_CONTRAST = 0.08  # blank pages measure < 0.01 (noise, shadows), faint pencil digits > 0.15
+_MNIST_STROKE = 0.14  # MNIST stroke width / digit height (2.8 px at 20 px, from digits.npz)
+
+
+def digit_from_photo(img) -> np.ndarray:
+    """Turn a photo (or drawing) of one hand-written digit into a uint8 (28, 28) MNIST-style image.
+
+    White ink on black, fitted into 20x20 keeping its aspect ratio and centred by centre of
+    mass in 28x28, as MNIST was made. Works for dark ink on light, unevenly lit paper and for
+    light-on-dark drawings alike; an image without ink gives all zeros.
+    """
+    g = _gray(img)
+    if min(g.shape) < 2:
+        return np.zeros((_MNIST_SIDE, _MNIST_SIDE), np.uint8)
+    ink = _ink_map(g)
+    if ink is None:
+        return np.zeros((_MNIST_SIDE, _MNIST_SIDE), np.uint8)
+    soft, box, dark = ink
+    # A small digit in a big photo: redo it on a full-resolution crop around the digit, so the
+    # strokes are not lost to the working-resolution downscale.
+    y0, y1, x0, x1 = box
+    scale = max(g.shape) / max(soft.shape)
+    if scale > 1.5 and max(y1 - y0, x1 - x0) < 0.5 * _WORK_SIDE:
+        side = max(y1 - y0, x1 - x0) * scale
+        cy, cx = (y0 + y1) / 2 * scale, (x0 + x1) / 2 * scale
+        half = side  # the crop is twice the digit, so there is paper around it for the background
+        t, b = int(max(0, cy - half)), int(min(g.shape[0], cy + half + 1))
+        lft, r = int(max(0, cx - half)), int(min(g.shape[1], cx + half + 1))
+        # Keep the whole photo's verdict on which way the ink goes: a crop is mostly digit.
+        again = _ink_map(g[t:b, lft:r], dark)
+        if again is not None:
+            soft, box, _ = again
+    return _to_mnist(soft, box)
+
+
+def _gray(img) -> np.ndarray:
+    """float32 (H, W) in 0..1 from a PIL image or an array (e.g. a drawing canvas' RGBA)."""
+    if isinstance(img, np.ndarray):
+        a = img
+        if a.dtype != np.uint8:
+            a = _wide_to_uint8(a)
+        img = Image.fromarray(a)
+    if "A" in img.getbands() or (img.mode == "P" and "transparency" in img.info):
+        # A drawing on a transparent canvas: put it on a background that contrasts with its
+        # strokes (white strokes on white would vanish, and so would black on black).
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+        opaque = alpha > 0.5
+        paper = 0.0 if opaque.any() and lum[opaque].mean() > 0.5 else 1.0
+        return (lum * alpha + paper * (1 - alpha)).astype(np.float32)
+    return np.asarray(to_rgb(img).convert("L"), dtype=np.float32) / 255.0
+
+
+def _resize_f(a: np.ndarray, size_wh: tuple[int, int], resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    """Resize a float array with Pillow (mode F); Pillow's filters anti-alias when shrinking."""
+    return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize(size_wh, resample), dtype=np.float32)
+
+
+def _ink_strength(g: np.ndarray, dark: bool) -> np.ndarray:
+    """Ink relative to its paper (0 = paper, 1 = black ink on white; < 0 lighter than paper).
+
+    Dividing by the paper's brightness (1 - bg once inverted) makes ink in a shadow as strong
+    as ink in full light: strength is the fraction by which ink is darker than its paper."""
+    x = 1.0 - g if dark else g  # from here on the ink is bright and the paper dark
+    bg = _background(x)
+    # The floor caps that gain at 4x: deep shadow or bright "paper" around light ink would
+    # otherwise turn faint texture into strokes.
+    return (x - bg) / np.maximum(1.0 - bg, 0.25)
+
+
+def _polarity(g: np.ndarray) -> tuple[bool, float]:
+    """(dark ink?, ink contrast). True for dark ink on lighter paper (pen on paper), False for
+    light on dark (MNIST itself, a canvas drawing, chalk on a board), which is not inverted.
+
+    A photo's paper is what most pixels around a point show, so medians over windows ~30% of the
+    picture (wider than twice a stroke) estimate it, and the ink is the side on which pixels
+    stray far from it. Global levels mislead: a shadow over half the page moves the overall
+    median. A stroke is a ridge, darker (or lighter) than the paper on both sides, while a
+    shadow's edge is a step: comparing each pixel with the darkest (or lightest) of four
+    half-window medians sees the ridge and not the step. The contrast is the strongest
+    departure on the ink's side: blank pages stay near 0.05 however the light falls, pen and
+    pencil strokes reach 0.2 and more.
+    """
+    h, w = g.shape
+    lo, hi = np.percentile(g, [1, 99])
+    k = max(1, min(h, w) // 12)
+    ring = np.concatenate([g[:k].ravel(), g[-k:].ravel(), g[:, :k].ravel(), g[:, -k:].ravel()])
+    paper = float(np.median(ring))
+    if np.percentile(ring, 90) - np.percentile(ring, 10) < 0.04:
+        # A clean, flat border: a digital drawing, a scan or MNIST itself. Its paper is known,
+        # and the ink is whichever extreme lies farther from it (true extremes: a clean image
+        # has no noise, and a thin line may cover less than 1% of it).
+        darkest, lightest = float(g.min()), float(g.max())
+        dark = paper - darkest > lightest - paper
+        return dark, (paper - darkest if dark else lightest - paper)
+
+    s = min(1.0, 64 / max(h, w))
+    small = _resize_f(g, (max(1, round(w * s)), max(1, round(h * s)))) if s < 1 else g
+    r = max(4, round(0.15 * max(small.shape)))
+    win = sliding_window_view(np.pad(small, r, mode="edge"), (2 * r + 1, 2 * r + 1))
+    halves = np.stack([np.median(win[..., :r + 1, :], axis=(-2, -1)), np.median(win[..., r:, :], axis=(-2, -1)),
+                       np.median(win[..., :, :r + 1], axis=(-2, -1)), np.median(win[..., :, r:], axis=(-2, -1))])
+    below = np.clip(halves.min(axis=0) - small, 0, None)  # darker than the paper on every side
+    above = np.clip(small - halves.max(axis=0), 0, None)  # lighter than the paper on every side
+    darker = float(np.clip(below - 0.02, 0, None).mean())  # 2%: above noise after the downscale
+    lighter = float(np.clip(above - 0.02, 0, None).mean())
+    if max(darker, lighter) > 1.2 * min(darker, lighter):
+        dark = darker > lighter
+    else:  # too close to call (no ink at all, say): paper frames a digit, so ask the border
+        dark = paper > (lo + hi) / 2
+    return dark, float((below if dark else above).max())
+
+
+def _filter1d(a: np.ndarray, r: int, axis: int, fn) -> np.ndarray:
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (r, r)
+    return fn(sliding_window_view(np.pad(a, pad, mode="edge"), 2 * r + 1, axis=axis), axis=-1)
+
+
+def _minmax(a: np.ndarray, r: int, fn) -> np.ndarray:
+    """Separable square min/max filter of radius r (erosion / dilation)."""
+    if r <= 0:
+        return a
+    return _filter1d(_filter1d(a, r, 0, fn), r, 1, fn)
+
+
+def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 window via cumulative sums: cost independent of r."""
+    for axis in (0, 1):
+        n = a.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r + 1, r)
+        c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis, dtype=np.float64)
+        a = (np.take(c, np.arange(2 * r + 1, 2 * r + 1 + n), axis=axis)
+             - np.take(c, np.arange(n), axis=axis)) / (2 * r + 1)
+    return a.astype(np.float32)
+
+
+def _background(x: np.ndarray) -> np.ndarray:
+    """Estimate the paper's brightness under the (bright) ink: a morphological opening.
+
+    On a coarse grid of block percentiles (robust to noise and to ink covering part of a
+    block), a min filter wider than any stroke removes the ink, a max filter of the same size
+    restores the paper's shape (an opening keeps shadow edges sharp, unlike a blur), and a
+    light blur smooths the block steps before upsampling."""
+    h, w = x.shape
+    cell = max(1, round(max(h, w) / 64))
+    gh, gw = -(-h // cell), -(-w // cell)
+    p = np.pad(x, ((0, gh * cell - h), (0, gw * cell - w)), mode="edge")
+    blocks = p.reshape(gh, cell, gw, cell).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
+    grid = np.percentile(blocks, 30, axis=-1).astype(np.float32)
+    # Radius ~8% of the side: the window (17%) is wider than MNIST-like strokes (~14% of a
+    # digit that nearly fills the frame); at least 3 cells so 28x28 inputs lose their strokes.
+    k = max(3, round(0.08 * max(gh, gw)))
+    grid = _minmax(_minmax(grid, k, np.min), k, np.max)
+    grid = _box_blur(grid, max(1, k // 2))
+    return _resize_f(grid, (w, h)) if cell > 1 else grid
+
+
+def _noise_sigma(x: np.ndarray) -> float:
+    """Pixel noise from neighbour differences (median: edges of strokes are rare outliers)."""
+    d = np.abs(np.diff(x, axis=1)).ravel()
+    return float(np.median(d)) / (0.6745 * np.sqrt(2)) + 1e-4
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a boolean mask, largest first: (labels, areas, boxes).
+
+    labels (H, W) int32 is 0 off the mask and k+1 on component k; boxes[k] = y0, y1, x0, x1
+    (inclusive). Works on horizontal runs, so the Python loop is over runs, not pixels."""
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)  # run [start, end) on row `rows`, in row-major order
+    ends = np.nonzero(edges == -1)[1]
+    n = len(rows)
+    if n == 0:
+        return np.zeros((h, w), np.int32), np.zeros(0, np.int64), np.zeros((0, 4), np.int64)
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first = np.searchsorted(rows, np.arange(h + 1)).tolist()
+    st, en = starts.tolist(), ends.tolist()
+    for y in range(1, h):
+        i, i_end, j, j_end = first[y - 1], first[y], first[y], first[y + 1]
+        while i < i_end and j < j_end:
+            if st[i] <= en[j] and st[j] <= en[i]:  # overlap or touch diagonally (8-connected)
+                ri, rj = find(i), find(j)
+                if ri != rj:
+                    parent[rj] = ri
+            if en[i] < en[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([find(i) for i in range(n)])
+    _, comp = np.unique(roots, return_inverse=True)
+    lengths = ends - starts
+    areas = np.bincount(comp, weights=lengths).astype(np.int64)
+    order = np.argsort(-areas, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    comp = rank[comp]
+    boxes = np.empty((len(order), 4), np.int64)
+    boxes[:, 0], boxes[:, 2] = h, w
+    boxes[:, 1] = boxes[:, 3] = -1
+    np.minimum.at(boxes[:, 0], comp, rows)
+    np.maximum.at(boxes[:, 1], comp, rows)
+    np.minimum.at(boxes[:, 2], comp, starts)
+    np.maximum.at(boxes[:, 3], comp, ends - 1)
+    labels = np.zeros(h * w, np.int32)
+    flat = np.repeat(rows * w + starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    labels[flat] = np.repeat(comp + 1, lengths)
+    return labels.reshape(h, w), areas[order], boxes
+
+
+def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
+    """(soft ink map 0..1 at working resolution, its bounding box, dark-ink?) or None if no ink."""
+    h, w = g.shape
+    if max(h, w) > _WORK_SIDE:
+        s = _WORK_SIDE / max(h, w)
+        g = _resize_f(g, (max(2, round(w * s)), max(2, round(h * s))))
+    if assume_dark_ink is None:
+        dark, contrast = _polarity(g)
+        if contrast < _MIN_CONTRAST:
+            return None  # blank page, uniform picture: nothing stands out from its surroundings
+    else:
+        dark = assume_dark_ink
+    f = _ink_strength(g, dark)
+    sigma = _noise_sigma(f)
+    f = np.clip(f, 0, None)
+    # 15% darker than its paper: pencil is ~30%, pen 60-90%; paper texture, JPEG blocks and
+    # the remains of shadows and gradients stay below it.
+    strong = f > max(6 * sigma, 0.15)
+    if strong.sum() < max(4, 2e-4 * f.size):
+        return None  # no ink: blank paper, a uniform picture
+    top = float(np.percentile(f[strong], 90))  # the ink's typical strength
+    # Contrast normalisation into a soft map: below `lo` is paper/noise, above `hi` full ink.
+    lo = max(4 * sigma, 0.25 * top)
+    hi = max(0.6 * top, lo + 1e-3)
+    soft = np.clip((f - lo) / (hi - lo), 0, 1).astype(np.float32)
+
+    labels, areas, boxes = _components(soft > 0.5)
+    if len(areas) == 0:
+        return None
+    by0, by1, bx0, bx1 = boxes[0]
+    near = 0.5 * (max(by1 - by0, bx1 - bx0) + 1)  # parts of one digit (a 5's bar) sit close
+    kept = [1]
+    for k in range(1, len(areas)):
+        if areas[k] < max(3, 0.08 * areas[0]):
+            break  # sorted: the rest are specks (dust, JPEG noise, paper texture)
+        y0, y1, x0, x1 = boxes[k]
+        if y0 <= by1 + near and y1 >= by0 - near and x0 <= bx1 + near and x1 >= bx0 - near:
+            kept.append(k + 1)
+    keep = np.isin(labels, kept)
+    # Keep the soft anti-aliased fringe around the kept strokes, drop everything else.
+    soft = soft * _minmax(keep.astype(np.float32), 2, np.max)
+    ys, xs = np.nonzero(keep)
+    return soft, (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1), dark
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width ~ 2 * area / perimeter (a stroke of width w and length L: wL / L)."""
+    area = mask.sum()
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    perimeter = max(1, area - inner.sum())
+    return 2.0 * area / perimeter
+
+
+def _to_mnist(soft: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    y0, y1, x0, x1 = box
+    pad = 3  # keep the soft fringe just outside the kept strokes
+    crop = soft[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    long_side = max(y1 - y0, x1 - x0)
+    # Pen strokes are far thinner than MNIST's (a 0.7 mm pen on a 3 cm digit is 2% of its height,
+    # MNIST's are 14%): thicken thin strokes, or a classifier trained on MNIST sees a faint hair.
+    width = _stroke_width(crop > 0.5)
+    if width < 0.6 * _MNIST_STROKE * long_side:
+        crop = _minmax(crop, int(round((0.85 * _MNIST_STROKE * long_side - width) / 2)), np.max)
+    # Crop tightly again (the fringe and any thickening widened it) and fit into 20x20.
+    rows, cols = np.nonzero(crop.max(axis=1) > 0.05)[0], np.nonzero(crop.max(axis=0) > 0.05)[0]
+    crop = crop[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = crop.shape
+    s = _MNIST_BOX / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = np.clip(_resize_f(crop, size, Image.Resampling.LANCZOS), 0, 1)
+    peak = small.max()
+    if peak <= 0:
+        return np.zeros((_MNIST_SIDE, _MNIST_SIDE), np.uint8)
+    small /= peak  # MNIST digits always reach full white
+    # Centre of mass to (14, 14) by an integer shift, clamped so the 20x20 box stays inside 28x28.
+    hh, ww = small.shape
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    m = small.sum()
+    cy, cx = (small * yy).sum() / m, (small * xx).sum() / m
+    top = int(np.clip(round(_MNIST_COM - cy), 0, _MNIST_SIDE - hh))
+    left = int(np.clip(round(_MNIST_COM - cx), 0, _MNIST_SIDE - ww))
+    out = np.zeros((_MNIST_SIDE, _MNIST_SIDE), np.float32)
+    out[top:top + hh, left:left + ww] = small
+    return np.rint(out * 255).astype(np.uint8)

@@ -1,0 +1,197 @@
+"""imgai.vision: every odd image file is loaded right or refused in one line; phone photos of
+digits come out as MNIST digits."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFile
+
+from image_corpus import corpus_cases, load_digits, phone_photo, write_corpus
+from imgai import vision
+from imgai.vision import ImageError, digit_from_photo, fit_image, open_image
+
+# The 100-megapixel bomb makes Pillow warn before we refuse it; the refusal is what is tested.
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+
+CASES = {c.name: c for c in corpus_cases()}
+
+
+def _one_line_error(fn, *args, **kw) -> str:
+    with pytest.raises(ImageError) as info:
+        fn(*args, **kw)
+    msg = str(info.value)
+    assert msg and "\n" not in msg and "Traceback" not in msg
+    return msg
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_corpus_file_is_loaded_right_or_refused_in_one_line(tmp_path, name):
+    case = CASES[name]
+    path = write_corpus(tmp_path)[name]
+    if case.expect is None:
+        msg = _one_line_error(open_image, path)
+        assert msg.startswith(f"{name}: ")  # a path names its file by default
+        return
+    img = open_image(path)
+    assert img.mode == "RGB"
+    if case.expect["size"]:
+        assert img.size == case.expect["size"]
+    for xy, rgb in case.expect["probes"]:
+        got = img.getpixel(xy)
+        assert max(abs(a - b) for a, b in zip(got, rgb)) <= case.expect["tol"], (xy, got, rgb)
+
+
+def test_bytes_and_file_objects_work_like_paths(tmp_path):
+    data = CASES["exif6.jpg"].data
+    from_bytes = np.asarray(open_image(data))
+    from_file = np.asarray(open_image(io.BytesIO(data)))
+    from_path = np.asarray(open_image(write_corpus(tmp_path)["exif6.jpg"]))
+    assert np.array_equal(from_bytes, from_file) and np.array_equal(from_bytes, from_path)
+
+
+def test_message_names_the_file_only_when_known():
+    assert _one_line_error(open_image, b"not an image", name="cat.jpg") == (
+        "cat.jpg: not an image file (could not identify the format)")
+    assert _one_line_error(open_image, b"not an image") == "not an image file (could not identify the format)"
+    assert _one_line_error(open_image, b"", name="evil\nname.png").startswith("evil name.png: empty file")
+
+
+def test_decompression_bomb_is_refused_from_its_header_without_decoding(monkeypatch):
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    for name in ("bomb_100mpx.png", "bomb_claimed.png"):
+        assert "too large" in _one_line_error(open_image, CASES[name].data, name=name)
+
+
+def test_byte_and_pixel_caps(monkeypatch, tmp_path):
+    png = CASES["rgb.png"].data  # 20x10
+    monkeypatch.setattr(vision, "MAX_BYTES", len(png) - 1)
+    assert "too large" in _one_line_error(open_image, png)
+    path = tmp_path / "big.png"
+    path.write_bytes(png)
+    assert "too large" in _one_line_error(open_image, path)
+    monkeypatch.setattr(vision, "MAX_BYTES", 10**6)
+    monkeypatch.setattr(vision, "MAX_PIXELS", 199)
+    assert "too large" in _one_line_error(open_image, png)
+
+
+def test_unreadable_sources():
+    assert "could not read" in _one_line_error(open_image, "/nonexistent/cat.jpg")
+    with pytest.raises(TypeError):
+        open_image(42)
+
+
+def test_fit_image_centre_crops_then_resizes():
+    img = Image.new("RGB", (60, 20), (255, 0, 0))
+    img.paste((0, 255, 0), (20, 0, 40, 20))  # the centre square is green
+    x = fit_image(img, 8, 3)
+    assert x.shape == (8, 8, 3) and x.dtype == np.uint8
+    assert (np.abs(x.astype(int) - [0, 255, 0]) <= 2).all()
+    g = fit_image(img, 5, 1)
+    assert g.shape == (5, 5, 1) and g.dtype == np.uint8
+    assert fit_image(Image.new("RGBA", (4, 4), (0, 0, 0, 0)), 4, 3).min() == 255  # on white
+    with pytest.raises(ValueError):
+        fit_image(img, 8, 2)
+
+
+# --- digits -------------------------------------------------------------------------------------
+
+DIGITS = load_digits()
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation after a 3x3 blur: a one-pixel offset from integer centring is no error."""
+    def blur(x):
+        p = np.pad(x.astype(float), 1)
+        return sum(p[i:i + 28, j:j + 28] for i in range(3) for j in range(3)).ravel()
+    a, b = blur(a), blur(b)
+    a, b = a - a.mean(), b - b.mean()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b) + 1e-9))
+
+
+def _assert_mnist_format(x: np.ndarray):
+    assert x.shape == (28, 28) and x.dtype == np.uint8 and x.max() == 255
+    rows, cols = np.nonzero(x.max(axis=1))[0], np.nonzero(x.max(axis=0))[0]
+    h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    assert max(h, w) in (19, 20, 21) and min(h, w) >= 2  # fitted into the 20x20 box
+    yy, xx = np.mgrid[0:28, 0:28]
+    m = x.sum()
+    assert abs((x * yy).sum() / m - 14) <= 1 and abs((x * xx).sum() / m - 14) <= 1  # centred by mass
+
+
+def test_phone_photos_come_out_as_the_mnist_digit():
+    rng = np.random.default_rng(0)
+    scores = []
+    for i in range(12):
+        digit = DIGITS["val_x"][i]
+        jpeg = phone_photo(digit, rng, size=int(rng.integers(300, 700)), rotate_exif=i % 3 == 0)
+        x = digit_from_photo(open_image(jpeg))
+        _assert_mnist_format(x)
+        scores.append(_corr(x, digit))
+    assert min(scores) > 0.8 and np.mean(scores) > 0.9, np.round(scores, 2)
+
+
+def test_phone_photo_exif_rotation_is_undone():
+    digit = DIGITS["val_x"][1]
+    for tag in (6, 8):
+        jpeg = phone_photo(digit, np.random.default_rng(tag), rotate_exif=tag)
+        raw = Image.open(io.BytesIO(jpeg))
+        upright = open_image(jpeg)
+        assert raw.size == upright.size[::-1]
+        assert _corr(digit_from_photo(upright), digit) > 0.8
+
+
+def test_mnist_style_input_is_not_inverted_and_black_on_white_is():
+    for i in range(5):
+        digit = DIGITS["val_x"][i]
+        assert _corr(digit_from_photo(Image.fromarray(digit)), digit) > 0.9
+        assert _corr(digit_from_photo(Image.fromarray(255 - digit)), digit) > 0.9
+
+
+def test_light_ink_on_dark_board_is_not_inverted():
+    digit = DIGITS["val_x"][3]
+    board = 255 - np.asarray(open_image(phone_photo(digit, np.random.default_rng(3))))
+    assert _corr(digit_from_photo(Image.fromarray(board)), digit) > 0.8
+
+
+def test_blank_and_tiny_images_give_zeros():
+    for seed in range(4):
+        blank = phone_photo(np.zeros((28, 28), np.uint8), np.random.default_rng(seed))
+        assert not digit_from_photo(open_image(blank)).any()
+    for img in (Image.new("RGB", (50, 40), (200, 200, 200)), Image.new("L", (1, 1)), Image.new("L", (3, 100))):
+        x = digit_from_photo(img)
+        assert x.shape == (28, 28) and x.dtype == np.uint8 and not x.any()
+
+
+def test_specks_do_not_move_the_crop():
+    digit = DIGITS["val_x"][2]
+    rng = np.random.default_rng(2)
+    photo = np.asarray(open_image(phone_photo(digit, rng, size=500))).copy()
+    clean = digit_from_photo(Image.fromarray(photo))
+    for _ in range(15):  # dust and pen dots all over the page
+        y, x = rng.integers(0, photo.shape[0] - 4), rng.integers(0, photo.shape[1] - 4)
+        photo[y:y + 3, x:x + 3] = 40
+    specked = digit_from_photo(Image.fromarray(photo))
+    _assert_mnist_format(specked)
+    assert _corr(specked, clean) > 0.95
+
+
+def test_thin_pen_strokes_are_thickened_like_mnist():
+    page = Image.new("RGB", (800, 600), (235, 230, 220))
+    ImageDraw.Draw(page).line([(300, 150), (450, 150), (360, 420)], fill=(30, 30, 40), width=3)
+    x = digit_from_photo(page)
+    _assert_mnist_format(x)
+    assert (x > 128).sum() >= 40  # a 1-px hairline would give ~25
+
+
+def test_canvas_drawings_with_transparency():
+    digit = DIGITS["val_x"][4]
+    alpha = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    for stroke in (255, 0):  # white or black strokes on a transparent canvas
+        rgba = np.zeros((280, 280, 4), np.uint8)
+        rgba[..., :3], rgba[..., 3] = stroke, alpha
+        assert _corr(digit_from_photo(Image.fromarray(rgba, "RGBA")), digit) > 0.9
+        assert _corr(digit_from_photo(rgba), digit) > 0.9  # numpy arrays too (canvas image_data)
