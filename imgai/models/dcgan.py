@@ -18,6 +18,7 @@ class DCGANConfig:
     d_widths: list = field(default_factory=lambda: [64, 128])
     kernel: int = 5          # the tutorial's 5x5 kernels
     d_dropout: float = 0.3   # the tutorial's Dropout(0.3) after each discriminator conv
+    d_batch_norm: bool = False  # batch norm after D's convs but the first (the DCGAN paper; not the tutorial)
     # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.runs.TRAIN_PRESETS, not here
 
 
@@ -47,8 +48,11 @@ class Discriminator(nn.Module):
     def __init__(self, c: DCGANConfig):
         super().__init__()
         layers, ch = [], c.channels
-        for w in c.d_widths:
-            layers += [nn.Conv2d(ch, w, c.kernel, 2, (c.kernel - 1) // 2), nn.LeakyReLU(0.2), nn.Dropout(c.d_dropout)]
+        for i, w in enumerate(c.d_widths):
+            bn = c.d_batch_norm and i > 0
+            layers += [nn.Conv2d(ch, w, c.kernel, 2, (c.kernel - 1) // 2, bias=not bn)]
+            layers += [nn.BatchNorm2d(w)] if bn else []
+            layers += [nn.LeakyReLU(0.2), nn.Dropout(c.d_dropout)]
             ch = w
         self.body = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
@@ -74,8 +78,12 @@ def textbook(**kw) -> DCGANConfig:
 
 
 def fast(**kw) -> DCGANConfig:
-    """Tuned for a 2-core CPU: narrower networks (about 4x fewer multiply-adds per image) and 4x4 kernels."""
-    return replace(DCGANConfig(**kw), g_widths=[128, 64, 32], d_widths=[32, 64], kernel=4, d_dropout=0.3)
+    """Tuned for a 2-core CPU: narrower networks (about 4x fewer multiply-adds per image), 4x4 kernels, and
+    batch norm instead of dropout in D (as in the DCGAN paper). Measured on digits with the digits CNN as
+    judge (bench/bench_gan.py), after the same 19k training images: D with dropout, as in the tutorial,
+    left G collapsed on one or two shapes; D with batch norm gave strokes in 7 of the 10 classes."""
+    return replace(DCGANConfig(**kw), g_widths=[128, 64, 32], d_widths=[32, 64], kernel=4, d_dropout=0.0,
+                   d_batch_norm=True)
 
 
 GAN_PRESETS = {"fast": fast, "textbook": textbook}
