@@ -1,0 +1,26 @@
+"""Classify: show a trained network pictures — uploaded photos or a digit drawn on the spot — and see its
+answer, where it looked and what each layer saw; or teach it your own classes from a few photos each."""
+import streamlit as st
+
+from ui.classify_batch import batch_section
+from ui.classify_common import model_picker
+from ui.classify_draw import draw_section
+from ui.classify_inside import inside_section
+from ui.classify_teach import teach_section
+
+st.title("Classify")
+st.caption("Show a trained network a picture and see what it answers, how sure it is, and where it looked.")
+
+clf, weights, token, method = model_picker()
+
+photos, draw, inside, teach = st.tabs(
+    [":material/photo_library: Classify photos", ":material/draw: Draw a digit",
+     ":material/layers: Inside the network", ":material/school: Teach your own classes"])
+with photos:
+    uploads = batch_section(clf, token, method)
+with draw:
+    draw_section(weights, method)
+with inside:
+    inside_section(clf, token, uploads)
+with teach:
+    teach_section(method)

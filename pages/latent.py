@@ -1,0 +1,87 @@
+"""Latent space: walk between two seeds, slide along a GAN's main directions of variation, and let a classifier
+say what it drew — a histogram of many samples shows mode collapse, steering walks toward a chosen class.
+
+The page's settings live in the URL (ui/latent_state.py): copy the address to share the exact picture.
+"""
+import streamlit as st
+
+from imgai.checkpoint import CheckpointError
+from ui import latent_state as S
+from ui import latent_tabs as T
+from ui import latent_views as V
+
+st.title("Latent space")
+st.caption("A GAN turns a list of random numbers — a point in its **latent space** — into a picture. "
+           "A *seed* names one such point. Walk from one seed to another, slide along the directions that "
+           "change the picture most, and let a classifier say what was drawn.")
+
+gens = V.generator_choices()
+if not gens:
+    st.info("No image generator yet. Train one on the **Train** page (model: GAN); it appears here when saved.")
+    st.stop()
+for line in S.start(list(gens)):
+    st.warning(line)
+state = S.state()
+
+# --- the picture's ingredients: generator, classifier, seeds ------------------------------------------------
+c_gen, c_clf, c_a, c_b = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
+gen_name = c_gen.selectbox(
+    "Generator", list(gens), key=S.widget_key("gen"), format_func=lambda n: gens[n].label,
+    help="The GAN that draws the pictures: the shipped digits GAN, or any GAN you trained and saved on the "
+         "Train page (name · data set · date).")
+try:
+    G, gen_meta = V.generator(gens[gen_name].path)
+except CheckpointError as e:
+    st.error(f"Cannot load this generator: {e}")
+    st.stop()
+nz = gen_meta["config"]["nz"]
+
+clfs = V.classifier_choices(gen_meta)
+clf_names = [S.NO_CLASSIFIER] + list(clfs)
+if state["clf"] not in clf_names:  # first visit (pick the first that fits) or a link naming one we lack
+    S.set_value("clf", clf_names[1] if len(clf_names) > 1 else S.NO_CLASSIFIER)
+clf_name = c_clf.selectbox(
+    "Classifier in the loop", clf_names, key=S.widget_key("clf"),
+    format_func=lambda n: "none — don't label the pictures" if n == S.NO_CLASSIFIER else clfs[n].label,
+    help="A trained classifier that labels every picture with its answer and confidence. Only classifiers "
+         "that read pictures of this generator's size and colour are listed.")
+clf = None
+if clf_name != S.NO_CLASSIFIER:
+    try:
+        clf = V.classifier(clfs[clf_name].path)
+    except CheckpointError as e:
+        st.error(f"Cannot load this classifier: {e}")
+
+
+def seed_input(col, name: str, label: str):
+    inner = col.columns([3, 1], vertical_alignment="bottom", gap="small")
+    value = inner[0].number_input(
+        label, 0, S.MAX_SEED, step=1, key=S.widget_key(name),
+        help="A seed is a whole number that names one point of the latent space, so one picture: the same "
+             "seed always gives the same picture (also on the command line: python -m imgai generate --seed).")
+    inner[1].button(":material/casino:", key=f"latent_dice_{name}", on_click=V.random_seed, args=(name,),
+                    help=f"A random seed for {label}.")
+    return int(value)
+
+
+a = seed_input(c_a, "a", "Seed A")
+b = seed_input(c_b, "b", "Seed B")
+st.caption(f"{gen_meta.get('dataset', '?')} · {gen_meta.get('image_size')}×{gen_meta.get('image_size')} "
+           f"{'grey' if gen_meta.get('channels') == 1 else 'colour'} · a latent point is {nz} numbers · "
+           ":material/link: the address bar holds everything on this page: copy it to share exactly this picture.")
+
+
+# --- tabs (only the open one runs: a slider on one tab does not redraw the others) ------------------------
+tab_key = "latent_tab"
+if tab_key not in st.session_state:
+    st.session_state[tab_key] = S.TABS[state["tab"]]
+t_interp, t_dirs, t_clf = st.tabs(list(S.TABS.values()), key=tab_key, on_change="rerun")
+state["tab"] = {label: k for k, label in S.TABS.items()}.get(st.session_state.get(tab_key), "interpolate")
+
+picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b)
+for tab, draw in ((t_interp, T.interpolate_tab), (t_dirs, T.directions_tab), (t_clf, T.classifier_tab)):
+    if tab.open:
+        with tab:
+            draw(picture)
+
+S.save_to_url()

@@ -1,0 +1,166 @@
+"""Streamlit pieces the Classify page's sections share: the model picker, one result card per picture
+(photo, model input, saliency, top-5 chart) and a per-session cache of analysed uploads.
+
+Uploads are decoded in memory (imgai.vision.open_image on the bytes) and never written to disk.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from imgai.checkpoint import CheckpointError
+from imgai.explain import explain_image, overlay
+from imgai.grids import upscale
+from imgai.vision import ImageError, open_image
+from ui.models import cached_classifier, classifier_options
+
+SHOW_PX = 168          # on-screen size of the small pictures in a result card (28 px inputs × 6)
+CHART_PX = 300         # width of a top-5 chart: three 168 px pictures and it fit one row beside the sidebar
+THUMB_PX = 240         # kept copy of an uploaded photo, for display only
+CACHE_ENTRIES = 90     # analysed pictures kept per session: at most ~1 MB each (a 224×224 input + pictures)
+METHOD_LABELS = {"Grad-CAM": "grad-cam", "Input gradients": "gradients"}
+
+
+def md_escape(text: str) -> str:
+    """A file or class name shown in markdown without being interpreted (`*`, `_`, `[` ...)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
+
+
+def describe_model(clf) -> str:
+    """One line saying what the chosen model knows and what it does to a picture before reading it."""
+    m, names = clf.meta, clf.class_names
+    shown = ", ".join(names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
+    if m.get("kind") == "imagenet":
+        return ("Knows **1000 everyday things** (ImageNet: animals, objects, food, vehicles …). "
+                "A photo is cropped to its centre square and shrunk to 224×224 before it is read.")
+    if m.get("kind") == "photo-head":
+        return (f"**Your own classes**: {md_escape(shown)}. Trained on top of the ImageNet network's features; "
+                "a photo is cropped to its centre square and shrunk to 224×224.")
+    size, ch = m.get("image_size"), m.get("channels")
+    recipe = ("a photo of a digit is turned into white ink on black, cropped and centred like MNIST"
+              if clf.intake == "digit" else "a photo is cropped to its centre square and shrunk")
+    colour = "grey" if ch == 1 else "colour"
+    hint = " For photos of other things, pick **imagenet** in the Model list." if clf.intake == "digit" else ""
+    return (f"Trained on **{md_escape(m.get('dataset', '?'))}** · classes: {md_escape(shown)}. "
+            f"Reads {size}×{size} {colour} pictures: {recipe}.{hint}")
+
+
+def model_picker():
+    """The model select box and the saliency method; returns (Classifier, weights, cache token, method)."""
+    options = classifier_options()
+    c1, c2 = st.columns([3, 1.3], vertical_alignment="bottom")
+    label = c1.selectbox(
+        "Model", list(options), key="classify_model", persist_state="session",
+        help="Which trained network answers: the shipped digits CNN, any model you trained on the Train page "
+             "(data set · validation accuracy · date), your own taught classes, or the ImageNet network "
+             "that names 1000 kinds of things in photos.")
+    method = c2.radio(
+        "Show where it looked with", list(METHOD_LABELS), horizontal=True, key="classify_method",
+        persist_state="session",
+        help="Grad-CAM: which regions of the last convolution layer raised the winning class (coarse, "
+             "robust). Input gradients: which single pixels would change the answer most (fine, noisy).")
+    weights = options[label]
+    try:
+        clf = cached_classifier(weights)
+    except (CheckpointError, OSError, ValueError) as e:
+        st.error(f"Could not load this model: {' '.join(str(e).split())}")
+        st.stop()
+    st.caption(describe_model(clf))
+    token = f"{weights}@{clf.meta.get('created', '')}"
+    return clf, weights, token, METHOD_LABELS[method]
+
+
+def _cache() -> OrderedDict:
+    return st.session_state.setdefault("classify_cache", OrderedDict())
+
+
+def remember(key, value):
+    cache = _cache()
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > CACHE_ENTRIES:
+        cache.popitem(last=False)
+    return value
+
+
+def recall(key):
+    cache = _cache()
+    if key in cache:
+        cache.move_to_end(key)  # least recently used goes first: a batch being shown is never evicted
+    return cache.get(key)
+
+
+def analyse(clf, img: Image.Image, name: str, method: str) -> dict:
+    """Classify and explain one decoded picture: a record a result card can show."""
+    out = explain_image(clf, img, method)
+    thumb = img.copy()
+    thumb.thumbnail((THUMB_PX, THUMB_PX))
+    return {"name": name, "error": None, "thumb": thumb, "prediction": out["prediction"], "x": out["x"],
+            "input": out["input"], "overlay": overlay(out["input"], out["heat"], size=SHOW_PX)}
+
+
+def analyse_upload(clf, token: str, upload, method: str) -> dict:
+    """An UploadedFile → analysed record (cached for this session), or {"name", "error"} with one line."""
+    key = ("upload", token, upload.file_id, method)
+    hit = recall(key)
+    if hit is not None:
+        return hit
+    try:
+        img = open_image(upload.getvalue(), name=upload.name)
+    except ImageError as e:
+        return remember(key, {"name": upload.name, "error": str(e)})
+    return remember(key, analyse(clf, img, upload.name, method))
+
+
+def big_input(pixels):
+    """The model's input enlarged for display with crisp pixels (a 28×28 digit becomes 168×168)."""
+    h = pixels.shape[0]
+    return upscale(pixels, max(1, SHOW_PX // h)) if h < SHOW_PX else pixels
+
+
+def top_chart(top: list, key: str):
+    """Horizontal bars of the top classes' probabilities, the winner on top."""
+    labels, seen = [], set()
+    for n, _ in top:  # ImageNet repeats a few names ("crane" the bird and the machine): keep both bars
+        label = str(n)
+        while label in seen:
+            label += "\u200b"
+        seen.add(label)
+        labels.append(label)
+    labels = labels[::-1]
+    probs = [p for _, p in top][::-1]
+    fig = go.Figure(go.Bar(
+        x=probs, y=labels, orientation="h", text=[f"{p:.0%}" if p >= 0.005 else "<1%" for p in probs],
+        textposition="outside", cliponaxis=False, marker_color=["#c5cdfa"] * (len(probs) - 1) + ["#4C6EF5"],
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    # ~33 px a bar, so 2 bars look like bars as much as 5 do
+    fig.update_layout(height=44 + 33 * len(top), margin=dict(l=0, r=36, t=6, b=0), showlegend=False,
+                      xaxis=dict(range=[0, 1.0], tickformat=".0%", showgrid=True, fixedrange=True),
+                      yaxis=dict(type="category", automargin=True, fixedrange=True, tickfont=dict(size=13)))
+    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+
+
+def input_caption(clf) -> str:
+    size = clf.meta.get("image_size")
+    if clf.intake == "digit":
+        return f"what the model reads: {size}×{size}, digit recipe"
+    return f"what the model reads: {size}×{size}"
+
+
+def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
+    """One analysed picture: headline, photo, the model's input, where it looked, top-5 chart."""
+    p = r["prediction"]
+    with st.container(border=True):
+        st.markdown(f"**{md_escape(r['name'])}** → **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
+        # fixed-size pictures in a wrapping row: on a narrow screen the chart moves below, never on top
+        with st.container(horizontal=True, wrap=True, gap="medium"):
+            if show_photo:
+                st.image(r["thumb"], caption="your picture", width=SHOW_PX)
+            st.image(big_input(r["input"]), caption=input_caption(clf), width=SHOW_PX)
+            how = "Grad-CAM" if method == "grad-cam" else "input gradients"
+            st.image(r["overlay"], caption=f"where it looked ({how}): red = most", width=SHOW_PX)
+            with st.container(width=CHART_PX):
+                top_chart(p["top"], key=key)

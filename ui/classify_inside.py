@@ -1,0 +1,95 @@
+"""The Classify page's 'Inside the network' section (as CNN Explainer and ConvNetJS show it): for one
+picture, the first layer's learned filters and the activation maps every convolution layer produces."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from imgai.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
+from imgai.grids import make_grid, upscale
+from ui.classify_common import SHOW_PX, big_input, input_caption, md_escape, recall, remember
+
+TILE_PX = 84       # on-screen size a small activation map is enlarged to (28×28 ×3, 14×14 ×6, 7×7 ×12)
+FILTER_PX = 40     # on-screen size of one 3×3 filter
+GRID_COLS = 8
+
+
+@st.cache_resource(show_spinner=False)
+def _example_digits() -> dict[str, np.ndarray]:
+    """One bundled MNIST digit per class, from the validation split (label → uint8 28×28)."""
+    from imgai.data import load_dataset
+    d = load_dataset("digits")
+    out = {}
+    for x, y in zip(d.val_x, d.val_y.tolist()):
+        name = d.class_names[y]
+        if name not in out:
+            out[name] = x[0].numpy()
+    return dict(sorted(out.items()))
+
+
+def _sources(clf, uploads: list[dict]) -> dict:
+    """label → (kind, payload): uploaded pictures (already prepared), the drawing, example digits."""
+    src = {f"photo: {r['name']}": ("x", r["x"]) for r in uploads}
+    drawing = st.session_state.get("classify_drawing")
+    if drawing is not None:
+        src["your drawing"] = ("img", drawing)
+    if clf.intake == "digit":
+        for name, pixels in _example_digits().items():
+            src[f"example: a {name} from the digits data set"] = ("img", Image.fromarray(pixels).convert("RGB"))
+    return src
+
+
+def _grid(maps_u8: np.ndarray) -> np.ndarray:
+    """Every map as a TILE_PX square, whatever its size: small maps keep crisp pixels, big ones are shrunk."""
+    h = maps_u8.shape[1]
+    resample = Image.NEAREST if h <= TILE_PX else Image.BOX
+    tiles = np.stack([np.asarray(Image.fromarray(m).resize((TILE_PX, TILE_PX), resample)) for m in maps_u8])
+    return make_grid(tiles, nrow=min(GRID_COLS, len(tiles)), pad=3, pad_value=235)
+
+
+def inside_section(clf, token: str, uploads: list[dict]):
+    st.markdown("Pick a picture and watch it flow through the network: each **convolution layer** turns "
+                "its input into a stack of *activation maps* — bright where a learned pattern was found.")
+    sources = _sources(clf, uploads)
+    if not sources:
+        st.info("Upload a photo in **Classify photos** (or draw in **Draw a digit**) to look inside "
+                "the network with it.")
+        return
+    c1, c2 = st.columns([2, 1])
+    # keyed by the list of pictures, so a new upload (first in the list) becomes the one shown
+    pick_key = f"classify_inside_pick_{abs(hash(tuple(sources))) % 10**8}"
+    choice = c1.selectbox("Picture", list(sources), key=pick_key,
+                          help="Any picture you uploaded or drew on this page; for digit models also "
+                               "example digits from the bundled data set.")
+    n_maps = c2.slider("Maps per layer", 8, 64, 16, step=8, key="classify_inside_n",
+                       help="How many activation maps to show per layer: the most active ones first.")
+    kind, payload = sources[choice]
+    x = payload if kind == "x" else clf.prepare(payload)
+    key = ("inside", token, choice, id(payload))
+    layers = recall(key) or remember(key, activation_maps(clf.model, x))
+    pred = clf.predict_input(x)
+
+    with st.container(horizontal=True, wrap=True, gap="large"):
+        st.image(big_input(clf.preview(x)), caption=input_caption(clf), width=SHOW_PX)
+        b = st.container(width="stretch")
+    with b:
+        st.markdown(f"The model says **{md_escape(pred['label'])}** ({pred['prob']:.0%}).")
+        filters = filters_to_uint8(clf.model)
+        n, k = filters.shape[0], filters.shape[1]
+        tiles = np.stack([upscale(f, max(1, FILTER_PX // k)) for f in filters])
+        st.image(make_grid(tiles, nrow=min(16, n), pad=6, pad_value=255),
+                 caption=f"First layer: its {n} learned {k}×{k} filters. Each slides over the picture; "
+                         "light = positive weight, dark = negative, grey = zero.")
+
+    for i, layer in enumerate(layers):
+        idx = strongest(layer.maps, n_maps)
+        u8 = maps_to_uint8(layer.maps)[idx]
+        with st.container(border=True):
+            signed = " Grey is zero here, darker is negative (this stage ends without a ReLU)." \
+                if layer.signed else ""
+            st.markdown(f"**Layer {i + 1}: {layer.describe}** — the {len(idx)} most active shown "
+                        f"(map numbers {', '.join(str(j) for j in idx[:8])}{'…' if len(idx) > 8 else ''}).{signed}")
+            st.image(_grid(u8))
+    st.caption("Early layers respond to edges and strokes; later layers, to larger parts. Maps shrink as the "
+               "network pools, while their number grows.")

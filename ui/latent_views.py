@@ -1,0 +1,277 @@
+"""Streamlit helpers for the Latent space page: model pickers, cached latent computations, image strips, charts.
+
+    gens = generator_choices(); G, meta = generator(gens[name].path); show_images(images, captions)
+
+Everything that costs more than a few milliseconds is cached per model file (path + modification time):
+the principal directions once per generator, the class histogram and steering paths per setting. What is
+drawn on every slider move (a few dozen 28x28 images) is recomputed: it takes milliseconds.
+"""
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from imgai.checkpoint import CheckpointError, read_meta
+from imgai.grids import gif_bytes, make_grid, upscale
+from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits, interpolate, principal_directions,
+                          render, seed_latent, steer)
+from imgai.train import sample_images
+from ui import latent_state as S
+from ui.models import cached_classifier, cached_gan, classifier_options, generator_options
+
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
+BLUE, ORANGE, GREY = "#4C6EF5", "#F76707", "#868E96"
+HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
+
+
+@dataclass(frozen=True)
+class Choice:
+    path: str
+    label: str
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path + ".safetensors")
+    except OSError:
+        return 0.0
+
+
+# --- pickers --------------------------------------------------------------------------------------------
+
+def generator_choices() -> dict:
+    """name → Choice for every GAN (shipped first); the name is what a link carries."""
+    out = {}
+    for label, path in generator_options().items():
+        out.setdefault(Path(path).name, Choice(path, label))
+    return out
+
+
+def classifier_choices(gen_meta: dict) -> dict:
+    """name → Choice for the classifiers that read this generator's images (same size and channels)."""
+    out = {}
+    for label, path in classifier_options().items():
+        try:
+            meta = read_meta(path)
+        except (CheckpointError, OSError):
+            continue  # "imagenet" and unreadable files: not a digits-sized classifier
+        if fits(gen_meta, meta):
+            out.setdefault(Path(path).name, Choice(path, label))
+    return out
+
+
+def generator(path: str):
+    """(generator module in eval mode, meta) — the cached checkpoint's generator half."""
+    gan, meta = cached_gan(path)
+    return gan.generator, meta
+
+
+def classifier(path: str):
+    return cached_classifier(path)
+
+
+# --- cached computations --------------------------------------------------------------------------------
+
+@st.cache_resource(max_entries=8, show_spinner="Finding the generator's main directions (once per model)…")
+def _directions(path: str, mtime: float, k: int):
+    G, meta = generator(path)
+    return principal_directions(G, meta["config"]["nz"], k=k)
+
+
+def directions(path: str, k: int):
+    return _directions(path, _mtime(path), k)
+
+
+@st.cache_data(max_entries=32, show_spinner="Labelling 500 random samples…")
+def _histogram(gen_path: str, gen_mtime: float, clf_path: str, clf_mtime: float, n: int) -> dict:
+    G, meta = generator(gen_path)
+    return class_histogram(G, classifier(clf_path), meta["config"]["nz"], n=n, seed=0)
+
+
+def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES) -> dict:
+    return _histogram(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), n)
+
+
+@st.cache_data(max_entries=32, show_spinner="Steering…")
+def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target, steps) -> dict:
+    G, meta = generator(gen_path)
+    nz = meta["config"]["nz"]
+    z0 = edit_latents(seed_latent(seed, nz), directions(gen_path, len(offsets)), offsets, psi)
+    path = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
+    return {"images": sample_images(G, path.latents), "prob": path.prob, "labels": path.labels,
+            "confidence": path.confidence}
+
+
+def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int) -> dict:
+    """The steering walk from seed `seed` (as edited by the sliders) toward class `target`, with images."""
+    return _steer(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), int(seed), tuple(offsets), float(psi),
+                  int(target), int(steps))
+
+
+# --- images of latents ----------------------------------------------------------------------------------
+
+def seed_latents_edited(nz: int, seeds: list, dirs=None, offsets=None, psi: float = 1.0) -> torch.Tensor:
+    """(N, nz): each seed's own latent, edited by the sliders when dirs/offsets are given."""
+    return edit_latents(torch.stack([seed_latent(s, nz) for s in seeds]), dirs, offsets, psi)
+
+
+def interpolation_latents(nz: int, a: int, b: int, k: int, method: str) -> torch.Tensor:
+    return interpolate(seed_latent(a, nz), seed_latent(b, nz), k, method)
+
+
+def direction_rows(G, nz: int, seed: int, dirs, offsets: list, psi: float, stops: list) -> np.ndarray:
+    """uint8 (D, S, H, W, C): for each direction d, seed's current picture with slider d set to each stop."""
+    z = direction_sweeps(edit_latents(seed_latent(seed, nz), dirs, offsets, psi), dirs, offsets, stops)
+    images = sample_images(G, z.reshape(-1, nz))
+    return images.reshape(len(offsets), len(stops), *images.shape[1:])
+
+
+def captions(n: int, head=None, labels=None) -> list:
+    """One caption per image: a head ("seed 7", "A", …) and the classifier's answer: "seed 7: 3 (97%)"."""
+    out = []
+    for i in range(n):
+        h = head[i] if head and head[i] else ""
+        if labels:
+            lab, conf = labels[i]
+            out.append(f"{h}: {lab} ({conf:.0%})" if h else f"{lab} ({conf:.0%})")
+        else:
+            out.append(h)
+    return out
+
+
+def tiles(images: np.ndarray, scale: int) -> list:
+    """uint8 (N, H, W, C) → N crisp enlarged images (grey ones as 2-D) for st.image."""
+    out = []
+    for img in images:
+        img = img[..., 0] if img.shape[-1] == 1 else img
+        out.append(upscale(img, scale))
+    return out
+
+
+def show_images(images: np.ndarray, caps: list | None = None, per_row: int = 8, scale: int = 4, where=None):
+    """A grid of equal-sized images, per_row to a row (a short strip still gets per_row slots, so two frames
+    are not blown up to half the page). PNG keeps the pixels exact: JPEG would smear 28x28 digits."""
+    where = where or st.container()
+    pics = tiles(images, scale)
+    for start in range(0, len(pics), per_row):
+        cols = where.columns(per_row, gap="small")
+        for col, i in zip(cols, range(start, min(start + per_row, len(pics)))):
+            col.image(pics[i], caption=caps[i] if caps and caps[i] else None, width="stretch", output_format="PNG")
+
+
+def strip(images: np.ndarray, scale: int = 3) -> np.ndarray:
+    """uint8 (N, H, W, C) → one image: the N side by side on a dark frame, enlarged."""
+    images = images[..., 0] if images.shape[-1] == 1 else images
+    return upscale(make_grid(images, nrow=len(images), pad=1), scale)
+
+
+def gif(images: np.ndarray, ms: int = 150) -> bytes:
+    images = images[..., 0] if images.shape[-1] == 1 else images
+    return gif_bytes(images, ms_per_frame=ms, scale=4)
+
+
+class Timer:
+    """with Timer() as t: …; t.ms — wall time of a redraw, shown on the page and printed by the tests."""
+    def __enter__(self):
+        self._t = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.ms = (time.perf_counter() - self._t) * 1000
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+def histogram_figure(h: dict) -> go.Figure:
+    names, counts = h["class_names"], h["counts"]
+    n = sum(counts)
+    conf = [f"{c:.0%}" if k else "–" for c, k in zip(h["confidence"], counts)]
+    fig = go.Figure(go.Bar(x=names, y=counts, marker_color=BLUE, customdata=conf,
+                           hovertemplate="class %{x}: %{y} samples, mean confidence %{customdata}<extra></extra>"))
+    fig.add_hline(y=n / len(names), line_dash="dash", line_color=GREY,
+                  annotation_text="even share", annotation_position="top left", annotation_font_color=GREY)
+    fig.update_layout(height=260, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
+                      bargap=0.25, showlegend=False)
+    fig.update_xaxes(title="class the classifier sees", type="category", tickfont={"size": 13})
+    fig.update_yaxes(title="samples", rangemode="tozero")
+    return fig
+
+
+def collapse_summary(h: dict) -> str:
+    """One sentence a teacher can read out: is every class drawn, evenly, or has the generator collapsed?"""
+    names, counts = h["class_names"], h["counts"]
+    n, K = sum(counts), len(names)
+    missing = [c for c, k in zip(names, counts) if k == 0]
+    top = max(range(K), key=lambda i: counts[i])
+    share, even = counts[top] / max(n, 1), 1 / K
+    if share > 0.5 or len(missing) > K // 2:
+        return (f":material/warning: **Mode collapse**: {share:.0%} of the samples are '{names[top]}'"
+                + (f" and {len(missing)} of the {K} classes never appear" if missing else "")
+                + ". The generator found a few pictures that fool its discriminator and draws little else.")
+    never = (f"; it never draws {', '.join(repr(m) for m in missing)}" if missing else "")
+    if missing or share > 2.5 * even:
+        return (f"**Uneven**: '{names[top]}' is {share:.0%} of the samples where an even share is {even:.0%}"
+                f"{never}. The generator favours some classes: a partial mode collapse.")
+    return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
+
+
+def probability_figure(prob: list, target_name: str) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=list(range(len(prob))), y=prob, mode="lines+markers", line={"color": ORANGE},
+                               hovertemplate="frame %{x}: p = %{y:.2f}<extra></extra>"))
+    fig.update_layout(height=220, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
+                      showlegend=False)
+    fig.update_xaxes(title="frame (steering step)", dtick=max(1, len(prob) // 10))
+    fig.update_yaxes(title=f"p(class '{target_name}')", range=[0, 1.02])
+    return fig
+
+
+# --- picking seeds --------------------------------------------------------------------------------------
+
+GRID = 16          # samples in the seed picker: two rows of eight
+GRID_KEY, PICK_KEY = "latent_grid_base", "latent_pick"
+
+
+def random_seed(name: str):
+    """on_click: a fresh random seed for A or B (small numbers are easier to note down and type)."""
+    S.set_value(name, random.randrange(100_000))
+
+
+def _pick(seed: int):
+    """on_click of a sample: it becomes seed A or B; after A, the next click sets B."""
+    target = st.session_state.get(PICK_KEY) or "A"
+    S.set_value(target.lower(), seed)
+    st.session_state[PICK_KEY] = "B" if target == "A" else "A"
+
+
+def _next_grid():
+    st.session_state[GRID_KEY] = st.session_state.get(GRID_KEY, 0) + GRID
+
+
+def seed_grid(G, nz: int, clf=None):
+    """Sixteen samples with their seeds; a click on a sample's button sets seed A or B."""
+    base = st.session_state.setdefault(GRID_KEY, 0)
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    st.session_state.setdefault(PICK_KEY, "A")
+    c1.segmented_control("A click sets", ["A", "B"], key=PICK_KEY, required=True,
+                         format_func=lambda v: f"seed {v}",
+                         help="Which seed the next click on a sample sets; after seed A it moves on to seed B.")
+    c2.button("Show 16 other seeds", icon=":material/shuffle:", on_click=_next_grid, key="latent_grid_next",
+              help=f"Samples of the next {GRID} seeds.")
+    seeds = list(range(base, base + GRID))
+    images, labels = render(G, seed_latents_edited(nz, seeds), clf)
+    caps = captions(GRID, None, labels) if labels else [None] * GRID
+    chosen = {S.state()["a"]: "A", S.state()["b"]: "B"}
+    for row in range(0, GRID, 8):
+        cols = st.columns(8, gap="small")
+        for col, i in zip(cols, range(row, row + 8)):
+            col.image(tiles(images[i:i + 1], 4)[0], caption=caps[i], width="stretch", output_format="PNG")
+            mark = chosen.get(seeds[i])
+            col.button(f"{seeds[i]} · {mark}" if mark else f"seed {seeds[i]}", key=f"latent_grid_{i}",
+                       on_click=_pick, args=(seeds[i],), width="stretch", type="primary" if mark else "secondary",
+                       help=f"Use seed {seeds[i]} as the seed chosen above.")
