@@ -85,6 +85,7 @@ class Job:
             raise ValueError(f"learning rate must be between 0 and 10, not {lr}")
         with self._lock:
             self._lr_request = float(lr)
+            self._wake.notify_all()  # a paused job shows the new rate at once
 
     def heartbeat(self):
         """Called by whoever is watching; without it for abandon_after_s, the job stops itself."""
@@ -177,8 +178,7 @@ class Job:
             elif item["event"] == "samples":
                 extra = {k: v for k, v in item.items() if k not in ("event", "step", "images")}
                 self.grids.append((int(item["step"]), item["images"], extra))
-                if len(self.grids) > self._max_grids:  # keep the first grid, thin out the middle
-                    del self.grids[1::2][: len(self.grids) // 4]
+                if len(self.grids) > self._max_grids:  # keep the first and last grids, thin out the middle
                     self.grids = self.grids[:1] + [g for i, g in enumerate(self.grids[1:-1]) if i % 2] + self.grids[-1:]
             elif item["event"] == "confusion":
                 self.confusion = item
@@ -235,7 +235,7 @@ class JobRegistry:
                                     f"{self.max_active}); wait for one to finish, or stop one")
             job = Job(loop_factory, meta, owner=owner, **job_kw)
             self._jobs[job.id] = job
-        return job.start()
+            return job.start()  # started inside the lock: two sessions at once cannot both pass the cap
 
     def get(self, job_id) -> Job | None:
         return self._jobs.get(job_id)

@@ -99,11 +99,12 @@ class _Clock:
         self._t = time.perf_counter()
 
 
-def _check_finite(name: str, value: float, step: int, lr: float, limit: float = 1e4):
+def _check_finite(name: str, value: float, step: int, lr: float, optimizer: str, limit: float = 1e4):
     if not math.isfinite(value) or abs(value) > limit:
         what = "became NaN" if math.isnan(value) else "exploded"
+        other = "use a smaller batch size" if optimizer == "adam" else "switch the optimiser to Adam"
         raise TrainingDiverged(f"training stopped at step {step}: the {name} {what} ({value:.3g}); lower the "
-                               f"learning rate (it was {lr:.2g}) by 10x, or use Adam with a smaller batch size")
+                               f"learning rate (it was {lr:.2g}) by 10x, or {other}")
 
 
 def _progress(cfg: TrainConfig, step: int, total_steps: int | None, seconds: float) -> float:
@@ -187,7 +188,7 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
             seen += len(idx)
             if step % cfg.log_every == 0 or step == 1:
                 l = loss.item()
-                _check_finite("loss", l, step, lr)
+                _check_finite("loss", l, step, lr, cfg.optimizer)
                 loss_sum += l
                 acc_sum += (logits.argmax(1) == y[idx]).float().mean().item()
                 n_sum += 1
@@ -285,8 +286,8 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
             step += 1
             if step % cfg.log_every == 0 or step == 1:
                 ld, lg = loss_d.item(), loss_g.item()
-                _check_finite("discriminator loss", ld, step, lr, limit=1e3)
-                _check_finite("generator loss", lg, step, lr, limit=1e3)
+                _check_finite("discriminator loss", ld, step, lr, cfg.optimizer, limit=1e3)
+                _check_finite("generator loss", lg, step, lr, cfg.optimizer, limit=1e3)
                 secs = clock.pause()
                 yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
                        "seconds": secs, "images_per_s": step * B / max(secs, 1e-9), "lr": lr,

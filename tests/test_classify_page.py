@@ -1,4 +1,4 @@
-"""AppTest tests of the Classify page (pages/classify.py), driven through its real widgets: photos and a corpus
+"""AppTest tests of the Classify page (app_pages/classify.py), driven through its real widgets: photos and a corpus
 of bad files through the file uploader, the ImageNet model on a real photo, teach-your-own on generated photos,
 'Inside the network', and the same answers as `python -m imgai classify` for the same files."""
 import json
@@ -18,7 +18,7 @@ from imgai.classify import load_classifier
 from imgai.vision import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "classify.py")
+PAGE = str(ROOT / "app_pages" / "classify.py")
 PHOTOS = Path(__file__).parent / "photos"
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 MODEL = "test-digits"

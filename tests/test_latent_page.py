@@ -22,10 +22,7 @@ from imgai.train import sample_images
 from test_latent import tiny_models
 
 ROOT = Path(__file__).resolve().parent.parent
-# the page's folder: pages/ now; app_pages/ if it is renamed (a pages/ folder makes Streamlit skip app.py for a
-# link opened on a fresh server, see tests/e2e/test_latent_browser.py)
-PAGE = str(next((d / "latent.py" for d in (ROOT / "app_pages", ROOT / "pages") if (d / "latent.py").exists()),
-                ROOT / "pages" / "latent.py"))
+PAGE = str(ROOT / "app_pages" / "latent.py")
 TAB = {"interpolate": ":material/animation: Interpolate", "directions": ":material/tune: Directions",
        "classifier": ":material/psychology: Classifier in the loop"}
 

@@ -2,12 +2,14 @@
 digits come out as MNIST digits."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw, ImageFile
 
-from image_corpus import corpus_cases, load_digits, phone_photo, write_corpus
+from image_corpus import PHOTO_STYLES, canvas_drawing, corpus_cases, load_digits, phone_photo, write_corpus
 from imgai import vision
 from imgai.vision import ImageError, digit_from_photo, fit_image, open_image
 
@@ -195,3 +197,87 @@ def test_canvas_drawings_with_transparency():
         rgba[..., :3], rgba[..., 3] = stroke, alpha
         assert _corr(digit_from_photo(Image.fromarray(rgba, "RGBA")), digit) > 0.9
         assert _corr(digit_from_photo(rgba), digit) > 0.9  # numpy arrays too (canvas image_data)
+
+
+def test_bold_filled_strokes_stay_filled():
+    # A filled blob wider than any stroke (a marker's loop): MNIST-style on black, black on
+    # white, and photographed on unevenly lit paper, it must come out filled, not as an outline
+    # (which would keep well under half of its full-ink pixels).
+    yy, xx = np.mgrid[0:28, 0:28]
+    blob = np.where(((yy - 15) / 8) ** 2 + ((xx - 14) / 7) ** 2 <= 1, 255, 0).astype(np.uint8)
+    blob[3:9, 12:16] = 255  # a stem, like a bold 6; 22 px tall, fitted into 20 it keeps ~83%
+    full = (blob > 128).sum()
+    images = [Image.fromarray(blob), Image.fromarray(255 - blob)]
+    images += [open_image(phone_photo(blob, np.random.default_rng(seed))) for seed in range(6)]
+    for img in images:
+        x = digit_from_photo(img)
+        _assert_mnist_format(x)
+        assert _corr(x, blob) > 0.9 and (x > 128).sum() > 0.75 * full, ((x > 128).sum(), full)
+
+
+def test_mnist_digits_pass_the_intake_almost_unchanged():
+    # MNIST is already in MNIST format: the intake should keep it (bold, thin, underlined, specks).
+    val = DIGITS["val_x"][:200]
+    out = np.stack([digit_from_photo(Image.fromarray(x)) for x in val])
+    diff = np.abs(out.astype(float) - val).mean(axis=(1, 2))
+    assert diff.mean() < 2.5 and np.percentile(diff, 90) < 5, (diff.mean(), np.percentile(diff, 90))
+    for i in np.argsort(-(val > 128).sum(axis=(1, 2)))[:10]:  # the ten boldest: filled loops
+        assert _corr(out[i], val[i]) > 0.9 and (out[i] > 128).sum() > 0.9 * (val[i] > 128).sum(), i
+
+
+# --- reading accuracy with the shipped digits model ------------------------------------------------
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digits-cnn"
+
+
+@pytest.fixture(scope="module")
+def digits_cnn():
+    if not WEIGHTS.with_suffix(".safetensors").exists():
+        pytest.skip("weights/digits-cnn is not in this checkout")
+    from imgai.classify import load_classifier
+    return load_classifier(str(WEIGHTS))
+
+
+@torch.no_grad()
+def _read(clf, images) -> np.ndarray:
+    """Predicted class index of each image, through the classifier's own intake."""
+    return clf.model(torch.cat([clf.prepare(img) for img in images])).argmax(1).numpy()
+
+
+def test_mnist_digits_read_as_well_after_the_intake(digits_cnn):
+    from imgai.data import normalize
+    x, y = DIGITS["val_x"], DIGITS["val_y"]
+    with torch.no_grad():
+        raw = digits_cnn.model(normalize(torch.from_numpy(x)[:, None], digits_cnn.meta["mean"],
+                                         digits_cnn.meta["std"])).argmax(1).numpy()
+    raw_acc = np.mean(raw == y)
+    intake_acc = np.mean(_read(digits_cnn, [Image.fromarray(d) for d in x]) == y)
+    assert intake_acc >= raw_acc - 0.002, (raw_acc, intake_acc)
+
+
+def test_phone_photos_of_digits_are_read(digits_cnn):
+    # 9 photos in each style: pens thin to marker, pencil, blue ballpoint on tinted paper, tilted,
+    # small in a big photo, textured paper, a sharp shadow across the digit; some EXIF-rotated.
+    rng = np.random.default_rng(0)
+    n = 9 * len(PHOTO_STYLES)
+    styles = [PHOTO_STYLES[i % len(PHOTO_STYLES)] for i in range(n)]
+    sizes = [300 if style == "small" else int(rng.integers(300, 600)) for style in styles]  # small: 900 px
+    photos = [open_image(phone_photo(DIGITS["val_x"][i], rng, size=sizes[i], rotate_exif=i % 4 == 0, style=style))
+              for i, style in enumerate(styles)]
+    right = _read(digits_cnn, photos) == DIGITS["val_y"][:n]
+    per_style = {s: int(right[[i for i in range(n) if styles[i] == s]].sum()) for s in PHOTO_STYLES}
+    # Strokes redrawn along a skeleton lose a few tiny loops: ~98% of them stay readable at all.
+    assert right.mean() >= 0.97, per_style
+
+
+def test_canvas_drawings_are_read(digits_cnn):
+    # As drawing canvases return them: RGBA, brushes 15-30 px, white or black strokes on a
+    # transparent, black or white background, 280 or 400 px; as arrays and as images.
+    setups = [(280, 20, 0, 255), (280, 15, None, 255), (280, 18, None, 0), (400, 20, 255, 0), (400, 30, None, 255)]
+    drawings = []
+    for i in range(100):
+        side, width, background, ink = setups[i % len(setups)]
+        rgba = canvas_drawing(DIGITS["val_x"][i], side, width, background, ink)
+        drawings.append(rgba if i % 2 else Image.fromarray(rgba, "RGBA"))
+    right = _read(digits_cnn, drawings) == DIGITS["val_y"][:100]
+    assert right.mean() >= 0.97, np.nonzero(~right)[0]

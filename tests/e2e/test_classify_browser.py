@@ -94,8 +94,7 @@ def test_classify_page_in_chromium(server, files):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        # start at the app's root and click through its navigation, as a user does (a deep link to
-        # /classify would bypass app.py while a pages/ folder sits beside it: Streamlit's old page router)
+        # start at the app's root and click through its navigation, as a user does
         page.goto(server)
         page.wait_for_selector('[data-testid="stApp"]')
         nav = page.locator('[data-testid="stSidebarNav"]')

@@ -167,10 +167,8 @@ def test_a_shared_link_reproduces_the_picture_and_the_page_works(server, browser
     page.close()
 
 
-@pytest.mark.xfail(reason="Streamlit treats a pages/ folder next to app.py as a v1 multipage app until app.py "
-                          "has run once, so the first link opened on a fresh server skips app.py (no wide layout, "
-                          "no job panel, file names in the sidebar). Fix: rename pages/ (e.g. to app_pages/).",
-                   strict=False)
+# The pages live in app_pages/, not pages/: Streamlit treats a pages/ folder next to app.py as an old-style
+# multipage app until app.py has run once, so the first link opened on a fresh server would skip app.py.
 def test_a_link_opened_on_a_fresh_server_shows_the_whole_app(browser, tmp_path):
     proc, url = start_server(tmp_path)
     try:

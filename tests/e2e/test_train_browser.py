@@ -1,0 +1,90 @@
+"""The Train page in a real browser: `streamlit run app.py` in a subprocess, headless Chromium via
+Playwright, a short real CNN run on digits. Charts and the prediction grid must appear and the run must
+finish; a reload must find the same job again.
+
+    python -m pytest -q -m browser tests/e2e/test_train_browser.py
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    port = free_port()
+    env = dict(os.environ, IMGAI_THREADS="1", IMGAI_MODELS=str(tmp_path / "models"), IMGAI_DATA=str(tmp_path / "data"))
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("streamlit exited: " + (tmp_path / "server.log").read_text()[-2000:])
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not come up within a minute")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(app_url)
+        page.wait_for_selector('[data-testid="stApp"]')
+        yield page
+        browser.close()
+
+
+def test_a_short_cnn_run_streams_charts_and_grids_and_survives_a_reload(page):
+    page.get_by_text("Train a network").wait_for(timeout=60_000)
+    page.get_by_text("Training images per class").wait_for(timeout=60_000)     # the data preview
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("0.15")
+    epochs.press("Enter")
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("heading", name="Watch it learn").wait_for(timeout=30_000)
+    page.wait_for_function("location.search.includes('job=')", timeout=10_000)  # the job id is in the URL
+    page.get_by_text("Training loss (lower is better)").wait_for(timeout=30_000)
+    page.get_by_text("finished", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_text("Validation images at step").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3             # loss, accuracy, confusion
+    assert page.locator('[data-testid="stImage"] img').count() >= 1
+    page.reload()                                                               # a new session, same ?job=
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.get_by_role("heading", name="Watch it learn").wait_for(timeout=60_000)
+    page.get_by_text("Validation accuracy", exact=False).first.wait_for(timeout=30_000)

@@ -1,0 +1,104 @@
+"""The server-wide job registry and the binding between a browser session and its training job.
+
+    job = current_job()          # this session's job (re-attached after a reload through ?job=ID), or None
+
+One JobRegistry per server process (st.cache_resource), so a job outlives the script run, the page and
+the browser session that started it. A session remembers its job id in st.session_state and in the URL
+(?job=ID): a reload starts a new session, which finds the job again through the URL; a new tab without the
+parameter is a new, independent user. Only the browser that started a job can take it back that way, so a
+link shared from the Latent page (whose URL is the shareable state) never hands over the sender's job.
+Reading a job never touches its tensors: only Job's copied-out state.
+"""
+import hashlib
+import os
+
+import streamlit as st
+
+from imgai.jobs import Job, JobRegistry
+
+PARAM = "job"              # the query parameter that carries the job id
+_KEY = "imgai_job_id"      # session_state: this session's current job
+_XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
+NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
+_FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
+
+
+def abandon_after_s() -> float:
+    """A job nobody has watched for this long stops itself. Browsers poll hidden tabs as rarely as once a
+    minute (Chrome's intensive throttling), so this must be several minutes. IMGAI_ABANDON_S overrides."""
+    return float(os.environ.get("IMGAI_ABANDON_S") or 600)
+
+
+@st.cache_resource
+def registry() -> JobRegistry:
+    """One per server. The cap keeps a classroom on one small machine from starting 30 runs at once."""
+    return JobRegistry(max_active=int(os.environ.get("IMGAI_MAX_JOBS") or 2))
+
+
+def owner_id() -> str:
+    """This browser: a hash of the per-browser secret Streamlit keeps in its XSRF cookie. A reload or a
+    second tab of the same browser has the same id; someone who was sent the link has another."""
+    try:
+        token = st.context.cookies.get(_XSRF_COOKIE)
+    except Exception:  # no request context (bare script): no browser to tell apart
+        token = None
+    if isinstance(token, str):
+        token = token.encode()
+    return hashlib.sha256(token).hexdigest()[:16] if isinstance(token, bytes) and token else NO_BROWSER
+
+
+def current_job(full_run: bool = True) -> Job | None:
+    """This session's job, or None. In a full run (not a fragment rerun) it also keeps ?job=ID in the URL:
+    Streamlit clears query parameters on a page switch, and the frame calls this on every page."""
+    reg = registry()
+    job_id = st.session_state.get(_KEY)
+    if job_id is None and full_run:
+        wanted = st.query_params.get(PARAM)
+        found = reg.get(wanted) if wanted else None
+        if found is not None and found.owner == owner_id():
+            job_id = st.session_state[_KEY] = wanted   # a reload: take the job back
+        elif wanted:
+            del st.query_params[PARAM]  # another browser's job (a shared link), or one from before a restart
+    job = reg.get(job_id) if job_id else None
+    if full_run:
+        if job is None:
+            st.session_state.pop(_KEY, None)
+            if PARAM in st.query_params:
+                del st.query_params[PARAM]
+        elif st.query_params.get(PARAM) != job.id:
+            st.query_params[PARAM] = job.id
+        st.session_state[_FULL_ACTIVE] = bool(job and job.active)
+    return job
+
+
+def attach(job: Job):
+    st.session_state[_KEY] = job.id
+    st.query_params[PARAM] = job.id
+    st.session_state[_FULL_ACTIVE] = job.active
+
+
+def submit(run, **job_kw) -> Job:
+    """Start a prepared imgai.runs.Run in the background as this session's job. Raises JobLimitError."""
+    reg = registry()
+    reg.forget_finished(older_than_s=3600)
+    job = reg.submit(run.loop, run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(), **job_kw)
+    attach(job)
+    return job
+
+
+def rerun_if_ended(job: Job):
+    """Call from a polling fragment: when the job ended since the whole page was drawn, redraw it all once
+    (Start becomes available again, the summary and final charts appear, polling stops)."""
+    if st.session_state.get(_FULL_ACTIVE) and not job.active:
+        st.session_state[_FULL_ACTIVE] = False
+        st.rerun()
+
+
+def control(job_id: str, action: str):
+    """Button callback: pause | resume | step | stop. Stop waits briefly so the next draw shows the result."""
+    job = registry().get(job_id)
+    if job is None:
+        return
+    getattr(job, action)()
+    if action == "stop":
+        job.wait(timeout=3.0)

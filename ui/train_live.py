@@ -1,0 +1,288 @@
+"""The Train page's live view of a job: controls, progress, charts, sample grids; then saving the model.
+
+    live_view(job); save_panel(job)
+
+live_view polls the job once a second from a fragment (only that part of the page is redrawn) while the
+job is running or paused, and draws it once, statically, when it has ended. It only reads what the Job
+copies out under its lock (metrics, grids, the confusion matrix): never the tensors being trained.
+"""
+import io
+import re
+import time
+import zipfile
+
+import streamlit as st
+from PIL import Image
+
+from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, models_dir
+from ui import charts
+from ui.jobs import control, registry, rerun_if_ended
+from ui.train_grids import prediction_grid, sample_grid, waiting_grid
+from ui.train_setup import LR_OPTIONS
+
+POLL_S = 1.0
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
+          "error": "stopped by an error", "created": "starting"}
+KIND = {"cnn": "CNN classifier", "dcgan": "GAN generator"}
+
+
+def live_view(job):
+    st.fragment(_live, run_every=POLL_S if job.active else None)(job.id)
+
+
+def _history(job) -> list:
+    """The job's metric rows, fetched incrementally: each poll copies only the rows added since the last one."""
+    cache = st.session_state.setdefault("train_history", {})
+    rows = cache.get(job.id)
+    if rows is None:
+        cache.clear()  # one job's history per session is enough
+        rows = cache[job.id] = []
+    rows.extend(job.metrics(since=len(rows)))
+    return rows
+
+
+def _fmt_time(s: float) -> str:
+    s = max(0, int(round(s)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _eta(job, s: dict) -> str:
+    if job.status == "paused":
+        return "paused"
+    if not job.active:
+        return "—"
+    p, secs = s["progress"], s["seconds"]
+    budget = (job.meta.get("train") or {}).get("seconds")
+    if budget:
+        return _fmt_time(budget - secs)
+    return _fmt_time(secs * (1 - p) / p) if p > 0.005 else "…"
+
+
+def _progress_text(job, s: dict) -> str:
+    train = job.meta.get("train") or {}
+    epochs = s.get("epoch")
+    if train.get("seconds"):
+        where = f"{s['seconds']:.0f} s of {train['seconds']:g} s"
+    else:
+        where = f"epoch {epochs:.1f} of {train.get('epochs', 0):g}" if epochs is not None else "epoch 0"
+    return f"{STATUS.get(job.status, job.status)} · {where} · step {s['step']:,} · {s['progress']:.0%}"
+
+
+def _live(job_id: str):
+    job = registry().get(job_id)
+    if job is None:
+        st.info("This training run is no longer on the server (runs are cleared an hour after they end, "
+                "and when the server restarts).")
+        return
+    job.heartbeat()
+    rerun_if_ended(job)
+    rows = _history(job)
+    s = job.summary()
+    if rows:
+        s["epoch"] = rows[-1].get("epoch")
+    _status(job, s)
+    if job.active:
+        _controls(job)
+    st.progress(min(1.0, s["progress"]), text=_progress_text(job, s))
+    _numbers(job, s, rows)
+    a, b = st.columns(2)
+    if job.meta["kind"] == "cnn":
+        a.plotly_chart(charts.loss_figure(rows), key="train_chart_loss", config=charts.CHART_CONFIG)
+        b.plotly_chart(charts.accuracy_figure(rows), key="train_chart_acc", config=charts.CHART_CONFIG)
+        _cnn_pictures(job)
+    else:
+        a.plotly_chart(charts.gan_loss_figure(rows), key="train_chart_gan_loss", config=charts.CHART_CONFIG)
+        b.plotly_chart(charts.gan_d_figure(rows), key="train_chart_gan_d", config=charts.CHART_CONFIG)
+        _gan_pictures(job)
+
+
+def _status(job, s: dict):
+    kind, preset = KIND.get(job.meta["kind"], job.meta["kind"]), job.meta.get("preset", "")
+    what = f"**{kind}** ({preset}) on **{job.meta.get('dataset')}**"
+    if job.status == "error":
+        st.error(f"Training broke down — {job.error}", icon=":material/error:")
+    elif job.status == "stopped":
+        st.warning(f"{what}: stopped at step {s['step']:,}. " + (f"It {job.error}." if job.error else
+                   "You can still save what it learned so far, or start a new run."))
+    elif job.status == "done":
+        st.success(f"{what}: {_summary_line(job, s)}")
+    elif job.status == "paused":
+        st.info(f"{what}: paused at step {s['step']:,}. Resume, or press Step to train on one batch at a time.")
+    else:
+        st.markdown(what + " — training in the background; you can switch pages or change settings meanwhile.")
+
+
+def _summary_line(job, s: dict) -> str:
+    epochs = s.get("epoch") or 0.0
+    head = (f"finished {epochs:.1f} epochs ({s['step']:,} steps) in {_fmt_time(s['seconds'])} of training, "
+            f"{s['images_per_s']:,.0f} images/s")
+    if job.meta["kind"] == "cnn" and "val_acc" in s:
+        return f"{head}. Validation accuracy {s['val_acc']:.1%}, training loss {s.get('loss', float('nan')):.3f}."
+    if "d_x" in s:
+        return (f"{head}. Last D(x) {s['d_x']:.2f}, D(G(z)) {s['d_g_z']:.2f}; losses D {s['loss_d']:.2f}, "
+                f"G {s['loss_g']:.2f}.")
+    return head + "."
+
+
+def _controls(job):
+    a, b, c, d = st.columns([1, 1, 1, 2.4], vertical_alignment="bottom")
+    if job.status == "paused":
+        a.button("Resume", icon=":material/play_arrow:", key="train_resume", width="stretch", on_click=control,
+                 args=(job.id, "resume"), help="Carry on training from where it paused.")
+    else:
+        a.button("Pause", icon=":material/pause:", key="train_pause", width="stretch", on_click=control,
+                 args=(job.id, "pause"), help="Hold training between two batches; nothing is lost.")
+    b.button("Step", icon=":material/skip_next:", key="train_step", width="stretch", on_click=control,
+             args=(job.id, "step"),
+             help="Pause, then train on exactly one more batch per click — watch single updates, as in GAN Lab.")
+    c.button("Stop", icon=":material/stop:", key="train_stop", width="stretch", on_click=control,
+             args=(job.id, "stop"), help="End the run now. What it learned so far can still be saved.")
+    key = f"train_lr_now_{job.id}"
+    options = sorted(set(LR_OPTIONS) | {job.lr})
+    if key not in st.session_state or st.session_state[key] not in options:
+        st.session_state[key] = job.lr
+    d.select_slider("Learning rate (change it while it trains)", options, key=key, format_func="{:g}".format,
+                    on_change=_set_lr, args=(job.id, key),
+                    help="Takes effect at the next batch. Try a much larger one and watch the loss jump.")
+
+
+def _set_lr(job_id: str, key: str):
+    job = registry().get(job_id)
+    if job is not None:
+        job.set_lr(float(st.session_state[key]))
+
+
+def _numbers(job, s: dict, rows: list):
+    a, b, c, d = st.columns(4)
+    a.metric("Images / second", f"{s['images_per_s']:,.0f}", help="Training speed: images looked at per second.")
+    b.metric("Training time", _fmt_time(s["seconds"]), help="Time spent training (pauses do not count).")
+    c.metric("Time left", _eta(job, s), help="Estimated from the speed so far.")
+    if job.meta["kind"] == "cnn":
+        val = s.get("val_acc")
+        d.metric("Validation accuracy", f"{val:.1%}" if val is not None else "—",
+                 help="Share of unseen validation images named correctly; measured at the end of each epoch.")
+    else:
+        lr = rows[-1].get("lr") if rows else None
+        d.metric("Learning rate now", f"{lr:.2g}" if lr is not None else "—",
+                 help="The step size in use at this moment.")
+
+
+def _png(key: tuple, draw) -> bytes:
+    """A drawn picture as PNG bytes, kept per session: a poll that finds no new grid re-encodes nothing."""
+    cache = st.session_state.setdefault("train_pictures", {})
+    if key not in cache:
+        if len(cache) >= 16:
+            cache.clear()
+        buf = io.BytesIO()
+        img = draw()
+        (img if isinstance(img, Image.Image) else Image.fromarray(img)).save(buf, format="PNG")
+        cache[key] = buf.getvalue()
+    return cache[key]
+
+
+def _cnn_pictures(job):
+    a, b = st.columns([1, 1.05], gap="medium")
+    grid, names = job.latest_grid(), job.meta["class_names"]
+    if grid is None and not job.active:
+        st.caption("The run ended before its first epoch was over, so there are no validation results to show.")
+        return
+    if grid is None:  # stand-ins of the same size: nothing moves when the first epoch ends
+        size, channels = job.meta["image_size"], job.meta["channels"]
+        a.image(_png((job.id, "waiting"), lambda: waiting_grid(36, size, channels, names)),
+                caption="Validation images with the network's answers appear at the end of the first epoch.")
+    else:
+        step, images, extra = grid
+        a.image(_png((job.id, "pred", step), lambda: prediction_grid(images, extra["pred"], extra["true"], names)),
+                caption=f"Validation images at step {step:,}: the network's answer below each; "
+                        "red = wrong, the right answer in brackets.")
+    conf = job.confusion
+    b.plotly_chart(charts.confusion_figure(conf["matrix"] if conf else None, names, conf["step"] if conf else None),
+                   key="train_chart_confusion", config=charts.CHART_CONFIG)
+
+
+def _gan_pictures(job):
+    grids = job.grid_history()
+    a, b = st.columns([1, 1], gap="medium")
+    if not grids:
+        a.caption("Samples appear after the first steps.")
+        return
+    steps = [g[0] for g in grids]
+    key, latest_key = f"train_grid_step_{job.id}", f"train_grid_latest_{job.id}"
+    # follow the newest grid unless the user has moved the slider back to look at an older one
+    if st.session_state.get(key) not in steps or st.session_state.get(key) == st.session_state.get(latest_key):
+        st.session_state[key] = steps[-1]
+    st.session_state[latest_key] = steps[-1]
+    with a:
+        chosen = st.session_state[key]
+        step, images, _ = grids[steps.index(chosen)]
+        st.image(_png((job.id, "gan", step), lambda: sample_grid(images, scale=2)),
+                 caption=f"The generator's pictures at step {step:,} — always from the same random inputs, "
+                         "so you can watch them sharpen.")
+        if len(steps) > 1:
+            st.select_slider("Look back", steps, key=key, format_func=lambda v: f"step {v:,}",
+                             help="Slide left to see what the generator drew earlier in training.")
+        else:  # the same place and height as the real slider, so nothing jumps when the second grid arrives
+            st.select_slider("Look back", ["step 0", "later"], disabled=True, key=f"train_grid_wait_{job.id}",
+                             help="Slide left to see what the generator drew earlier in training.")
+    b.markdown(
+        "**How to read this**\n\n"
+        "- **D(x)** is how sure the discriminator is that *real* pictures are real; **D(G(z))** is how real it "
+        "finds the *fakes*.\n"
+        "- Early on D wins easily: D(x) near 1, D(G(z)) near 0, blobs in the grid.\n"
+        "- As G improves, both drift towards the middle and strokes appear.\n"
+        "- If D(G(z)) stays near 0 and the grid stops changing, G has given up: try a smaller learning rate "
+        "or more discriminator dropout.")
+
+
+# ---- saving ----
+
+def _default_name(job) -> str:
+    ds = re.sub(r"[^A-Za-z0-9_-]+", "-", str(job.meta.get("dataset", "data")).removeprefix("folder:")
+                .removesuffix(".zip")).strip("-")
+    return f"{ds or 'data'}-{job.meta['kind']}-{time.strftime('%H%M', time.localtime(job.started_at or time.time()))}"
+
+
+def _zip_bytes(base) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for ext in (".safetensors", ".json"):
+            z.write(str(base) + ext, arcname=base.name + ext)
+    return buf.getvalue()
+
+
+def save_model(job, name: str) -> str | None:
+    """Save the job's latest weights as models_dir()/name; returns an error line, or None when saved."""
+    name = name.strip()
+    if not NAME_RE.match(name):
+        return "Use only letters, digits, - and _ in the name (at most 64), e.g. my-digits-1."
+    if (WEIGHTS_DIR / f"{name}.json").exists():
+        return f"'{name}' is the name of a model that comes with the app; choose another name."
+    try:
+        base = job.save(models_dir() / name)
+    except (RuntimeError, CheckpointError, OSError) as e:
+        return f"Could not save: {str(e).splitlines()[0][:200]}"
+    st.session_state[f"train_saved_{job.id}"] = {"name": name, "zip": _zip_bytes(base), "step": job.snapshot()[1]}
+    return None
+
+
+def save_panel(job):
+    with st.container(border=True):
+        st.markdown("**Save this model** — it then appears in the Classify / Latent space pages' model pickers.")
+        a, b, c = st.columns([3, 1, 1.3], vertical_alignment="bottom")
+        name = a.text_input("Name", value=_default_name(job), key=f"train_save_name_{job.id}", max_chars=64,
+                            help="Letters, digits, - and _ only. Saving again under the same name replaces it.")
+        if b.button("Save", icon=":material/save:", key=f"train_save_{job.id}", width="stretch",
+                    help="Saves the latest weights — also in the middle of a run."):
+            error = save_model(job, name)
+            if error:
+                st.error(error)
+        saved = st.session_state.get(f"train_saved_{job.id}")
+        if saved:
+            c.download_button("Download", data=saved["zip"], file_name=f"{saved['name']}.zip",
+                              icon=":material/download:", mime="application/zip", on_click="ignore",
+                              key=f"train_download_{job.id}", width="stretch",
+                              help="A zip of the weights (.safetensors) and description (.json).")
+            later = " Save again later to keep newer weights." if job.active else ""
+            st.success(f"Saved as **{saved['name']}** (the weights of step {saved['step']:,}): pick it on the "
+                       f"Classify or Latent space page.{later}", icon=":material/save:")

@@ -1,0 +1,248 @@
+"""The Train page's left column: model, preset, data set and training knobs, and the Start button.
+
+    choice = setup_panel(job)    # -> Choice(spec, data, error)
+
+Each knob says, in one line, what it does to training (for a classroom). Knob widgets are keyed by model
+and preset, so picking another preset shows that preset's own settings.
+"""
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import streamlit as st
+
+from imgai.data import DatasetError, ImageData, load_dataset
+from imgai.jobs import JobLimitError
+from imgai.models import CNN_PRESETS, GAN_PRESETS
+from imgai.runs import RunSpec, default_train_config, prepare_run
+from ui.charts import CHART_CONFIG, class_counts_figure
+from ui.jobs import current_job, submit
+from ui.train_grids import class_preview, first_per_class
+
+ZIP = "zip"
+DATASETS = {
+    "digits": "digits (handwritten, bundled)",
+    "mnist": "mnist (handwritten, 11 MB)",
+    "fashion-mnist": "fashion-mnist (clothes, 30 MB)",
+    "cifar10": "cifar10 (colour photos, 170 MB)",
+    ZIP: "my own .zip of class folders",
+}
+MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent"}
+PRESETS = {"fast": "fast", "textbook": "textbook"}
+LR_OPTIONS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
+BATCH_OPTIONS = [8, 16, 32, 64, 128, 256, 512]
+WD_OPTIONS = [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2, 0.1]
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+HELP = {
+    "model": "CNN: a classifier that learns to name what is in a picture. GAN: two networks trained against "
+             "each other — a generator invents pictures, a discriminator judges whether they are real.",
+    "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
+              "textbook: exactly the network and settings of the TensorFlow tutorial.",
+    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. mnist: "
+            "70,000 digits; fashion-mnist: 70,000 clothes; cifar10: 60,000 small colour photos (these three are "
+            "downloaded once). Or a .zip with one folder per class (cats/, dogs/ …) full of images.",
+    "zip": "One sub-folder per class, each with images (jpg, png …). At least two classes; files that are not "
+           "images are skipped.",
+    "length": "Train for a number of epochs (passes over all training images), or for a fixed time.",
+    "epochs": "One epoch = every training image seen once. More epochs fit the data better, until the network "
+              "starts memorising it (overfitting: validation accuracy stops rising).",
+    "seconds": "Train for this many seconds of computing, however many epochs that is (pauses do not count).",
+    "batch": "Images per learning step. Small batches: many noisy steps; large batches: fewer, smoother steps "
+             "that keep the processor busier.",
+    "lr": "How big each weight update is. Too small: learns slowly; too big: the loss jumps around or becomes "
+          "NaN and training stops.",
+    "optimizer": "The rule that turns gradients into weight changes. Adam adapts the step for each weight "
+                 "(a safe default); SGD (with momentum 0.9) is the classic; RMSprop sits in between.",
+    "wd": "Weight decay pulls every weight slightly towards zero at each step: a remedy for overfitting. 0 = off.",
+    "dropout": "Switches off this share of neurons at random while training, so the network cannot rely on any "
+               "single one: a remedy for overfitting.",
+    "d_dropout": "Dropout in the discriminator: a weaker judge gives the generator a chance to keep up.",
+    "augment": "Trains on slightly shifted, rotated and zoomed copies of the images (mirrored too, for photos): "
+               "more variety, less overfitting, but slower to fit.",
+    "seed": "The starting point of all randomness (first weights, order of the images). The same seed and "
+            "settings give the same run.",
+}
+
+
+@dataclass
+class Choice:
+    spec: RunSpec | None
+    data: ImageData | None
+    error: str | None = None
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_dataset(name: str) -> ImageData:
+    """Built-in data sets, shared by all sessions (read-only: training never writes to them)."""
+    return load_dataset(name)
+
+
+def _load_builtin(name: str) -> tuple:
+    try:
+        with st.spinner(f"Loading '{name}' (downloaded once, then kept)…"):
+            return cached_dataset(name), None
+    except DatasetError as e:
+        return None, str(e)
+
+
+def _load_zip(upload) -> tuple:
+    """An uploaded zip, loaded once per session and upload. The file goes into a private temporary folder
+    that is deleted as soon as the images are in memory."""
+    entry = st.session_state.get("train_zip_entry")
+    if entry and entry["file_id"] == upload.file_id:
+        return entry["data"], entry["error"]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload.name).stem)[:40].strip("_") or "upload"
+    tmp = Path(tempfile.mkdtemp(prefix="imgai-upload-"))
+    data = error = None
+    try:
+        path = tmp / f"{stem}.zip"
+        path.write_bytes(upload.getbuffer())
+        with st.spinner("Reading your images…"):
+            data = load_dataset(f"folder:{path}")
+        if data.size not in (28, 32):
+            data, error = None, f"images must be 28 or 32 pixels square after loading, not {data.size}"
+    except DatasetError as e:
+        error = str(e)
+    except ImportError:
+        error = "this version of imgai cannot read image folders yet (imgai/folder.py is missing)"
+    except (OSError, ValueError) as e:
+        error = f"could not read {upload.name}: {str(e).splitlines()[0][:160] if str(e) else type(e).__name__}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    st.session_state["train_zip_entry"] = {"file_id": upload.file_id, "data": data, "error": error}
+    return data, error
+
+
+def _knobs(model: str, preset: str):
+    """Training knobs, starting from the preset's own values. Returns (TrainConfig, model overrides)."""
+    base = default_train_config(model, preset)
+    k = f"_{model}_{preset}"
+    keep = {"persist_state": "session"}
+    length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
+                      format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
+                      help=HELP["length"], **keep)
+    if length == "epochs":
+        epochs = st.number_input("Epochs", 0.05, 500.0, float(base.epochs or 5), step=1.0, format="%g",
+                                 key="knob_epochs" + k, help=HELP["epochs"], **keep)
+        seconds = None
+    else:
+        epochs = base.epochs
+        seconds = st.number_input("Seconds of training", 2, 3600, 60, step=10, key="knob_seconds" + k,
+                                  help=HELP["seconds"], **keep)
+    a, b = st.columns(2)
+    batch = a.select_slider("Batch size", BATCH_OPTIONS, value=base.batch_size, key="knob_batch" + k,
+                            help=HELP["batch"], **keep)
+    lr = b.select_slider("Learning rate", sorted(set(LR_OPTIONS) | {base.lr}), value=base.lr, format_func="{:g}".format,
+                         key="knob_lr" + k, help=HELP["lr"], **keep)
+    a, b = st.columns(2)
+    optimizer = a.selectbox("Optimiser", list(OPTIMIZERS), index=list(OPTIMIZERS).index(base.optimizer),
+                            format_func=OPTIMIZERS.get, key="knob_opt" + k, help=HELP["optimizer"], **keep)
+    wd = b.select_slider("Weight decay", WD_OPTIONS, value=base.weight_decay, format_func="{:g}".format,
+                         key="knob_wd" + k, help=HELP["wd"], **keep)
+    a, b = st.columns(2)
+    if model == "cnn":
+        dropout = a.slider("Dropout", 0.0, 0.8, float(CNN_PRESETS[preset]().dropout), 0.05, key="knob_drop" + k,
+                           help=HELP["dropout"], **keep)
+        overrides = {"dropout": dropout}
+    else:
+        dropout = a.slider("Dropout in D", 0.0, 0.8, float(GAN_PRESETS[preset]().d_dropout), 0.05,
+                           key="knob_drop" + k, help=HELP["d_dropout"], **keep)
+        overrides = {"d_dropout": dropout}
+    seed = b.number_input("Seed", 0, 2**31 - 1, base.seed, step=1, key="knob_seed" + k, help=HELP["seed"], **keep)
+    augment = base.augment
+    if model == "cnn":
+        augment = st.toggle("Augmentation", value=base.augment, key="knob_aug" + k, help=HELP["augment"], **keep)
+    train = replace(base, epochs=epochs, seconds=seconds, batch_size=int(batch), lr=float(lr), optimizer=optimizer,
+                    weight_decay=float(wd), augment=bool(augment), seed=int(seed))
+    return train, overrides
+
+
+def setup_panel(job) -> Choice:
+    """Draw the setup widgets and the Start button; return what a run would be made of."""
+    keep = {"persist_state": "session"}
+    model = st.radio("Model", list(MODELS), format_func=MODELS.get, horizontal=True, key="train_model",
+                     help=HELP["model"], **keep)
+    preset = st.radio("Preset", list(PRESETS), horizontal=True, key="train_preset", help=HELP["preset"], **keep)
+    dataset = st.selectbox("Data set", list(DATASETS), format_func=DATASETS.get, key="train_dataset",
+                           help=HELP["data"], **keep)
+    data = error = upload = None
+    if dataset == ZIP:
+        upload = st.file_uploader("Your .zip of class folders", type=["zip"], key="train_zip", help=HELP["zip"])
+        if upload is None:
+            error = "upload a .zip with one folder per class to train on your own pictures"
+        else:
+            data, error = _load_zip(upload)
+    else:
+        data, error = _load_builtin(dataset)
+    if data is not None:
+        d = data.describe()
+        st.caption(f"{d['train']:,} training + {d['val']:,} validation images · {d['size']}×{d['size']} "
+                   f"{'colour' if d['channels'] == 3 else 'grey'} · {d['classes']} classes")
+    elif error:
+        (st.info if dataset == ZIP and upload is None else st.error)(error)
+    train, overrides = _knobs(model, preset)
+    spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
+                   model_overrides=overrides)
+    busy = job is not None and job.active
+    if st.button("Start training", type="primary", icon=":material/play_arrow:", width="stretch", key="train_start",
+                 disabled=busy or data is None,
+                 help="Stop the current run first: one run at a time per user." if busy else
+                      "Builds a fresh network with these settings and trains it in the background."):
+        if start_run(spec, data):
+            st.rerun()  # redraw everything, the sidebar's job panel included, around the new job
+    if busy:
+        st.caption("A run is in progress: stop it (or let it finish) to start another.")
+    if st.session_state.get("train_start_error"):
+        st.error(st.session_state["train_start_error"])
+    return Choice(spec, data, error)
+
+
+def start_run(spec: RunSpec, data: ImageData | None) -> bool:
+    """Submit a run as this session's job; a refusal is kept as a one-line message for the page."""
+    st.session_state.pop("train_start_error", None)
+    job = current_job(full_run=False)
+    if data is None or (job is not None and job.active):
+        return False  # a double click, or nothing to train on
+    try:
+        submit(prepare_run(spec, data=data))
+        return True
+    except JobLimitError as e:
+        st.session_state["train_start_error"] = f"Cannot start now: {e}."
+    except (ValueError, RuntimeError) as e:
+        st.session_state["train_start_error"] = f"Cannot start this run: {str(e).splitlines()[0][:200]}"
+    return False
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _builtin_preview(name: str):
+    data = cached_dataset(name)
+    return class_preview(first_per_class(data), data.class_names)
+
+
+def data_preview(choice: Choice):
+    """A few training images of each class and the class counts, so students see what the network will see."""
+    data = choice.data
+    if data is None:
+        st.caption("Nothing to show yet: see the message under **Data set**.")
+        return
+    d = data.describe()
+    colour = "colour" if d["channels"] == 3 else "greyscale"
+    st.markdown(f"**{d['name']}** · {d['train']:,} training and {d['val']:,} validation images · "
+                f"{d['size']}×{d['size']} {colour} · {d['classes']} classes")
+    if d["skipped"]:
+        n = d["skipped"]
+        st.warning(f"{n} file{'s' if n > 1 else ''} in the zip {'were' if n > 1 else 'was'} not a usable image "
+                   "and skipped.")
+    if data.name.startswith("folder:"):
+        entry = st.session_state.get("train_zip_entry") or {}
+        if entry.get("preview") is None:
+            entry["preview"] = class_preview(first_per_class(data), data.class_names)
+        preview = entry["preview"]
+    else:
+        preview = _builtin_preview(data.name)
+    a, b = st.columns([1.1, 1], gap="medium")
+    a.image(preview, caption="The first training images of each class")
+    b.plotly_chart(class_counts_figure(d["class_counts"]), key="train_class_counts", config=CHART_CONFIG)
