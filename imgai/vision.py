@@ -232,6 +232,10 @@ _MNIST_SIDE = 28  # ... then placed in 28x28 with their centre of mass at the ce
 _MNIST_COM = 14.0  # measured on imgai/assets/digits.npz: mean centre of mass is (13.99, 14.00)
 _MIN_CONTRAST = 0.08  # blank pages measure < 0.01 (noise, shadows), faint pencil digits > 0.15
 _MNIST_STROKE = 0.14  # MNIST stroke width / digit height (2.8 px at 20 px, from digits.npz)
+# Paper estimate (an opening) radius / working side: its 17% window is wider than MNIST-like
+# strokes (14% of a digit that nearly fills the frame) yet follows a shadow's shape closely.
+_PAPER_RADIUS = 0.08
+_WIDE_RADIUS = 0.3  # a 60% window, wider than any digit that leaves paper around it: bold blobs
 
 
 def digit_from_photo(img) -> np.ndarray:
@@ -239,7 +243,9 @@ def digit_from_photo(img) -> np.ndarray:
 
     White ink on black, fitted into 20x20 keeping its aspect ratio and centred by centre of
     mass in 28x28, as MNIST was made. Works for dark ink on light, unevenly lit paper and for
-    light-on-dark drawings alike; an image without ink gives all zeros.
+    light-on-dark drawings alike. An image on a clean, flat background (MNIST itself, a canvas
+    drawing, a scan) keeps its own strokes and grey levels: it is only cropped, fitted and
+    centred (and hairline strokes thickened). An image without ink gives all zeros.
     """
     g = _gray(img)
     if min(g.shape) < 2:
@@ -289,72 +295,106 @@ def _resize_f(a: np.ndarray, size_wh: tuple[int, int], resample=Image.Resampling
     return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize(size_wh, resample), dtype=np.float32)
 
 
-def _ink_strength(g: np.ndarray, dark: bool) -> np.ndarray:
-    """Ink relative to its paper (0 = paper, 1 = black ink on white; < 0 lighter than paper).
-
-    Dividing by the paper's brightness (1 - bg once inverted) makes ink in a shadow as strong
-    as ink in full light: strength is the fraction by which ink is darker than its paper."""
-    x = 1.0 - g if dark else g  # from here on the ink is bright and the paper dark
-    bg = _background(x)
-    # The floor caps that gain at 4x: deep shadow or bright "paper" around light ink would
-    # otherwise turn faint texture into strokes.
-    return (x - bg) / np.maximum(1.0 - bg, 0.25)
-
-
-def _polarity(g: np.ndarray) -> tuple[bool, float]:
+def _polarity(g: np.ndarray, sides: np.ndarray, paper: float, clean: bool) -> tuple[bool, float]:
     """(dark ink?, ink contrast). True for dark ink on lighter paper (pen on paper), False for
     light on dark (MNIST itself, a canvas drawing, chalk on a board), which is not inverted.
 
-    A photo's paper is what most pixels around a point show, so medians over windows ~30% of the
-    picture (wider than twice a stroke) estimate it, and the ink is the side on which pixels
-    stray far from it. Global levels mislead: a shadow over half the page moves the overall
-    median. A stroke is a ridge, darker (or lighter) than the paper on both sides, while a
-    shadow's edge is a step: comparing each pixel with the darkest (or lightest) of four
-    half-window medians sees the ridge and not the step. The contrast is the strongest
-    departure on the ink's side: blank pages stay near 0.05 however the light falls, pen and
-    pencil strokes reach 0.2 and more.
+    sides: _paper_sides(g); paper, clean: _border(g). Ink is darker (or lighter) than any paper
+    at the picture's edge, which settles most photos. Otherwise (the digit touches the edge, or
+    a bright highlight competes) ridges are counted: a stroke is darker (or lighter) than the
+    paper on every side, while a shadow's edge is a step, so comparing each pixel with the
+    darkest (or lightest) of the four one-sided paper estimates sees the ridge and not the step.
+    The contrast is the strongest ridge on the ink's side: blank pages stay near 0.05 however
+    the light falls, pen and pencil strokes reach 0.2 and more.
     """
-    h, w = g.shape
-    lo, hi = np.percentile(g, [1, 99])
-    k = max(1, min(h, w) // 12)
-    ring = np.concatenate([g[:k].ravel(), g[-k:].ravel(), g[:, :k].ravel(), g[:, -k:].ravel()])
-    paper = float(np.median(ring))
-    if np.percentile(ring, 90) - np.percentile(ring, 10) < 0.04:
+    if clean:
         # A clean, flat border: a digital drawing, a scan or MNIST itself. Its paper is known,
         # and the ink is whichever extreme lies farther from it (true extremes: a clean image
         # has no noise, and a thin line may cover less than 1% of it).
         darkest, lightest = float(g.min()), float(g.max())
         dark = paper - darkest > lightest - paper
         return dark, (paper - darkest if dark else lightest - paper)
+    small = _resize_f(g, sides.shape[:0:-1]) if sides.shape[1:] != g.shape else g
+    below = np.clip(sides.min(axis=0) - small, 0, None)  # darker than the paper on every side
+    above = np.clip(small - sides.max(axis=0), 0, None)  # lighter than the paper on every side
+    # The edge first: ink is darker (or lighter) than any paper there however the light falls (a
+    # shadow takes 20-60% of the light, ink 60-90%); paper showing between a bold digit's strokes
+    # or a lit strip between two shadows is a ridge too, but no lighter than the edge's paper.
+    h, w = g.shape
+    gb = _box_blur(g, 1)  # 3x3 mean: a single noisy pixel is no extreme
+    k = max(1, min(h, w) // 12)
+    ring = np.concatenate([gb[:k].ravel(), gb[-k:].ravel(), gb[:, :k].ravel(), gb[:, -k:].ravel()])
+    edge_lo, edge_hi = np.percentile(ring, [1, 99])
+    below_edge, above_edge = float(edge_lo - gb.min()), float(gb.max() - edge_hi)
+    if max(below_edge, above_edge) > max(0.1, 2 * min(below_edge, above_edge)):
+        dark = below_edge > above_edge
+    else:  # the ink touches the edge, or nothing stands out: count ridges
+        darker = float(np.clip(below - 0.02, 0, None).mean())  # 2%: above noise after the downscale
+        lighter = float(np.clip(above - 0.02, 0, None).mean())
+        if max(darker, lighter) > 1.2 * min(darker, lighter):
+            dark = darker > lighter
+        else:  # too close to call (no ink at all, say): paper frames a digit, so ask the border
+            lo, hi = np.percentile(g, [1, 99])
+            dark = paper > (lo + hi) / 2
+    return dark, float((below if dark else above).max())
 
+
+def _paper_sides(g: np.ndarray) -> np.ndarray:
+    """(4, h, w): the paper's level seen from above, below, left and right of each pixel of a
+    <= 64 px copy of g: medians over half-windows ~30% of the picture wide (wider than twice a
+    stroke, so the ink is a minority in them). A photo's paper is what most pixels around a
+    point show; global levels mislead (a shadow over half the page moves the overall median).
+    Next to a shadow's edge, the half-window on the pixel's own side still shows its own paper."""
+    h, w = g.shape
     s = min(1.0, 64 / max(h, w))
     small = _resize_f(g, (max(1, round(w * s)), max(1, round(h * s)))) if s < 1 else g
     r = max(4, round(0.15 * max(small.shape)))
     win = sliding_window_view(np.pad(small, r, mode="edge"), (2 * r + 1, 2 * r + 1))
-    halves = np.stack([np.median(win[..., :r + 1, :], axis=(-2, -1)), np.median(win[..., r:, :], axis=(-2, -1)),
-                       np.median(win[..., :, :r + 1], axis=(-2, -1)), np.median(win[..., :, r:], axis=(-2, -1))])
-    below = np.clip(halves.min(axis=0) - small, 0, None)  # darker than the paper on every side
-    above = np.clip(small - halves.max(axis=0), 0, None)  # lighter than the paper on every side
-    darker = float(np.clip(below - 0.02, 0, None).mean())  # 2%: above noise after the downscale
-    lighter = float(np.clip(above - 0.02, 0, None).mean())
-    if max(darker, lighter) > 1.2 * min(darker, lighter):
-        dark = darker > lighter
-    else:  # too close to call (no ink at all, say): paper frames a digit, so ask the border
-        dark = paper > (lo + hi) / 2
-    return dark, float((below if dark else above).max())
+    return np.stack([np.median(win[..., :r + 1, :], axis=(-2, -1)), np.median(win[..., r:, :], axis=(-2, -1)),
+                     np.median(win[..., :, :r + 1], axis=(-2, -1)), np.median(win[..., :, r:], axis=(-2, -1))])
+
+
+def _border(g: np.ndarray) -> tuple[float, bool]:
+    """(median of the image's border ring, is that ring flat?). A ring 1/12 of the side deep;
+    flat: 80% of it within 4% grey levels, which phone photos (noise, light gradients) never are."""
+    h, w = g.shape
+    k = max(1, min(h, w) // 12)
+    ring = np.concatenate([g[:k].ravel(), g[-k:].ravel(), g[:, :k].ravel(), g[:, -k:].ravel()])
+    return float(np.median(ring)), bool(np.percentile(ring, 90) - np.percentile(ring, 10) < 0.04)
 
 
 def _filter1d(a: np.ndarray, r: int, axis: int, fn) -> np.ndarray:
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (r, r)
-    return fn(sliding_window_view(np.pad(a, pad, mode="edge"), 2 * r + 1, axis=axis), axis=-1)
+    """Running min/max (fn: np.minimum or np.maximum) over 2r+1 samples along `axis`, edges
+    repeated. van Herk / Gil-Werman: prefix and suffix runs within blocks of the window's length,
+    so the cost does not grow with r (an opening as wide as the photo costs what a 3x3 one does)."""
+    a = np.moveaxis(a, axis, -1)
+    n, win = a.shape[-1], 2 * r + 1
+    if r <= 3:  # a few shifted copies are cheaper than the block bookkeeping
+        p = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(r, r)], mode="edge")
+        out = p[..., :n]
+        for i in range(1, win):
+            out = fn(out, p[..., i:i + n])
+        return np.moveaxis(out, -1, axis)
+    extra = -(n + 2 * r) % win
+    p = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(r, r + extra)], mode="edge")
+    blocks = p.reshape(*p.shape[:-1], -1, win)
+    prefix = fn.accumulate(blocks, axis=-1).reshape(p.shape)
+    suffix = fn.accumulate(blocks[..., ::-1], axis=-1)[..., ::-1].reshape(p.shape)
+    # The window [i, i + win) is the suffix of i's block joined to the prefix of the next one.
+    return np.moveaxis(fn(suffix[..., :n], prefix[..., win - 1:win - 1 + n]), -1, axis)
 
 
 def _minmax(a: np.ndarray, r: int, fn) -> np.ndarray:
-    """Separable square min/max filter of radius r (erosion / dilation)."""
+    """Separable square min/max filter of radius r (fn np.minimum: erosion, np.maximum: dilation)."""
     if r <= 0:
         return a
     return _filter1d(_filter1d(a, r, 0, fn), r, 1, fn)
+
+
+def _opening(x: np.ndarray, r: int) -> np.ndarray:
+    """Grey-level opening by a (2r+1)^2 square: removes bright things narrower than the square
+    (ink, once inverted) and keeps everything wider exactly, steps included (a shadow's edge)."""
+    return _minmax(_minmax(x, r, np.minimum), r, np.maximum)
 
 
 def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
@@ -369,25 +409,49 @@ def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
     return a.astype(np.float32)
 
 
-def _background(x: np.ndarray) -> np.ndarray:
-    """Estimate the paper's brightness under the (bright) ink: a morphological opening.
+def _strength(x: np.ndarray, bg) -> np.ndarray:
+    """Ink relative to its paper (0 = paper, 1 = black ink on white; < 0 lighter than paper).
 
-    On a coarse grid of block percentiles (robust to noise and to ink covering part of a
-    block), a min filter wider than any stroke removes the ink, a max filter of the same size
-    restores the paper's shape (an opening keeps shadow edges sharp, unlike a blur), and a
-    light blur smooths the block steps before upsampling."""
+    x has the ink bright. Dividing by the paper's brightness (1 - bg) makes ink in a shadow as
+    strong as ink in full light: strength is the fraction by which ink is darker than its paper.
+    The floor caps that gain at ~7x: paper in deep shadow (a fifth of the light) still gets its
+    ink's full strength, while darker corners, where noise is most of the signal, do not."""
+    return (x - bg) / np.maximum(1.0 - bg, 0.15)
+
+
+def _ink_strength(x: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Ink strength of a photo (ink bright in x) over paper whose light varies.
+
+    sides: the one-sided paper estimates of _paper_sides, on x's scale. Two paper estimates,
+    each right where the other fails, and the brighter wins (ink is brighter than paper in x):
+    - a grey-level opening of x, wider than any stroke: it removes the ink, follows gradients
+      and keeps a shadow's sharp edge exactly where a blur would smear it into a false stroke;
+      but a strip or corner of shadow narrower than its window passes for ink;
+    - the paper seen from at least two of the four sides (the second brightest one-sided
+      median): a pixel in a shadow strip or corner has its shadow on two sides (the image's
+      edge is padded with itself), while on a smooth gradient the brightest side alone would
+      overestimate the paper and weaken faint strokes; coarse (64 px), so blurred at an edge.
+    A 3x3 mean first, so the opening's minimum does not dig into pixel noise.
+
+    A bold blob of ink (a marker, a filled loop) is wider than both windows and would pass for
+    paper, leaving holes. An opening wider than any digit sees it as ink, but also sees patches
+    of shadow smaller than itself: its verdict is taken only for parts at least 3/4 as strong as
+    the digit's typical ink (pen ink takes 80-90% of the light, a shadow 20-60%) that do not
+    touch the picture's edge (a shadow comes from outside the photo, a digit lies inside it).
+    """
+    x = _box_blur(x, 1)
     h, w = x.shape
-    cell = max(1, round(max(h, w) / 64))
-    gh, gw = -(-h // cell), -(-w // cell)
-    p = np.pad(x, ((0, gh * cell - h), (0, gw * cell - w)), mode="edge")
-    blocks = p.reshape(gh, cell, gw, cell).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
-    grid = np.percentile(blocks, 30, axis=-1).astype(np.float32)
-    # Radius ~8% of the side: the window (17%) is wider than MNIST-like strokes (~14% of a
-    # digit that nearly fills the frame); at least 3 cells so 28x28 inputs lose their strokes.
-    k = max(3, round(0.08 * max(gh, gw)))
-    grid = _minmax(_minmax(grid, k, np.min), k, np.max)
-    grid = _box_blur(grid, max(1, k // 2))
-    return _resize_f(grid, (w, h)) if cell > 1 else grid
+    two_sides = np.sort(sides, axis=0)[-2]
+    coarse = _resize_f(two_sides, (w, h)) if two_sides.shape != x.shape else two_sides
+    f = _strength(x, np.maximum(_opening(x, max(2, round(_PAPER_RADIUS * max(h, w)))), coarse))
+    strong = f > 0.15
+    if strong.sum() < 4:
+        return f
+    wide = _strength(x, _opening(x, max(3, round(_WIDE_RADIUS * max(h, w)))))
+    labels, _, boxes = _components(wide > max(0.75 * float(np.percentile(f[strong], 90)), 0.3))
+    inside = (boxes[:, 0] > 0) & (boxes[:, 1] < h - 1) & (boxes[:, 2] > 0) & (boxes[:, 3] < w - 1)
+    blobs = np.isin(labels, np.nonzero(inside)[0] + 1)
+    return np.where(blobs, np.maximum(f, wide), f)
 
 
 def _noise_sigma(x: np.ndarray) -> float:
@@ -456,13 +520,21 @@ def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
     if max(h, w) > _WORK_SIDE:
         s = _WORK_SIDE / max(h, w)
         g = _resize_f(g, (max(2, round(w * s)), max(2, round(h * s))))
+    paper, clean = _border(g)
+    sides = None if clean else _paper_sides(g)
     if assume_dark_ink is None:
-        dark, contrast = _polarity(g)
+        dark, contrast = _polarity(g, sides, paper, clean)
         if contrast < _MIN_CONTRAST:
             return None  # blank page, uniform picture: nothing stands out from its surroundings
     else:
         dark = assume_dark_ink
-    f = _ink_strength(g, dark)
+    x = 1.0 - g if dark else g  # from here on the ink is bright and the paper dark
+    # A flat border (MNIST itself, a canvas drawing, a scan) has no uneven light to remove: its
+    # paper is one level, and estimating it pixel by pixel could only eat into bold strokes.
+    if clean:
+        f = _strength(x, 1.0 - paper if dark else paper)
+    else:
+        f = _ink_strength(x, 1.0 - sides if dark else sides)
     sigma = _noise_sigma(f)
     f = np.clip(f, 0, None)
     # 15% darker than its paper: pencil is ~30%, pen 60-90%; paper texture, JPEG blocks and
@@ -471,32 +543,42 @@ def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
     if strong.sum() < max(4, 2e-4 * f.size):
         return None  # no ink: blank paper, a uniform picture
     top = float(np.percentile(f[strong], 90))  # the ink's typical strength
-    # Contrast normalisation into a soft map: below `lo` is paper/noise, above `hi` full ink.
-    lo = max(4 * sigma, 0.25 * top)
-    hi = max(0.6 * top, lo + 1e-3)
+    if clean:
+        # Keep the drawing's own grey levels (MNIST's anti-aliased edges): only scale to full ink.
+        lo, hi = max(3 * sigma, 0.02 * top), top
+    else:
+        # Contrast normalisation into a soft map: below `lo` is paper/noise, above `hi` full ink.
+        lo = max(4 * sigma, 0.25 * top)
+        hi = max(0.6 * top, lo + 1e-3)
     soft = np.clip((f - lo) / (hi - lo), 0, 1).astype(np.float32)
 
-    labels, areas, boxes = _components(soft > 0.5)
+    # Photos: parts under 8% of the digit are specks (dust, JPEG noise, paper texture). A clean
+    # image has none: any mark near the digit, however small or faint (an underline, a dot), was
+    # drawn, and MNIST kept it too. Parts a pixel or two apart (pencil grain) count as one.
+    marks = soft > (0.2 if clean else 0.5)
+    labels, areas, boxes = _components(_minmax(marks.astype(np.float32), 1, np.maximum) > 0)
     if len(areas) == 0:
         return None
     by0, by1, bx0, bx1 = boxes[0]
     near = 0.5 * (max(by1 - by0, bx1 - bx0) + 1)  # parts of one digit (a 5's bar) sit close
     kept = [1]
     for k in range(1, len(areas)):
-        if areas[k] < max(3, 0.08 * areas[0]):
-            break  # sorted: the rest are specks (dust, JPEG noise, paper texture)
+        if not clean and areas[k] < max(3, 0.08 * areas[0]):
+            break  # sorted by area: the rest are smaller still
         y0, y1, x0, x1 = boxes[k]
         if y0 <= by1 + near and y1 >= by0 - near and x0 <= bx1 + near and x1 >= bx0 - near:
             kept.append(k + 1)
     keep = np.isin(labels, kept)
     # Keep the soft anti-aliased fringe around the kept strokes, drop everything else.
-    soft = soft * _minmax(keep.astype(np.float32), 2, np.max)
+    soft = soft * _minmax(keep.astype(np.float32), 2, np.maximum)
     ys, xs = np.nonzero(keep)
     return soft, (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1), dark
 
 
 def _stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width ~ 2 * area / perimeter (a stroke of width w and length L: wL / L)."""
+    """Mean stroke width ~ 2 * area / perimeter (a stroke of width w and length L: wL / L).
+    Holes and notches of a pixel or two (pencil grain) are closed first: they are not edges."""
+    mask = _minmax(_minmax(mask.astype(np.float32), 1, np.maximum), 1, np.minimum) > 0
     area = mask.sum()
     inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
     perimeter = max(1, area - inner.sum())
@@ -512,7 +594,7 @@ def _to_mnist(soft: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     # MNIST's are 14%): thicken thin strokes, or a classifier trained on MNIST sees a faint hair.
     width = _stroke_width(crop > 0.5)
     if width < 0.6 * _MNIST_STROKE * long_side:
-        crop = _minmax(crop, int(round((0.85 * _MNIST_STROKE * long_side - width) / 2)), np.max)
+        crop = _minmax(crop, int(round((0.85 * _MNIST_STROKE * long_side - width) / 2)), np.maximum)
     # Crop tightly again (the fringe and any thickening widened it) and fit into 20x20.
     rows, cols = np.nonzero(crop.max(axis=1) > 0.05)[0], np.nonzero(crop.max(axis=0) > 0.05)[0]
     crop = crop[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

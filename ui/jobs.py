@@ -29,22 +29,41 @@ def abandon_after_s() -> float:
     return float(os.environ.get("IMGAI_ABANDON_S") or 600)
 
 
+def max_jobs() -> int:
+    """Trainings the server runs at once. IMGAI_MAX_JOBS overrides."""
+    return int(os.environ.get("IMGAI_MAX_JOBS") or 2)
+
+
 @st.cache_resource
 def registry() -> JobRegistry:
     """One per server. The cap keeps a classroom on one small machine from starting 30 runs at once."""
-    return JobRegistry(max_active=int(os.environ.get("IMGAI_MAX_JOBS") or 2))
+    return JobRegistry(max_active=max_jobs())
+
+
+def _xsrf_secret(cookie: str) -> bytes:
+    """The browser's stable token inside Streamlit's XSRF cookie. Version 2 cookies ("2|mask|masked|time",
+    Tornado's format) are re-masked with a fresh 4-byte mask on every page load, so the raw value changes;
+    the token, XORed with the mask repeated, does not."""
+    parts = cookie.split("|")
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) if mask else masked
+        except ValueError:
+            pass
+    return cookie.encode()
 
 
 def owner_id() -> str:
     """This browser: a hash of the per-browser secret Streamlit keeps in its XSRF cookie. A reload or a
     second tab of the same browser has the same id; someone who was sent the link has another."""
     try:
-        token = st.context.cookies.get(_XSRF_COOKIE)
+        cookie = st.context.cookies.get(_XSRF_COOKIE)
     except Exception:  # no request context (bare script): no browser to tell apart
-        token = None
-    if isinstance(token, str):
-        token = token.encode()
-    return hashlib.sha256(token).hexdigest()[:16] if isinstance(token, bytes) and token else NO_BROWSER
+        cookie = None
+    if not isinstance(cookie, str) or not cookie:
+        return NO_BROWSER
+    return hashlib.sha256(_xsrf_secret(cookie)).hexdigest()[:16]
 
 
 def current_job(full_run: bool = True) -> Job | None:

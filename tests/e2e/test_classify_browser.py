@@ -108,7 +108,7 @@ def test_classify_page_in_chromium(server, files):
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files([str(f) for f in files])
         page.get_by_text("classified by").wait_for(timeout=90_000)
         settle(page)
-        page.get_by_text("notes.png: not an image file").wait_for()
+        page.get_by_test_id("stAlertContentError").get_by_text("notes.png: not an image file").wait_for()
         assert page.get_by_text("3 of 4 files classified").count() == 1
         for f in files[:2]:  # the phone photos of digits are read as their digits
             digit = f.stem.split("_")[1]
