@@ -8,7 +8,6 @@ job runner counts it); each epoch end is scored on the 500 held-out digits.
 import argparse
 import json
 import time
-from dataclasses import replace
 
 from imgai.data import load_dataset
 from imgai.device import configure_threads, pick_device

@@ -6,7 +6,6 @@ The thread is the only one touching the model being trained. Everything others r
 sample grids, the latest weights — is copied out under a lock, so a page can redraw at any time.
 Pause, step, stop and learning-rate changes are requests the thread applies between two batches.
 """
-import itertools
 import threading
 import time
 import uuid

@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -80,7 +81,7 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, flip: bool) -> torch.Te
     return F.grid_sample(x, grid, padding_mode="zeros" if not flip else "reflection", align_corners=False)
 
 
-def to_uint8_images(x: torch.Tensor) -> "numpy.ndarray":
+def to_uint8_images(x: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) in [0, 1] → uint8 (B, H, W, C) for display."""
     return (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
@@ -229,7 +230,7 @@ def fixed_noise(nz: int, n: int, seed: int, device="cpu") -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_images(generator, z) -> "numpy.ndarray":
+def sample_images(generator, z) -> np.ndarray:
     """Generator output for latents z as uint8 (N, H, W, C); eval mode, so a sample does not depend on its batch."""
     was_training = generator.training
     generator.eval()

@@ -1,5 +1,4 @@
 """Every command end to end on the bundled digits, as a user runs them: a subprocess, stdout JSON lines."""
-import io
 import json
 import os
 import subprocess

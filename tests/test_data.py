@@ -71,3 +71,38 @@ def test_split_validation_keeps_every_class_in_training():
     y = np.array([0] * 10 + [1] * 2 + [2])
     val = split_validation(y, share=0.2)
     assert val[:10].sum() == 2 and val[10:12].sum() == 1 and not val[12]
+
+
+def test_a_zip_of_class_folders_is_a_data_set(tmp_path):
+    """folder:PATH takes a .zip of one sub-folder per class: images resized, split, normalised, junk counted."""
+    import io
+    import zipfile
+
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+            for i in range(6):
+                img = np.clip(np.array(colour) + rng.normal(0, 20, (40, 50, 3)), 0, 255).astype(np.uint8)
+                png = io.BytesIO()
+                Image.fromarray(img).save(png, "PNG")
+                z.writestr(f"shapes/{name}/{i}.png", png.getvalue())
+        z.writestr("shapes/red/notes.txt", "not an image")
+    path = tmp_path / "shapes.zip"
+    path.write_bytes(buf.getvalue())
+    data = load_dataset(f"folder:{path}")
+    assert data.class_names == ["blue", "red"] and data.skipped == 1
+    assert data.train_x.shape[1:] == (3, 32, 32) and len(data.train_y) + len(data.val_y) == 12
+    assert sorted(set(data.val_y.tolist())) == [0, 1]  # every class is scored
+    x = normalize(data.train_x, data.mean, data.std)
+    assert abs(x.mean().item()) < 0.1
+
+
+def test_a_folder_with_one_class_is_refused_in_one_line(tmp_path):
+    from PIL import Image
+    (tmp_path / "only").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "only" / "a.png")
+    with pytest.raises(DatasetError) as e:
+        load_dataset(f"folder:{tmp_path}")
+    assert "\n" not in str(e.value) and "two" in str(e.value).lower()

@@ -3,29 +3,16 @@ sliders moved with the keyboard, seeds picked by clicking, the GIF downloaded.
 Screenshots go to $IMGAI_SHOTS (default /tmp/shots/latent)."""
 import io
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from app_server import ARGS, CHROMIUM, ROOT, needs_chromium, start_app, stop
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("IMGAI_SHOTS", "/tmp/shots/latent"))
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 def models_env() -> dict:
@@ -38,28 +25,7 @@ def models_env() -> dict:
 
 
 def start_server(models: Path):
-    port = free_port()
-    env = {**os.environ, "IMGAI_MODELS": str(models), "IMGAI_THREADS": "1", **models_env()}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://localhost:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail("streamlit did not start")
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    return start_app({"IMGAI_MODELS": str(models), **models_env()})
 
 
 @pytest.fixture(scope="module")

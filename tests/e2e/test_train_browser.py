@@ -4,54 +4,21 @@ finish; a reload must find the same job again.
 
     python -m pytest -q -m browser tests/e2e/test_train_browser.py
 """
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from app_server import ARGS, CHROMIUM, needs_chromium, start_app, stop
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def app_url(tmp_path):
-    port = free_port()
-    env = dict(os.environ, IMGAI_THREADS="1", IMGAI_MODELS=str(tmp_path / "models"), IMGAI_DATA=str(tmp_path / "data"))
     log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
+    proc, url = start_app({"IMGAI_MODELS": str(tmp_path / "models"), "IMGAI_DATA": str(tmp_path / "data")}, log)
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("streamlit exited: " + (tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not come up within a minute")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -59,9 +26,7 @@ def app_url(tmp_path):
 def page(app_url):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.goto(app_url)
         page.wait_for_selector('[data-testid="stApp"]')

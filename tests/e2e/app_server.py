@@ -1,0 +1,54 @@
+"""The real app for browser tests: `streamlit run app.py` on a free port, and Chromium's launch settings.
+
+    proc, url = start_app({"IMGAI_MODELS": str(tmp)}); ...; stop(proc)
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; playwright's own browser download does not work offline
+ROOT = Path(__file__).resolve().parents[2]
+# no background networking: on a machine without internet Chromium would otherwise retry connections
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+needs_chromium = [pytest.mark.browser,
+                  pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(env: dict, log=subprocess.DEVNULL):
+    """Start the app with these extra environment variables; returns (process, url) once it is healthy."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1", **env},
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    stop(proc)
+    pytest.fail("streamlit did not start within a minute")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
