@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .train import to_uint8_images
+from .train import generate, to_uint8_images
 
 
 def seed_latents(seed: int, n: int, nz: int) -> torch.Tensor:
@@ -212,12 +212,8 @@ def class_probabilities(generator, classifier, z: torch.Tensor, batch_size: int 
 def render(generator, z: torch.Tensor, classifier=None):
     """(uint8 images (N, H, W, C), [(label, confidence)] or None) for latents z: one generator pass serves
     both the pictures and the classifier (the page redraws these on every slider move)."""
-    G = _eval(generator)
-    try:
-        x = generator(z.to(_device(generator)))
-    finally:
-        G()
-    images = to_uint8_images((x + 1) / 2)                # exactly as imgai.train.sample_images
+    x = generate(generator, z.to(_device(generator)))   # as imgai.train.sample_images: batch-independent
+    images = to_uint8_images((x + 1) / 2)
     if classifier is None:
         return images, None
     C = _eval(classifier.model)

@@ -230,13 +230,21 @@ def fixed_noise(nz: int, n: int, seed: int, device="cpu") -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_images(generator, z) -> np.ndarray:
-    """Generator output for latents z as uint8 (N, H, W, C); eval mode, so a sample does not depend on its batch."""
+def generate(generator, z) -> torch.Tensor:
+    """G(z) in [-1, 1], in eval mode and one latent at a time, so a sample never depends on its batch:
+    batch norm uses its running statistics, and a batched convolution may round differently (one grey
+    level here and there), so seed S looks exactly the same alone, in a grid or ending an interpolation."""
     was_training = generator.training
     generator.eval()
-    x = generator(z)
-    generator.train(was_training)
-    return to_uint8_images((x + 1) / 2)
+    try:
+        return torch.cat([generator(z[i:i + 1]) for i in range(len(z))])
+    finally:
+        generator.train(was_training)
+
+
+def sample_images(generator, z) -> np.ndarray:
+    """Generator output for latents z as uint8 (N, H, W, C)."""
+    return to_uint8_images((generate(generator, z) + 1) / 2)
 
 
 def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: TrainState | None = None):

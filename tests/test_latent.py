@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -225,7 +226,9 @@ def test_render_draws_and_labels_in_one_pass(gan, clf):
     z = seed_latents(4, 6, NZ)
     images, labels = render(G, z, clf)
     assert (images == sample_images(G, z)).all()
-    assert labels == label_samples(G, clf, z)
+    batched = label_samples(G, clf, z)  # one batch through G: the same labels, confidences up to rounding
+    assert [name for name, _ in labels] == [name for name, _ in batched]
+    assert np.allclose([c for _, c in labels], [c for _, c in batched], atol=1e-4)
     assert render(G, z)[1] is None
 
 
