@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,9 @@ def _open_image(source, name: str | None = None, draft: int | None = None) -> Im
         raise _fail(name, "empty file (0 bytes)")
 
     try:
-        im = Image.open(io.BytesIO(data), formats=_FORMATS)
+        with warnings.catch_warnings():  # Pillow warns before it refuses: make its warning the refusal
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=_FORMATS)
     except UnidentifiedImageError:
         raise _fail(name, _unidentified(data)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
