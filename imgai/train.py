@@ -122,6 +122,22 @@ def _apply_lr(state: TrainState, cfg: TrainConfig, progress: float) -> float:
     return lr
 
 
+def _batches(cfg: TrainConfig, state: TrainState, N: int, B: int, gen, clock: _Clock, total, device):
+    """The index batches of a run, with the learning rate for each: a fresh shuffle every epoch, the
+    ragged last batch dropped (every epoch has equal, full steps), until the epochs or the time budget
+    run out. Shared by both loops, so they stop, schedule and shuffle alike."""
+    steps_per_epoch, step = N // B, 0
+    while True:
+        perm = torch.randperm(N, generator=gen).to(device)
+        for i in range(steps_per_epoch):
+            progress = _progress(cfg, step, total, clock.pause())
+            clock.resume()
+            if progress >= 1.0:
+                return
+            yield perm[i * B:(i + 1) * B], _apply_lr(state, cfg, progress)
+            step += 1
+
+
 @torch.no_grad()
 def evaluate(model, x_u8, y, mean, std, batch_size=1000):
     """Accuracy, mean loss and predictions of a classifier over uint8 images."""
@@ -161,50 +177,40 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     state.optimizers = [make_optimizer(model.parameters(), cfg, cfg.lr, cfg.beta1)]
     opt = state.optimizers[0]
     N, B = len(y), max(2, min(cfg.batch_size, len(y)))  # batch norm cannot learn from a batch of one
-    steps_per_epoch = N // B  # the ragged last batch is dropped: every epoch has equal, full steps
+    steps_per_epoch = N // B
     total = _epochs_plan(cfg, steps_per_epoch)
     flip = data.intake != "digit"  # a mirrored 2 is not a 2; a mirrored cat is still a cat
     sample_idx = torch.randperm(len(vy), generator=gen)[:cfg.n_samples].to(device)
     clock, step, seen = _Clock(), 0, 0
     loss_sum = acc_sum = 0.0
     n_sum = 0
-    while True:
-        perm = torch.randperm(N, generator=gen).to(device)
-        for i in range(steps_per_epoch):
-            progress = _progress(cfg, step, total, clock.pause())
+    for idx, lr in _batches(cfg, state, N, B, gen, clock, total, device):
+        xb = normalize(x[idx], data.mean, data.std)
+        if cfg.augment:
+            xb = augment_batch(xb, gen, flip)
+        logits = model(xb)
+        loss = F.cross_entropy(logits, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        seen += len(idx)
+        if step % cfg.log_every == 0 or step == 1:
+            l = loss.item()
+            _check_finite("loss", l, step, lr, cfg.optimizer)
+            loss_sum += l
+            acc_sum += (logits.argmax(1) == y[idx]).float().mean().item()
+            n_sum += 1
+            secs = clock.pause()
+            yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
+                   "seconds": secs, "images_per_s": seen / max(secs, 1e-9), "lr": lr,
+                   "loss": l, "acc": acc_sum / n_sum}
             clock.resume()
-            if progress >= 1.0:
-                break
-            lr = _apply_lr(state, cfg, progress)
-            idx = perm[i * B:(i + 1) * B]
-            xb = normalize(x[idx], data.mean, data.std)
-            if cfg.augment:
-                xb = augment_batch(xb, gen, flip)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            seen += len(idx)
-            if step % cfg.log_every == 0 or step == 1:
-                l = loss.item()
-                _check_finite("loss", l, step, lr, cfg.optimizer)
-                loss_sum += l
-                acc_sum += (logits.argmax(1) == y[idx]).float().mean().item()
-                n_sum += 1
-                secs = clock.pause()
-                yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
-                       "seconds": secs, "images_per_s": seen / max(secs, 1e-9), "lr": lr,
-                       "loss": l, "acc": acc_sum / n_sum}
-                clock.resume()
-            if step % steps_per_epoch == 0:
-                yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg,
-                                      clock, loss_sum / max(n_sum, 1), seen)
-                loss_sum = acc_sum = 0.0
-                n_sum = 0
-        if progress >= 1.0:
-            break
+        if step % steps_per_epoch == 0:
+            yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg,
+                                  clock, loss_sum / max(n_sum, 1), seen)
+            loss_sum = acc_sum = 0.0
+            n_sum = 0
     if step % steps_per_epoch != 0 or step == 0:  # the run ended mid-epoch: score what we have
         yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock,
                               loss_sum / max(n_sum, 1), seen)
@@ -269,46 +275,37 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     bce = F.binary_cross_entropy_with_logits
     clock, step = _Clock(), 0
     yield {"event": "samples", "step": 0, "images": sample_images(G, z_fixed)}
-    while True:
-        perm = torch.randperm(N, generator=gen).to(device)
-        for i in range(steps_per_epoch):
-            progress = _progress(cfg, step, total, clock.pause())
+    for idx, lr in _batches(cfg, state, N, B, gen, clock, total, device):
+        real = real_all[idx].float() / 127.5 - 1
+        z = torch.randn(B, c.nz, generator=gen).to(device)
+        fake = G(z)
+        # D learns to tell real from fake; fake is detached so this step leaves G alone
+        d_real, d_fake = D(real), D(fake.detach())
+        loss_d = bce(d_real, real_target) + bce(d_fake, zeros)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # G learns to make D say "real" (the non-saturating loss of Goodfellow et al.)
+        d_gen = D(fake)
+        loss_g = bce(d_gen, ones)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        step += 1
+        if step % cfg.log_every == 0 or step == 1:
+            ld, lg = loss_d.item(), loss_g.item()
+            _check_finite("discriminator loss", ld, step, lr, cfg.optimizer, limit=1e3)
+            _check_finite("generator loss", lg, step, lr, cfg.optimizer, limit=1e3)
+            secs = clock.pause()
+            yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
+                   "seconds": secs, "images_per_s": step * B / max(secs, 1e-9), "lr": lr,
+                   "loss_d": ld, "loss_g": lg, "d_x": torch.sigmoid(d_real).mean().item(),
+                   "d_g_z": torch.sigmoid(d_fake).mean().item()}
             clock.resume()
-            if progress >= 1.0:
-                break
-            lr = _apply_lr(state, cfg, progress)
-            real = real_all[perm[i * B:(i + 1) * B]].float() / 127.5 - 1
-            z = torch.randn(B, c.nz, generator=gen).to(device)
-            fake = G(z)
-            # D learns to tell real from fake; fake is detached so this step leaves G alone
-            d_real, d_fake = D(real), D(fake.detach())
-            loss_d = bce(d_real, real_target) + bce(d_fake, zeros)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            # G learns to make D say "real" (the non-saturating loss of Goodfellow et al.)
-            d_gen = D(fake)
-            loss_g = bce(d_gen, ones)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            step += 1
-            if step % cfg.log_every == 0 or step == 1:
-                ld, lg = loss_d.item(), loss_g.item()
-                _check_finite("discriminator loss", ld, step, lr, cfg.optimizer, limit=1e3)
-                _check_finite("generator loss", lg, step, lr, cfg.optimizer, limit=1e3)
-                secs = clock.pause()
-                yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
-                       "seconds": secs, "images_per_s": step * B / max(secs, 1e-9), "lr": lr,
-                       "loss_d": ld, "loss_g": lg, "d_x": torch.sigmoid(d_real).mean().item(),
-                       "d_g_z": torch.sigmoid(d_fake).mean().item()}
-                clock.resume()
-            if step % cfg.sample_every == 0:
-                clock.pause()
-                yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
-                clock.resume()
-        if progress >= 1.0:
-            break
+        if step % cfg.sample_every == 0:
+            clock.pause()
+            yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
+            clock.resume()
     if step % cfg.sample_every != 0:
         yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
 
