@@ -51,23 +51,17 @@ def main():
     ap.add_argument("--repeat", type=int, default=20)
     a = ap.parse_args()
     configure_threads()
-    digit_jpeg = phone_like_photo()
-    cnn = load_classifier(str(ROOT / "weights" / "digits-cnn"))
-    x = cnn.prepare(open_image(digit_jpeg))
-    with torch.no_grad():
-        bare = median_ms(lambda: cnn.model(x), a.repeat)
-    full = median_ms(lambda: cnn.predict(open_image(digit_jpeg)), a.repeat)
-    print(json.dumps({"task": "classify phone photo of a digit (1200x1600 JPEG)", "end_to_end_ms": full,
-                      "bare_forward_ms": bare}), flush=True)
-
-    cat = (ROOT / "tests" / "photos" / "chelsea.jpg").read_bytes()
-    photo = load_classifier("imagenet")
-    x = photo.prepare(open_image(cat))
-    with torch.no_grad():
-        bare = median_ms(lambda: photo.model(x), a.repeat)
-    full = median_ms(lambda: photo.predict(open_image(cat)), a.repeat)
-    print(json.dumps({"task": "classify a photo with the ImageNet model", "end_to_end_ms": full,
-                      "bare_forward_ms": bare}), flush=True)
+    cases = [("classify phone photo of a digit (1200x1600 JPEG)", str(ROOT / "weights" / "digits-cnn"),
+              phone_like_photo()),
+             ("classify a photo with the ImageNet model", "imagenet",
+              (ROOT / "tests" / "photos" / "chelsea.jpg").read_bytes())]
+    for task, weights, data in cases:
+        clf = load_classifier(weights)
+        x = clf.prepare(open_image(data))
+        with torch.no_grad():
+            bare = median_ms(lambda: clf.model(x), a.repeat)
+        full = median_ms(lambda: clf.predict(open_image(data)), a.repeat)
+        print(json.dumps({"task": task, "end_to_end_ms": full, "bare_forward_ms": bare}), flush=True)
 
     gan, _ = load_checkpoint(str(ROOT / "weights" / "digits-dcgan"))
     for n in (1, 8, 64):
