@@ -13,7 +13,7 @@ import uuid
 import torch
 
 from .checkpoint import save_checkpoint
-from .models import build_model
+from .models import build_model, model_config
 from .train import TrainingDiverged, TrainState
 
 ACTIVE = ("running", "paused")
@@ -151,11 +151,8 @@ class Job:
     def _run(self):
         try:
             loop = self._factory(self._state)
-            self.meta.setdefault("config", None)
             for item in loop:
                 self._record(item)
-                if self.meta["config"] is None and self._state.model is not None:
-                    self.meta["config"] = self._state.model.config.__dict__.copy()
                 self._publish_weights()
                 if not self._between_steps():
                     break
@@ -184,13 +181,15 @@ class Job:
 
     def _publish_weights(self, force=False):
         model, now = self._state.model, time.monotonic()
-        if model is None or (not force and now - self._snapshot_t < self._snapshot_every):
+        if model is None:
+            return
+        if self.meta.get("config") is None:
+            self.meta["config"] = model_config(model)  # what model() and save() rebuild the weights into
+        if not force and now - self._snapshot_t < self._snapshot_every:
             return
         weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         with self._lock:
             self._snapshot, self._snapshot_step, self._snapshot_t = weights, int(self.last.get("step", 0)), now
-        if self.meta.get("config") is None:
-            self.meta["config"] = model.config.__dict__.copy()
 
     def _between_steps(self) -> bool:
         """Apply requests; block while paused. False means: stop now."""
