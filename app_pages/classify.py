@@ -2,11 +2,11 @@
 answer, where it looked and what each layer saw; or teach it your own classes from a few photos each."""
 import streamlit as st
 
-from ui.classify_batch import batch_section
-from ui.classify_common import model_picker
-from ui.classify_draw import draw_section
-from ui.classify_inside import inside_section
-from ui.classify_teach import teach_section
+from ui.classify.batch import batch_section
+from ui.classify.common import model_picker
+from ui.classify.draw import draw_section
+from ui.classify.inside import inside_section
+from ui.classify.teach import teach_section
 
 st.title("Classify")
 st.caption("Show a trained network a picture and see what it answers, how sure it is, and where it looked.")

@@ -1,14 +1,14 @@
 """Latent space: walk between two seeds, slide along a GAN's main directions of variation, and let a classifier
 say what it drew — a histogram of many samples shows mode collapse, steering walks toward a chosen class.
 
-The page's settings live in the URL (ui/latent_state.py): copy the address to share the exact picture.
+The page's settings live in the URL (ui/latent/state.py): copy the address to share the exact picture.
 """
 import streamlit as st
 
 from imgai.checkpoint import CheckpointError
-from ui import latent_state as S
-from ui import latent_tabs as T
-from ui import latent_views as V
+from ui.latent import state as S
+from ui.latent import tabs as T
+from ui.latent import views as V
 
 st.title("Latent space")
 st.caption("A GAN turns a list of random numbers — a point in its **latent space** — into a picture. "

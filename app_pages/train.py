@@ -6,8 +6,8 @@ neither stops nor duplicates it; the right-hand side polls it once a second.
 import streamlit as st
 
 from ui.jobs import current_job
-from ui.train_live import live_view, save_panel
-from ui.train_setup import data_preview, setup_panel
+from ui.train.live import live_view, save_panel
+from ui.train.setup_panel import data_preview, setup_panel
 
 st.title("Train a network")
 st.caption("Choose a model and a data set, press **Start**, and watch it learn: the charts and pictures "

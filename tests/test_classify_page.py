@@ -137,7 +137,7 @@ def test_digit_photos_and_bad_files_through_the_uploader(models, digits, tmp_pat
 
 
 def test_results_csv_has_a_row_per_file():
-    from ui.classify_batch import results_table
+    from ui.classify.batch import results_table
     recs = [{"name": "a.png", "error": None, "prediction": {"label": "7", "prob": 0.9, "top": [["7", 0.9]]}},
             {"name": "b.png", "error": "b.png: not an image file (could not identify the format)"}]
     csv = results_table(recs, "digits-cnn").to_csv(index=False).splitlines()
@@ -188,7 +188,7 @@ def test_inside_the_network_for_a_digit(models):
 
 
 def test_canvas_picture_reads_both_backgrounds():
-    from ui.classify_draw import canvas_picture
+    from ui.classify.draw import canvas_picture
     assert canvas_picture(None) is None
     blank = np.zeros((280, 280, 4), np.uint8)
     assert canvas_picture(blank) is None

@@ -127,8 +127,8 @@ def test_clicking_samples_picks_seed_a_then_b_and_the_dice_randomises(models, mo
     assert np.array_equal(strip[0][1], own_sample(models[0], 3))
     assert np.array_equal(strip[-1][1], own_sample(models[0], 5))
     assert at.button(key="latent_grid_3").label == "3 · A"
-    import ui.latent_views
-    monkeypatch.setattr(ui.latent_views.random, "randrange", lambda n: 12345)
+    import ui.latent.views
+    monkeypatch.setattr(ui.latent.views.random, "randrange", lambda n: 12345)
     at.button(key="latent_dice_a").click()
     ok(at.run())
     assert at.number_input(key="latent_w_a").value == 12345 and at.query_params["a"] == "12345"

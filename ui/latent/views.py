@@ -22,7 +22,7 @@ from imgai.grids import gif_bytes, make_grid, upscale
 from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits, interpolate, principal_directions,
                           render, seed_latent, steer)
 from imgai.train import sample_images
-from ui import latent_state as S
+from ui.latent import state as S
 from ui.models import cached_classifier, cached_gan, classifier_options, generator_options
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}

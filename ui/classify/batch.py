@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.classify_common import analyse_upload, md_escape, result_card
+from ui.classify.common import analyse_upload, md_escape, result_card
 
 MAX_FILES = 40      # per batch: ~0.3 s of CPU each for the ImageNet model's saliency, ~1 MB of session memory
 CARDS_OPEN = 12     # result cards shown in full; the rest sit in a collapsed expander

@@ -19,7 +19,7 @@ from imgai.models import CNN_PRESETS, GAN_PRESETS
 from imgai.runs import RunSpec, default_train_config, prepare_run
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
-from ui.train_grids import class_preview, first_per_class
+from ui.train.grids import class_preview, first_per_class
 
 ZIP = "zip"
 DATASETS = {

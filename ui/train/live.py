@@ -17,8 +17,8 @@ from PIL import Image
 from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, models_dir
 from ui import charts
 from ui.jobs import control, registry, rerun_if_ended
-from ui.train_grids import prediction_grid, sample_grid, waiting_grid
-from ui.train_setup import LR_OPTIONS
+from ui.train.grids import prediction_grid, sample_grid, waiting_grid
+from ui.train.setup_panel import LR_OPTIONS
 
 POLL_S = 1.0
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

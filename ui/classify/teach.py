@@ -16,7 +16,7 @@ from imgai.checkpoint import CheckpointError, models_dir, save_checkpoint
 from imgai.classify import Classifier
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.vision import ImageError, open_image
-from ui.classify_common import analyse_upload, md_escape, result_card
+from ui.classify.common import analyse_upload, md_escape, result_card
 
 MAX_CLASSES = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")   # a file name on every OS, no paths

@@ -2,15 +2,15 @@
 
     interpolate_tab(Picture(G, gen_meta, gen_path, clf, clf_path, a, b))
 
-Each tab reads its widgets (keys from ui.latent_state, so the URL follows them), calls imgai.latent through
-ui.latent_views, and draws. Only the open tab runs.
+Each tab reads its widgets (keys from ui.latent.state, so the URL follows them), calls imgai.latent through
+ui.latent.views, and draws. Only the open tab runs.
 """
 from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import latent_state as S
-from ui import latent_views as V
+from ui.latent import state as S
+from ui.latent import views as V
 
 STOPS = [-3.0, -1.5, 0.0, 1.5, 3.0]   # slider positions shown in "what each slider does"
 

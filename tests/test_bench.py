@@ -1,0 +1,34 @@
+"""The benchmarks cannot rot: each runs its --dry-run (tiny settings, nothing written), and the README's
+table is exactly what bench/results holds."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("bench_*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_bench_script_dry_run(script, tmp_path):
+    before = {p: p.stat().st_mtime for p in (ROOT / "bench" / "results").glob("*.json")}
+    r = subprocess.run([sys.executable, f"bench/{script}", "--dry-run"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    after = {p: p.stat().st_mtime for p in (ROOT / "bench" / "results").glob("*.json")}
+    assert after == before, "a --dry-run must not write results"
+
+
+def test_readme_table_matches_results():
+    r = subprocess.run([sys.executable, "bench/readme_table.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_readme_table_is_made_from_result_rows(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import json
+    from readme_table import render
+    (tmp_path / "x.json").write_text(json.dumps({"readme": [{"what": "speed", "figure": "7 images/s"}]}))
+    out = render("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", tmp_path)
+    assert "| speed | 7 images/s | [x](bench/results/x.json) |" in out and "old" not in out

@@ -1,0 +1,1 @@
+"""Streamlit helpers of the classify page (app_pages/classify.py)."""

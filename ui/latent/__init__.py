@@ -1,0 +1,1 @@
+"""Streamlit helpers of the latent page (app_pages/latent.py)."""

@@ -1,0 +1,1 @@
+"""Streamlit helpers of the train page (app_pages/train.py)."""
