@@ -19,7 +19,7 @@ from imgai.classify import load_classifier
 from imgai.device import configure_threads
 from imgai.latent import seed_latents
 from imgai.train import sample_images
-from imgai.vision import open_image
+from imgai.intake import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from image_corpus import corpus_cases, phone_photo
 from imgai.classify import load_classifier
-from imgai.vision import open_image
+from imgai.intake import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "classify.py")
@@ -114,7 +114,7 @@ def test_digit_photos_and_bad_files_through_the_uploader(models, digits, tmp_pat
     assert sum(c.startswith("what the model reads: 28×28") for c in caps) >= len(good)
     assert sum(c.startswith("where it looked (Grad-CAM)") for c in caps) >= len(good)
 
-    # the CLI gives the same answer for the same files: both are Classifier.predict on vision.open_image
+    # the CLI gives the same answer for the same files: both are Classifier.predict on intake.open_image
     for n, (data, _) in good.items():
         (tmp_path / n).write_bytes(data)
     out = subprocess.run([sys.executable, "-m", "imgai", "classify", "--weights", str(models / MODEL),

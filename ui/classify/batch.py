@@ -1,6 +1,6 @@
 """The Classify page's photo section: drop several files, get one result card each, a table and a CSV.
 
-Each file is decoded in memory with imgai.vision.open_image; a bad one gets one clear line and the rest are
+Each file is decoded in memory with imgai.intake.open_image; a bad one gets one clear line and the rest are
 still classified. The same Classifier.predict path as `python -m imgai classify`, so both agree.
 """
 from __future__ import annotations

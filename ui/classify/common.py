@@ -1,7 +1,7 @@
 """Streamlit pieces the Classify page's sections share: the model picker, one result card per picture
 (photo, model input, saliency, top-5 chart) and a per-session cache of analysed uploads.
 
-Uploads are decoded in memory (imgai.vision.open_image on the bytes) and never written to disk.
+Uploads are decoded in memory (imgai.intake.open_image on the bytes) and never written to disk.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image
 from imgai.checkpoint import CheckpointError
 from imgai.explain import explain_image, overlay
 from imgai.grids import upscale
-from imgai.vision import ImageError, open_image
+from imgai.intake import ImageError, open_image
 from ui.models import cached_classifier, classifier_options
 
 SHOW_PX = 168          # on-screen size of the small pictures in a result card (28 px inputs × 6)

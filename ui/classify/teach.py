@@ -15,7 +15,7 @@ import streamlit as st
 from imgai.checkpoint import CheckpointError, models_dir, save_checkpoint
 from imgai.classify import Classifier
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
-from imgai.vision import ImageError, open_image
+from imgai.intake import ImageError, open_image
 from ui.classify.common import analyse_upload, md_escape, result_card
 
 MAX_CLASSES = 8
