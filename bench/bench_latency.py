@@ -1,12 +1,16 @@
 """Latency a user feels: classifying one photo (intake + model) and redrawing GAN samples, beside the bare
-model forward pass on the same input, in one run.
+model forward pass on the same input; and the digit-photo recipe on scipy.ndimage beside the hand-rolled
+filters it replaced (imgai/vision.py at --old-ref, loaded from git), on the same photos in the same run.
 
-    python bench/bench_latency.py [--repeat 20]
+    PYTHONPATH=. python bench/bench_latency.py [--repeat 20] [--old-ref 33b8452] [--dry-run]
 """
 import argparse
+import importlib.util
 import io
-import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,11 +21,15 @@ from PIL import Image
 from imgai.checkpoint import load_checkpoint
 from imgai.classify import load_classifier
 from imgai.device import configure_threads
+from imgai.digit_photo import digit_from_photo
+from imgai.intake import open_image
 from imgai.latent import seed_latents
 from imgai.train import sample_images
-from imgai.intake import open_image
+from record import add_dry_run, record
 
 ROOT = Path(__file__).resolve().parent.parent
+# The last commit with the hand-rolled morphology and labelling (imgai/vision.py), before the split.
+OLD_REF = "33b8452"
 
 
 def median_ms(fn, repeat):
@@ -46,30 +54,94 @@ def phone_like_photo() -> bytes:
     return buf.getvalue()
 
 
+def old_digit_recipe(ref: str):
+    """digit_from_photo of imgai/vision.py at `ref`, imported from a temporary copy; None if git cannot
+    show it (a shallow or exported checkout)."""
+    try:
+        src = subprocess.run(["git", "show", f"{ref}:imgai/vision.py"], cwd=ROOT, capture_output=True,
+                             check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(tempfile.mkdtemp(prefix="imgai-bench-")) / "old_vision.py"
+    path.write_bytes(src)
+    spec = importlib.util.spec_from_file_location("old_vision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.digit_from_photo
+
+
+def digit_photos(n: int) -> list:
+    """n synthetic phone photos of digits in every style of tests/image_corpus.py, decoded."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from image_corpus import PHOTO_STYLES, load_digits, phone_photo
+    digits, rng = load_digits(), np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        style = PHOTO_STYLES[i % len(PHOTO_STYLES)]
+        size = 300 if style == "small" else int(rng.integers(300, 600))
+        out.append(open_image(phone_photo(digits["val_x"][i], rng, size=size, style=style)))
+    return out + [Image.fromarray(d) for d in digits["val_x"][:n]]  # and MNIST digits themselves
+
+
+def compare_recipes(old, photos, repeat) -> dict:
+    """CPU ms per picture of both recipes over the same pictures, and how many outputs are identical."""
+    same = sum(np.array_equal(old(p), digit_from_photo(p)) for p in photos)
+    per = {}
+    for label, fn in (("hand-rolled", old), ("scipy.ndimage", digit_from_photo)):
+        runs = []
+        for _ in range(repeat):
+            t = time.process_time()
+            for p in photos:
+                fn(p)
+            runs.append((time.process_time() - t) / len(photos))
+        per[label] = round(1000 * statistics.median(runs), 2)
+    return {"pictures": len(photos), "identical_outputs": int(same), "cpu_ms_per_picture": per}
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = add_dry_run(argparse.ArgumentParser())
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--old-ref", default=OLD_REF, help="commit whose imgai/vision.py is the old digit recipe")
     a = ap.parse_args()
+    repeat = 2 if a.dry_run else a.repeat
     configure_threads()
+    figures, readme = {"classify": [], "gan": []}, []
+
     cases = [("classify phone photo of a digit (1200x1600 JPEG)", str(ROOT / "weights" / "digits-cnn"),
               phone_like_photo()),
              ("classify a photo with the ImageNet model", "imagenet",
               (ROOT / "tests" / "photos" / "chelsea.jpg").read_bytes())]
-    for task, weights, data in cases:
+    for task, weights, data in cases[:1] if a.dry_run else cases:
         clf = load_classifier(weights)
         x = clf.prepare(open_image(data))
         with torch.no_grad():
-            bare = median_ms(lambda: clf.model(x), a.repeat)
-        full = median_ms(lambda: clf.predict(open_image(data)), a.repeat)
-        print(json.dumps({"task": task, "end_to_end_ms": full, "bare_forward_ms": bare}), flush=True)
+            bare = median_ms(lambda: clf.model(x), repeat)
+        full = median_ms(lambda: clf.predict(open_image(data)), repeat)
+        figures["classify"].append({"task": task, "end_to_end_ms": full, "bare_forward_ms": bare})
+        readme.append((f"{task}, end to end (bare forward pass)", f"{full:.0f} ms ({bare:.1f} ms)"))
+
+    old = old_digit_recipe(a.old_ref)
+    if old is None:
+        print(f"git cannot show {a.old_ref}:imgai/vision.py; the old-vs-new digit recipe is left out", flush=True)
+    else:
+        cmp = compare_recipes(old, digit_photos(3 if a.dry_run else 45), 1 if a.dry_run else 3)
+        figures["digit_recipe"] = {"old_ref": a.old_ref, **cmp}
+        ms = cmp["cpu_ms_per_picture"]
+        readme.append((f"digit-photo recipe, CPU per picture: scipy.ndimage vs hand-rolled ({a.old_ref})",
+                       f"{ms['scipy.ndimage']:.0f} ms vs {ms['hand-rolled']:.0f} ms; identical output on "
+                       f"{cmp['identical_outputs']} of {cmp['pictures']}"))
 
     gan, _ = load_checkpoint(str(ROOT / "weights" / "digits-dcgan"))
-    for n in (1, 8, 64):
+    for n in (1, 8) if a.dry_run else (1, 8, 64):
         z = seed_latents(0, n, gan.config.nz)
         with torch.no_grad():
-            bare = median_ms(lambda: gan.generator(z), a.repeat)
-        full = median_ms(lambda: sample_images(gan.generator, z), a.repeat)
-        print(json.dumps({"task": f"redraw {n} GAN samples", "end_to_end_ms": full, "bare_forward_ms": bare}), flush=True)
+            bare = median_ms(lambda: gan.generator(z), repeat)
+        full = median_ms(lambda: sample_images(gan.generator, z), repeat)
+        figures["gan"].append({"task": f"redraw {n} GAN samples", "end_to_end_ms": full, "bare_forward_ms": bare})
+        readme.append((f"redraw {n} GAN samples, end to end (bare forward pass)", f"{full:.1f} ms ({bare:.1f} ms)"))
+
+    record("latency", figures, readme=readme, dry_run=a.dry_run,
+           note="shared 2-core machine with other jobs running: compare figures within this run only")
 
 
 if __name__ == "__main__":
