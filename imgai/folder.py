@@ -209,7 +209,7 @@ def _class_root(path: Path) -> Path:
 
 
 def load_image_folder(path_or_zip, size: int = 32, channels: int = 3, max_files: int = MAX_FILES,
-                      work_dir=None, progress=None, megapixels: float = intake.UPLOAD_MEGAPIXELS,
+                      work_dir=None, progress=None, megapixels: float | None = None,
                       ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Load a folder with one sub-folder per class, or a zip of one (path, bytes or binary file).
 
@@ -218,8 +218,8 @@ def load_image_folder(path_or_zip, size: int = 32, channels: int = 3, max_files:
     skipped and counted; classes without a single image are left out. A zip is extracted into
     `work_dir` when given (and left there), else into a temporary folder that is removed.
     Raises FolderError (one line) unless at least two classes have images, or when the images'
-    headers add up to more than `megapixels` of decoded pixels (JPEGs count at the reduced scale
-    they are decoded at), before any of them is decoded.
+    headers add up to more than `megapixels` of decoded pixels (default intake.UPLOAD_MEGAPIXELS;
+    JPEGs count at the reduced scale they are decoded at), before any of them is decoded.
     progress(stage, done, total), stage "unpacking", "checking" or "reading", is called before each
     file; whatever it raises stops the loading and propagates (temporary files are removed).
     """
@@ -266,7 +266,7 @@ def _class_files(folder: Path, name: str, max_files: int, seen: int) -> tuple[li
 
 
 def _load_classes(root: Path, name: str, size: int, channels: int, max_files: int, skipped: int,
-                  progress=None, megapixels: float = intake.UPLOAD_MEGAPIXELS,
+                  progress=None, megapixels: float | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     dirs, loose = _visible(root)
     skipped += len(loose)  # files beside the class folders belong to no class

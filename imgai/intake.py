@@ -213,8 +213,8 @@ class PixelBudget:
         budget = PixelBudget(); [budget.charge(f) for f in files]  # raises ImageError when over
     """
 
-    def __init__(self, megapixels: float = UPLOAD_MEGAPIXELS):
-        self.limit = int(megapixels * 1e6)
+    def __init__(self, megapixels: float | None = None):  # None: UPLOAD_MEGAPIXELS
+        self.limit = int((UPLOAD_MEGAPIXELS if megapixels is None else megapixels) * 1e6)
         self.used = 0
 
     def charge(self, source, name: str | None = None, min_side: int | None = DECODE_SIDE) -> None:

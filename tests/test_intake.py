@@ -94,3 +94,50 @@ def test_fit_image_centre_crops_then_resizes():
     assert fit_image(Image.new("RGBA", (4, 4), (0, 0, 0, 0)), 4, 3).min() == 255  # on white
     with pytest.raises(ValueError):
         fit_image(img, 8, 2)
+
+
+def _big_halves(mode, left, right, size=(400, 300)) -> Image.Image:
+    img = Image.new(mode, size, left)
+    img.paste(right, (size[0] // 2, 0, size[0], size[1]))
+    return img
+
+
+def _save(img, fmt, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+_palette = _big_halves("P", 0, 1)
+_palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+SHRINK_CASES = {
+    "1": (_save(_big_halves("1", 0, 1), "PNG"), (0, 0, 0), (255, 255, 255)),
+    "I;16": (_save(Image.fromarray(np.where(np.arange(400) < 200, 0, 65535).astype(np.uint16)[None].repeat(300, 0)),
+                   "PNG"), (0, 0, 0), (255, 255, 255)),
+    "P+transparency": (_save(_palette, "PNG", transparency=0), (255, 255, 255), (255, 0, 0)),
+    "LA": (_save(_big_halves("LA", (0, 0), (50, 255)), "PNG"), (255, 255, 255), (50, 50, 50)),
+    "CMYK": (_save(_big_halves("CMYK", (0, 255, 255, 0), (255, 255, 0, 0)), "JPEG", quality=95),
+             (255, 0, 0), (0, 0, 255)),
+    "F": (_save(Image.fromarray(np.where(np.arange(400) < 200, 0, 1).astype(np.float32)[None].repeat(300, 0), "F"),
+                "TIFF"), (0, 0, 0), (255, 255, 255)),
+}
+
+
+@pytest.mark.parametrize("mode", list(SHRINK_CASES))
+def test_every_mode_is_shrunk_right_while_read(mode):
+    data, left, right = SHRINK_CASES[mode]
+    img = open_image(data, min_side=100)  # 300 px high: reduced by 3 (a JPEG: decoded at 1/2, then kept)
+    assert img.mode == "RGB" and 100 <= min(img.size) < 200, img.size
+    w, h = img.size
+    for (x, y), rgb in (((w // 4, h // 2), left), ((3 * w // 4, h // 2), right)):
+        got = img.getpixel((x, y))
+        tol = 40 if mode == "CMYK" else 1  # JPEG's colour error
+        assert max(abs(a - b) for a, b in zip(got, rgb)) <= tol, (mode, got, rgb)
+
+
+@pytest.mark.parametrize("name", ["exif6.jpg", "exif8.jpg"])
+def test_exif_rotation_is_undone_on_the_shrunk_picture(name):
+    img = open_image(CASES[name].data, min_side=10)  # 60x40 upright, decoded at 1/4 scale
+    assert img.size == (15, 10)
+    assert img.getpixel((1, 1))[0] > 200 and img.getpixel((1, 1))[1] < 80  # the red block is top-left
+    assert min(img.getpixel((13, 8))) > 200
