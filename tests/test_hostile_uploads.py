@@ -2,6 +2,7 @@
 to keep whole); nothing crashes; a refusal made from the headers decodes no pixel; and a reader stops
 between files when its page goes away."""
 import tempfile
+from pathlib import Path
 
 import pytest
 from PIL import ImageFile
@@ -145,3 +146,32 @@ def test_streamlit_stop_request_stops_the_reader_at_the_next_file():
     calls = at.session_state["calls"]
     assert "finished" not in at.session_state
     assert calls[-1] == ("reading", 2), calls[-4:]  # the update right after the request raised the stop
+
+
+# ------------------------------------------------------------------------------------ through the pages
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_train_page_refuses_a_pixel_bomb_zip_in_one_line():
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()
+    at.selectbox(key="train_dataset").set_value("zip").run()
+    at.file_uploader(key="train_zip").upload("bombs.zip", CASES["zip-pixel-bomb.zip"].data, "application/zip").run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value and "megapixels" in at.error[0].value
+    assert at.button(key="train_start").disabled
+
+
+def test_teach_refuses_a_pixel_bomb_set_of_photos_in_one_line():
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app_pages" / "classify.py"), default_timeout=90).run()
+    bombs = CASES["photos-pixel-bomb"].data
+    for i in (0, 1):
+        half = bombs[i::2]
+        at.file_uploader(key=f"teach_files_{i}").set_value([(name, data, "image/png") for name, data in half])
+    at.run()
+    at.button(key="teach_train").click().run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "megapixels" in errors[0], errors
+    assert "teach_result" not in at.session_state

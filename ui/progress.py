@@ -14,7 +14,8 @@ import time
 
 import streamlit as st
 
-STAGES = {"unpacking": "Unpacking the zip", "checking": "Checking picture sizes", "reading": "Reading"}
+STAGES = {"unpacking": "Unpacking the zip", "checking": "Checking picture sizes", "reading": "Reading",
+          "features": "Looking at them"}
 
 
 class ReadingProgress:

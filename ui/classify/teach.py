@@ -15,30 +15,50 @@ import streamlit as st
 from imgai.checkpoint import CheckpointError, models_dir, save_checkpoint
 from imgai.classify import Classifier
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
-from imgai.intake import ImageError, open_image
+from imgai.photo import IMAGE_SIZE  # photos are decoded no larger than the network's input needs
+from imgai.intake import ImageError, PixelBudget, open_image
 from ui.classify.common import analyse_upload, md_escape, result_card
+from ui.progress import ReadingProgress
 
 MAX_CLASSES = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")   # a file name on every OS, no paths
 
 
-def _features(uploads) -> tuple[list, list[str]]:
-    """Features (1280,) of each good upload (cached per file id for the session) and one line per bad one."""
+def _features(uploads, progress) -> tuple[list, list[str]]:
+    """Features (1280,) of each good upload (cached per file id for the session) and one line per bad one.
+    progress(stage, done, total) between photos: a closed tab stops the reading there (ui.progress)."""
     cache = st.session_state.setdefault("teach_features", {})
     feats, errors, todo = {}, [], []
-    for f in uploads:
+    for i, f in enumerate(uploads):
+        progress("reading", i, len(uploads))
         if f.file_id in cache:
             feats[f.file_id] = cache[f.file_id]
             continue
-        try:
-            todo.append((f.file_id, open_image(f.getvalue(), name=f.name)))
+        try:  # decoded no larger than the network's 224 px need (JPEGs at 1/2..1/8 scale)
+            todo.append((f.file_id, open_image(f.getvalue(), name=f.name, min_side=IMAGE_SIZE)))
         except ImageError as e:
             errors.append(str(e))
-    if todo:
-        fs = photo_features(load_imagenet_model(), [img for _, img in todo])
-        for (fid, _), v in zip(todo, fs):
+    for i in range(0, len(todo), 4):
+        progress("features", i, len(todo))
+        chunk = todo[i:i + 4]
+        for (fid, _), v in zip(chunk, photo_features(load_imagenet_model(), [img for _, img in chunk])):
             cache[fid] = feats[fid] = v
     return [feats[f.file_id] for f in uploads if f.file_id in feats], errors
+
+
+def _over_budget(classes) -> str | None:
+    """The one-line refusal when the new photos' headers add up to more decoded pixels than one upload
+    may cost (intake.PixelBudget), before any of them is decoded; None when they fit."""
+    cache = st.session_state.get("teach_features", {})
+    budget = PixelBudget()
+    try:
+        for _, files in classes:
+            for f in files:
+                if f.file_id not in cache:
+                    budget.charge(f.getvalue(), name=f.name, min_side=IMAGE_SIZE)
+    except ImageError as e:
+        return str(e)
+    return None
 
 
 def _class_inputs(n: int) -> list[tuple[str, list]]:
@@ -70,13 +90,20 @@ def _problems(classes) -> list[str]:
 
 
 def _train(classes, holdout: float):
+    too_many = _over_budget(classes)
+    if too_many:
+        st.error(too_many)
+        return
     feats, labels, errors = [], [], []
-    with st.spinner("Reading the photos with the ImageNet network…"):
+    bar = ReadingProgress("Reading the photos with the ImageNet network")
+    try:
         for c, (_, files) in enumerate(classes):
-            f, err = _features(files)
+            f, err = _features(files, bar)
             feats += f
             labels += [c] * len(f)
             errors += err
+    finally:
+        bar.empty()
     for e in errors:
         st.error(e, icon=":material/broken_image:")
     names = [n for n, _ in classes]
