@@ -5,12 +5,9 @@ filters it replaced (imgai/vision.py at --old-ref, loaded from git), on the same
     PYTHONPATH=. python bench/bench_latency.py [--repeat 20] [--old-ref 33b8452] [--dry-run]
 """
 import argparse
-import importlib.util
 import io
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from imgai.digit_photo import digit_from_photo
 from imgai.intake import open_image
 from imgai.latent import seed_latents
 from imgai.train import sample_images
+from old_code import module_at
 from record import add_dry_run, record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,19 +53,9 @@ def phone_like_photo() -> bytes:
 
 
 def old_digit_recipe(ref: str):
-    """digit_from_photo of imgai/vision.py at `ref`, imported from a temporary copy; None if git cannot
-    show it (a shallow or exported checkout)."""
-    try:
-        src = subprocess.run(["git", "show", f"{ref}:imgai/vision.py"], cwd=ROOT, capture_output=True,
-                             check=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    path = Path(tempfile.mkdtemp(prefix="imgai-bench-")) / "old_vision.py"
-    path.write_bytes(src)
-    spec = importlib.util.spec_from_file_location("old_vision", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.digit_from_photo
+    """digit_from_photo of imgai/vision.py at `ref`; None if git cannot show it (a shallow checkout)."""
+    old = module_at(ref, "imgai/vision.py")
+    return None if old is None else old.digit_from_photo
 
 
 def digit_photos(n: int) -> list:
