@@ -110,7 +110,9 @@ def open_image(source, name: str | None = None, min_side: int | None = DECODE_SI
     elif name is None and isinstance(getattr(source, "name", None), str):
         name = Path(source.name).name
     data = _read_bytes(source, name)
-    im = _open_header(data, name, min_side)
+    if not data:
+        raise _fail(name, "empty file (0 bytes)")
+    im = _open_header(io.BytesIO(data), name, min_side)
     try:
         im.load()  # first frame only: Image.open leaves animations at frame 0
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -142,17 +144,16 @@ _ORIENTATIONS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_1
                  8: Image.Transpose.ROTATE_90}
 
 
-def _open_header(data: bytes, name: str | None, min_side: int | None) -> Image.Image:
-    """Image.open on the bytes: the header only, checked against MAX_PIXELS, with JPEG's scaled
+def _open_header(fp, name: str | None, min_side: int | None) -> Image.Image:
+    """Image.open on a binary file: the header only, checked against MAX_PIXELS, with JPEG's scaled
     decoding set up for `min_side`. Nothing is decoded yet; im.size is what load() will decode."""
-    if not data:
-        raise _fail(name, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():  # Pillow warns before it refuses: make its warning the refusal
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_FORMATS)
+            im = Image.open(fp, formats=_FORMATS)
     except UnidentifiedImageError:
-        raise _fail(name, _unidentified(data)) from None
+        fp.seek(0)
+        raise _fail(name, _unidentified(fp.read(16))) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own check fired while reading the header (a claimed size far above ours).
         raise _fail(name, f"image too large (over {MAX_PIXELS / 1e6:.0f} megapixels; "
@@ -198,12 +199,22 @@ def decoded_pixels(source, name: str | None = None, min_side: int | None = DECOD
     """Pixels open_image(source, min_side=min_side) would decode, read from the header alone.
 
     0 for a file open_image would refuse (unreadable, not an image, over MAX_PIXELS): refusing it
-    costs nothing, so it costs nothing against a budget either."""
+    costs nothing, so it costs nothing against a budget either. A path is read only as far as its
+    header goes (a few KB), not whole."""
     try:
-        im = _open_header(_read_bytes(source, name), name, min_side)
-    except ImageError:
+        if isinstance(source, (str, os.PathLike)):
+            if not 0 < os.path.getsize(source) <= MAX_BYTES:
+                return 0
+            with open(source, "rb") as f:
+                im = _open_header(f, name, min_side)
+                return im.size[0] * im.size[1]
+        data = _read_bytes(source, name)
+        if not data:
+            return 0
+        w, h = _open_header(io.BytesIO(data), name, min_side).size
+        return w * h
+    except (ImageError, OSError):
         return 0
-    return im.size[0] * im.size[1]
 
 
 class PixelBudget:
