@@ -8,6 +8,7 @@ from git) on the cases it was slow on; its zip of bombs gets --old-bombs files, 
     PYTHONPATH=. python bench/bench_hostile.py [--old-ref 33b8452] [--old-bombs 10] [--dry-run]
 """
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -90,8 +91,8 @@ def main():
                            f"{c['new_cpu_s']:.2f} s vs {c['old_cpu_s']:.2f} s"))
 
     record("hostile", figures, readme=readme, dry_run=a.dry_run,
-           note="CPU seconds of this process (time.process_time), single-threaded decoding; shared 2-core "
-                "machine with other jobs running")
+           note=f"CPU seconds of this process (time.process_time), single-threaded decoding; shared "
+                f"{os.cpu_count()}-core machine with other jobs running (load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ filters it replaced (imgai/vision.py at --old-ref, loaded from git), on the same
     PYTHONPATH=. python bench/bench_latency.py [--repeat 20] [--old-ref 33b8452] [--dry-run]
 """
 import argparse
+import os
 import io
 import statistics
 import sys
@@ -92,6 +93,7 @@ def main():
     ap.add_argument("--old-ref", default=OLD_REF, help="commit whose imgai/vision.py is the old digit recipe")
     a = ap.parse_args()
     repeat = 2 if a.dry_run else a.repeat
+    load_before = os.getloadavg()[0]
     configure_threads()
     figures, readme = {"classify": [], "gan": []}, []
 
@@ -128,8 +130,11 @@ def main():
         figures["gan"].append({"task": f"redraw {n} GAN samples", "end_to_end_ms": full, "bare_forward_ms": bare})
         readme.append((f"redraw {n} GAN samples, end to end (bare forward pass)", f"{full:.1f} ms ({bare:.1f} ms)"))
 
+    load = os.getloadavg()[0]
     record("latency", figures, readme=readme, dry_run=a.dry_run,
-           note="shared 2-core machine with other jobs running: compare figures within this run only")
+           note=f"wall-clock medians on a shared {os.cpu_count()}-core machine with other jobs running (load "
+                f"average {load_before:.1f} at the start, {load:.1f} at the end): compare figures within this run "
+                "only; the digit recipes are compared in CPU time, which the load disturbs less")
 
 
 if __name__ == "__main__":

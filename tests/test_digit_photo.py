@@ -193,3 +193,18 @@ def test_canvas_drawings_are_read(digits_cnn):
         drawings.append(rgba if i % 2 else Image.fromarray(rgba, "RGBA"))
     right = _read(digits_cnn, drawings) == DIGITS["val_y"][:100]
     assert right.mean() >= 0.97, np.nonzero(~right)[0]
+
+
+def test_a_big_phone_photo_is_read_shrunk_with_the_same_digit():
+    # A 12-megapixel-class photo decodes at half scale (open_image's default); the digit that comes out
+    # is the one the whole picture gives.
+    digit = DIGITS["val_x"][5]
+    small = open_image(phone_photo(digit, np.random.default_rng(5), size=500))
+    big = small.resize((small.width * 5, small.height * 5), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=85)
+    shrunk, whole = open_image(buf.getvalue()), open_image(buf.getvalue(), min_side=None)
+    assert whole.size == big.size and min(shrunk.size) < min(whole.size) // 1.9
+    x = digit_from_photo(shrunk)
+    _assert_mnist_format(x)
+    assert _corr(x, digit_from_photo(whole)) > 0.95 and _corr(x, digit) > 0.8
