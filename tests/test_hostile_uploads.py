@@ -128,7 +128,7 @@ def test_streamlit_stop_request_stops_the_reader_at_the_next_file():
         from ui.progress import ReadingProgress
 
         calls = st.session_state["calls"]
-        bar = ReadingProgress("Reading your images", min_interval=0)
+        bar = ReadingProgress("Your images", min_interval=0)
 
         def progress(stage, done, total):
             calls.append((stage, done))

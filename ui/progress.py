@@ -6,7 +6,7 @@ the server asks the session's script to stop (WebsocketSessionManager.disconnect
 AppSession.request_script_stop), and the next st call raises its StopException. So a reader fed this
 callback stops within a file of the tab closing instead of decoding the rest of an upload for nobody.
 
-    bar = ReadingProgress("Reading your images"); load_image_folder(path, progress=bar); bar.empty()
+    bar = ReadingProgress("Your images"); load_image_folder(path, progress=bar); bar.empty()
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import time
 
 import streamlit as st
 
-STAGES = {"unpacking": "Unpacking the zip", "checking": "Checking picture sizes", "reading": "Reading",
-          "features": "Looking at them"}
+STAGES = {"unpacking": "unpacking the zip", "checking": "checking picture sizes", "reading": "reading",
+          "features": "looking at them with the network"}
 
 
 class ReadingProgress:
@@ -26,7 +26,7 @@ class ReadingProgress:
 
     def __init__(self, label: str, min_interval: float = 0.1):
         self.label, self.min_interval = label, min_interval
-        self.bar = st.progress(0.0, text=f"{label}…")
+        self.bar = st.progress(0.0, text=f"{label}: starting…")
         self._last = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:

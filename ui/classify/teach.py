@@ -95,7 +95,7 @@ def _train(classes, holdout: float):
         st.error(too_many)
         return
     feats, labels, errors = [], [], []
-    bar = ReadingProgress("Reading the photos with the ImageNet network")
+    bar = ReadingProgress("Your photos")
     try:
         for c, (_, files) in enumerate(classes):
             f, err = _features(files, bar)

@@ -101,7 +101,7 @@ def _load_zip(upload) -> tuple:
     try:
         path = tmp / f"{stem}.zip"
         path.write_bytes(upload.getbuffer())
-        bar = ReadingProgress("Reading your images")  # each update is where a closed tab stops the reading
+        bar = ReadingProgress("Your images")  # each update is where a closed tab stops the reading
         try:
             data = load_dataset(f"folder:{path}", progress=bar)
         finally:
