@@ -19,6 +19,7 @@ from imgai.models import CNN_PRESETS, GAN_PRESETS
 from imgai.runs import RunSpec, default_train_config, prepare_run
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
+from ui.safe_text import md, md_line
 from ui.train.grids import class_preview, first_per_class
 
 ZIP = "zip"
@@ -182,7 +183,7 @@ def setup_panel(job) -> Choice:
         st.caption(f"{d['train']:,} training + {d['val']:,} validation images · {d['size']}×{d['size']} "
                    f"{'colour' if d['channels'] == 3 else 'grey'} · {d['classes']} classes")
     elif error:
-        (st.info if dataset == ZIP and upload is None else st.error)(error)
+        (st.info if dataset == ZIP and upload is None else st.error)(md_line(error))  # may quote a zip member
     train, overrides = _knobs(model, preset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
@@ -196,7 +197,7 @@ def setup_panel(job) -> Choice:
     if busy:
         st.caption("A run is in progress: stop it (or let it finish) to start another.")
     if st.session_state.get("train_start_error"):
-        st.error(st.session_state["train_start_error"])
+        st.error(md_line(st.session_state["train_start_error"]))
     return Choice(spec, data, error)
 
 
@@ -230,7 +231,7 @@ def data_preview(choice: Choice):
         return
     d = data.describe()
     colour = "colour" if d["channels"] == 3 else "greyscale"
-    st.markdown(f"**{d['name']}** · {d['train']:,} training and {d['val']:,} validation images · "
+    st.markdown(f"**{md(d['name'])}** · {d['train']:,} training and {d['val']:,} validation images · "
                 f"{d['size']}×{d['size']} {colour} · {d['classes']} classes")
     if d["skipped"]:
         n = d["skipped"]
