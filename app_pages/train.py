@@ -5,6 +5,7 @@ neither stops nor duplicates it; the right-hand side polls it once a second.
 """
 import streamlit as st
 
+from ui.job_panel import lost_run_notice
 from ui.jobs import current_job
 from ui.train.live import live_view, save_panel
 from ui.train.setup_panel import data_preview, setup_panel
@@ -21,6 +22,7 @@ with left:
 with right:
     if job is None:
         st.subheader("2 · Your data")
+        lost_run_notice()
         st.caption("This is what the network will learn from. Press **Start training** when ready.")
         data_preview(choice)
     else:

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from image_corpus import corpus_cases, phone_photo
 from imgai.classify import load_classifier
 from imgai.vision import open_image
+from ui.jobs import NO_BROWSER
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "classify.py")
@@ -257,8 +258,9 @@ def test_teach_your_own_separates_two_classes_and_saves(models):
     at.button(key="teach_save").click()
     at.run()
     assert not at.exception, at.exception
-    assert (models / "discs-vs-stripes.safetensors").exists()
-    meta = json.loads((models / "discs-vs-stripes.json").read_text())
+    mine = models / NO_BROWSER  # this browser's own folder (AppTest has no cookie)
+    assert (mine / "discs-vs-stripes.safetensors").exists()
+    meta = json.loads((mine / "discs-vs-stripes.json").read_text())
     assert meta["kind"] == "photo-head" and meta["class_names"] == ["disc", "stripes"]
     # it is now in the picker like any other model, and classifies photos there
     pick = at.selectbox(key="classify_model")
