@@ -156,7 +156,10 @@ def save_as(name: str, share: bool, write, owner: str | None = None) -> tuple[Pa
         error = str(e)
     if claim is not None:
         claim.unlink(missing_ok=True)
-    return None, f"Could not save: {' '.join(error.split())[:300]}"
+    error = " ".join(error.split())[:300].rstrip(".")
+    if error.lower().startswith("could not save"):  # CheckpointError says it already
+        return None, error[0].upper() + error[1:] + "."
+    return None, f"Could not save: {error}."
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
