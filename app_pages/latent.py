@@ -21,7 +21,7 @@ if not gens:
     st.info("No image generator yet. Train one on the **Train** page (model: GAN); it appears here when saved.")
     st.stop()
 for line in S.start(list(gens)):
-    st.warning(md_line(line))  # it quotes the link's own text
+    st.warning(line)
 state = S.state()
 
 # --- the picture's ingredients: generator, classifier, seeds ------------------------------------------------

@@ -237,7 +237,7 @@ def test_teach_your_own_separates_two_classes_and_saves(models):
     at.button(key="teach_train").click()
     at.run()
     assert not at.exception, at.exception
-    assert any(e.value.startswith("broken.jpg:") for e in at.error)  # a bad photo: one line, training goes on
+    assert any(e.value.startswith("broken\\.jpg\\:") for e in at.error)  # a bad photo: one line, training goes on
     assert any("100%** right on the 4 photos it never saw" in s.value for s in at.success), \
         [s.value for s in at.success]
     per_class = frame_with(at, "right on held-back photos")

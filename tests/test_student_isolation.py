@@ -213,7 +213,7 @@ def save_on_page(at, job, name, share=False):
 def test_two_students_on_the_train_page(monkeypatch, no_leftover_jobs):
     at_a, job_a = train_tiny(monkeypatch, A)
     errors, ok = save_on_page(at_a, job_a, "class-model")
-    assert not errors and "Saved as **class\\-model** in your models" in ok
+    assert not errors and "Saved as **class-model** in your models" in ok
     errors, ok = save_on_page(at_a, job_a, "pub", share=True)
     assert not errors and "shared with the class" in ok
     a_private, a_shared = digest(own_dir(A) / "class-model"), digest(shared_dir() / "pub")

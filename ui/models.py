@@ -25,6 +25,7 @@ from ui.safe_text import clean
 
 SHARED = "shared"          # models_dir()/shared: the class folder
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")   # a file name on every OS, no paths, no dot files
+DOWNLOAD_HINT = " Nothing is lost: press **Download** to keep the weights, or try again."
 NAME_RULE = "Use only letters, digits, - and _ in the name (at most 64, starting with a letter or digit), e.g. my-digits-1."
 CLAIM_STALE_S = 600        # a claim on a shared name whose save never finished (server killed) expires
 WHERE = {"shipped": "shipped", "mine": "yours", "shared": "shared with the class"}
@@ -132,7 +133,9 @@ def _claim_shared(name: str) -> Path | str:
 def save_as(name: str, share: bool, write, owner: str | None = None) -> tuple[Path | None, str | None]:
     """The one saving rule of the Train and Teach pages. write(path) writes the checkpoint at path (no
     extension). Saved into this browser's folder (replacing its own model of that name), or, with share,
-    into the class folder where a taken name is refused. Returns (path, None) or (None, one line)."""
+    into the class folder where a taken name is refused. Returns (path, None) or (None, one line); the line
+    quotes no name that has not passed NAME_RE, so it is safe as markdown. A line that starts with "Could not
+    save" is a failed write (disk full, read-only folder): the pages then point to Download."""
     name = (name or "").strip()
     if not NAME_RE.match(name):
         return None, NAME_RULE

@@ -16,7 +16,7 @@ from imgai.export import checkpoint_zip
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.vision import ImageError, open_image
 from ui.classify.common import analyse_upload, result_card
-from ui.models import NAME_RE, SHARE_HELP, save_as
+from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.safe_text import md, md_line
 
 MAX_CLASSES = 8
@@ -125,8 +125,7 @@ def _save(res):
                  help="Write it to your models folder as a checkpoint."):
         path, error = save_as(name, share, lambda p: save_checkpoint(p, res["head"], res["meta"]))
         if error:
-            st.error(f"{md_line(error)} Nothing is lost: press **Download** to keep the model, or try again.",
-                     icon=":material/error:")
+            st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""), icon=":material/error:")
         else:
             st.session_state["teach_saved"] = {"name": path.name, "shared": share}
             st.rerun(scope="app")  # the picker at the top of the page lists the new model

@@ -16,7 +16,7 @@ from PIL import Image
 from imgai.export import checkpoint_zip
 from ui import charts
 from ui.jobs import control, registry, rerun_if_ended
-from ui.models import NAME_RE, SHARE_HELP, save_as
+from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
@@ -280,8 +280,8 @@ def save_panel(job):
                     help="Saves the latest weights — also in the middle of a run."):
             error = save_model(job, name, share)
             if error:
-                st.error(f"{md_line(error)} Nothing is lost: press **Download** to keep the weights, or try "
-                         "again.", icon=":material/error:")
+                st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""),
+                         icon=":material/error:")
         has_weights = job.snapshot()[0] is not None
         file_name = name.strip() if NAME_RE.match(name.strip()) else _default_name(job)
         c.download_button("Download", data=lambda: download_zip(job, file_name), file_name=f"{file_name}.zip",
@@ -293,5 +293,6 @@ def save_panel(job):
         if saved:
             later = " Save again later to keep newer weights." if job.active else ""
             where = "shared with the class (read-only for everybody)" if saved.get("shared") else "in your models"
-            st.success(f"Saved as **{md(saved['name'])}** {where} (the weights of step {saved['step']:,}): pick it "
+            # the name passed NAME_RE (letters, digits, - and _, starting with one of the first two): literal markdown
+            st.success(f"Saved as **{saved['name']}** {where} (the weights of step {saved['step']:,}): pick it "
                        f"on the Classify or Latent space page.{later}", icon=":material/save:")

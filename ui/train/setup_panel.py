@@ -183,7 +183,8 @@ def setup_panel(job) -> Choice:
         st.caption(f"{d['train']:,} training + {d['val']:,} validation images · {d['size']}×{d['size']} "
                    f"{'colour' if d['channels'] == 3 else 'grey'} · {d['classes']} classes")
     elif error:
-        (st.info if dataset == ZIP and upload is None else st.error)(md_line(error))  # may quote a zip member
+        # a zip's message may quote its file and member names: those are the user's
+        (st.info if dataset == ZIP and upload is None else st.error)(md_line(error) if dataset == ZIP else error)
     train, overrides = _knobs(model, preset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
@@ -197,7 +198,7 @@ def setup_panel(job) -> Choice:
     if busy:
         st.caption("A run is in progress: stop it (or let it finish) to start another.")
     if st.session_state.get("train_start_error"):
-        st.error(md_line(st.session_state["train_start_error"]))
+        st.error(st.session_state["train_start_error"])
     return Choice(spec, data, error)
 
 
