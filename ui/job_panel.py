@@ -23,7 +23,7 @@ LOST_RUN = ("This training run is no longer on the server (the server restarted,
 
 
 def lost_run_notice() -> bool:
-    """One line when this browser came back (through ?job=) to a run the server no longer has."""
+    """Say it when this browser came back (through ?job=) to a run the server no longer has."""
     if st.session_state.get(LOST):
         st.warning(LOST_RUN, icon=":material/cloud_off:")
         return True
@@ -33,7 +33,10 @@ def lost_run_notice() -> bool:
 def job_panel():
     job = current_job()
     if job is None:
-        if not lost_run_notice():
+        if st.session_state.get(LOST):  # the Train page says it in full
+            st.caption(":material/cloud_off: Your training run is no longer on the server (the server restarted). "
+                       "Start a new one on the **Train** page.")
+        else:
             st.caption("No training run yet — start one on the **Train** page.")
         return
     job.heartbeat()

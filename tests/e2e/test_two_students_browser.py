@@ -8,6 +8,7 @@ text: no link, no bold, no image, no request anywhere but the app itself.
 """
 import hashlib
 import io
+import json
 import os
 import shutil
 import zipfile
@@ -153,6 +154,11 @@ def test_b_can_neither_overwrite_nor_inject_into_a(app, tmp_path):
         assert digest(models / owner_a / "class-model") == before_private
         assert digest(models / "shared" / "pub") == before_shared
         assert (models / owner_b / "class-model.json").exists()
+        with b.expect_download(timeout=60_000) as got:              # the weights from memory, saved or not
+            b.get_by_role("button", name="Download").click()
+        with zipfile.ZipFile(got.value.path()) as z:
+            assert sorted(z.namelist()) == ["pub.json", "pub.safetensors"]
+            assert json.loads(z.read("pub.json"))["class_names"] == sorted(CRAFTED)
         save(b, "crafted", share=True)                              # a new name: shared with the class
         b.get_by_text("shared with the class (read-only", exact=False).wait_for(timeout=30_000)
 
