@@ -332,3 +332,60 @@ def test_clean_keeps_the_picker_labels_on_one_line():
     labels = list(_options(visible_models(A)))
     assert any(lab.startswith("multi") for lab in labels)
     assert all(lab == clean(lab, None) for lab in labels)
+
+
+# ------------------------------------------------------------------------------- the Teach section
+
+def teach_page(monkeypatch, owner: str, names: list) -> AppTest:
+    """The Classify page with a model already taught (features stand in for photos: the save path is the
+    same whatever the photos were)."""
+    from imgai.photo import photo_head_meta, train_photo_head
+    monkeypatch.setattr(jobs, "owner_id", lambda: owner)
+    torch.manual_seed(0)
+    feats, labels = torch.randn(12, 1280), [i % len(names) for i in range(12)]
+    head, report = train_photo_head(feats, labels, names, holdout=0.0)
+    at = AppTest.from_file(CLASSIFY, default_timeout=60)
+    at.session_state["teach_result"] = {"head": head, "names": names, "report": report,
+                                        "meta": photo_head_meta(head, names, report), "fingerprint": None,
+                                        "classifier": None}
+    for i, n in enumerate(names):
+        at.session_state[f"teach_name_{i}"] = n
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def teach_save(at, name, share=False):
+    at.text_input(key="teach_save_name").set_value(name)
+    at.checkbox(key="teach_share").set_value(share)
+    at.button(key="teach_save").click().run()
+    assert not at.exception, at.exception
+    return " | ".join(e.value for e in at.error), " | ".join(s.value for s in at.success)
+
+
+def test_teach_saves_by_the_same_rule(monkeypatch):
+    at_a = teach_page(monkeypatch, A, ["mug", "plant"])
+    errors, ok = teach_save(at_a, "my-classes")
+    assert not errors and "Saved as **my\\-classes**" in ok and (own_dir(A) / "my-classes.json").exists()
+    errors, ok = teach_save(at_a, "class-set", share=True)
+    assert not errors and "class folder" in ok
+    before = digest(shared_dir() / "class-set"), digest(own_dir(A) / "my-classes")
+
+    at_b = teach_page(monkeypatch, B, ["cup", "tree"])
+    errors, _ = teach_save(at_b, "class-set", share=True)
+    assert "already has a model called class-set" in errors
+    errors, ok = teach_save(at_b, "my-classes")
+    assert not errors and (own_dir(B) / "my-classes.json").exists()
+    assert (digest(shared_dir() / "class-set"), digest(own_dir(A) / "my-classes")) == before
+    assert json.loads((own_dir(A) / "my-classes.json").read_text())["class_names"] == ["mug", "plant"]
+    assert at_b.download_button(key="teach_download").label == "Download"
+
+
+def test_teach_shows_typed_class_names_as_text(monkeypatch):
+    names = [CRAFTED[0], CRAFTED[1]]
+    at = teach_page(monkeypatch, A, names)
+    labels = [at.file_uploader(key=f"teach_files_{i}").label for i in range(2)]
+    for label, name in zip(labels, names):
+        assert label.startswith("Photos of ") and all_escaped(label.removeprefix("Photos of ")), label
+    hint = next(c.value for c in at.caption if c.value.startswith("To train:"))
+    assert "](" not in hint and "![" not in hint
