@@ -17,6 +17,7 @@ from image_corpus import corpus_cases, phone_photo
 from imgai.classify import load_classifier
 from imgai.vision import open_image
 from ui.jobs import NO_BROWSER
+from ui.safe_text import md
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "classify.py")
@@ -100,7 +101,7 @@ def test_digit_photos_and_bad_files_through_the_uploader(models, digits, tmp_pat
     errors = [e.value for e in at.error]
     assert len(errors) == len(bad)
     for name, line in zip(bad, errors):
-        assert line.startswith(name + ":") and "\n" not in line and "Traceback" not in line
+        assert line.startswith(md(name + ":")) and "\n" not in line and "Traceback" not in line  # shown as text
     rows = table(at)
     assert set(rows) == set(good) | set(bad)
     assert all(rows[n]["error"] and not rows[n]["prediction"] for n in bad)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, list_checkpoints, load_checkpoint, models_dir
+from imgai import checkpoint
+from imgai.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir
 from imgai.classify import IMAGENET, load_classifier
 from ui import jobs
 from ui.safe_text import clean
@@ -66,7 +67,7 @@ def shared_dir() -> Path:
 def visible_models(owner: str | None = None) -> list:
     """The checkpoints this browser may use, each with "where": shipped | mine | shared. Shipped first,
     then its own (newest first), then the class folder's. Other browsers' folders are never read."""
-    groups = [("shipped", WEIGHTS_DIR), ("mine", own_dir(owner)), ("shared", shared_dir()), ("shared", models_dir())]
+    groups = [("shipped", checkpoint.WEIGHTS_DIR), ("mine", own_dir(owner)), ("shared", shared_dir()), ("shared", models_dir())]
     out = []
     for where, d in groups:
         out += [{**m, "where": where} for m in list_checkpoints([d])]
@@ -139,7 +140,7 @@ def save_as(name: str, share: bool, write, owner: str | None = None) -> tuple[Pa
     name = (name or "").strip()
     if not NAME_RE.match(name):
         return None, NAME_RULE
-    if (WEIGHTS_DIR / f"{name}.json").exists():
+    if (checkpoint.WEIGHTS_DIR / f"{name}.json").exists():
         return None, f"{name} is the name of a model that comes with the app; choose another name."
     claim = None
     if share:
