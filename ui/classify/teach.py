@@ -122,7 +122,7 @@ def _save(res):
                               "model of that name (never anybody else's).")
     share = st.checkbox("Share with the class", key="teach_share", help=SHARE_HELP)
     if c2.button("Save model", key="teach_save", icon=":material/save:",
-                 help="Write it to your models folder as a checkpoint."):
+                 help="Write it as a checkpoint to your models folder, or to the class folder when shared."):
         path, error = save_as(name, share, lambda p: save_checkpoint(p, res["head"], res["meta"]))
         if error:
             st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""), icon=":material/error:")
