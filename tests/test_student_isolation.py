@@ -4,7 +4,7 @@
   never replaces the first; it does not even see the first unless it was shared; a shared name is
   read-only for everybody, also when two saves race for it;
 - a save that fails (disk full, read-only folder, broken weights) is one line, changes nothing, and the
-  weights can still be downloaded from memory: checkpoint_zip gives a loadable checkpoint;
+  weights can still be downloaded from memory (tests/test_export.py: the zip is a loadable checkpoint);
 - a ?job= the server no longer has (restart) is said on the page;
 - crafted names (tests/test_safe_text.CRAFTED) reach the pages' markdown and plotly labels as literal text.
 
@@ -27,7 +27,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint, models_dir, save_checkpoint
-from imgai.export import checkpoint_zip
 from imgai.models import CNN, CNN_PRESETS
 from test_safe_text import CRAFTED
 from ui import charts, jobs
@@ -162,21 +161,6 @@ def test_a_failed_save_is_one_line_and_leaves_the_name_free(exc, line, share):
     assert path is None and err.startswith("Could not save") and line in err and "\n" not in err
     ok, err = save_as("keep", share, writer(tiny_cnn()), owner=A)     # the claim on the name was released
     assert err is None and ok.with_suffix(".json").exists()
-
-
-def test_checkpoint_zip_is_a_loadable_pair_built_in_memory(tmp_path):
-    model = tiny_cnn().eval()
-    data = checkpoint_zip("mine", model, {**meta(), "step": 7})
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert sorted(z.namelist()) == ["mine.json", "mine.safetensors"]
-        z.extractall(tmp_path)
-    loaded, m = load_checkpoint(tmp_path / "mine")
-    assert m["step"] == 7 and m["class_names"] == meta()["class_names"] and "config" in m
-    x = torch.rand(2, 1, 28, 28)
-    assert torch.equal(loaded(x), model(x))
-    assert not models_dir().exists() or not any(models_dir().rglob("*"))   # nothing written
-    with pytest.raises(ValueError):
-        checkpoint_zip("../x", model, meta())
 
 
 # ------------------------------------------------------------------------------- the Train page
