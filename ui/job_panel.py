@@ -7,8 +7,7 @@ so a job keeps running while its user looks at another page, and stops itself on
 """
 import streamlit as st
 
-from ui.jobs import LOST, control, current_job, registry, rerun_if_ended
-from ui.safe_text import md, md_line
+from ui.jobs import control, current_job, registry, rerun_if_ended
 
 POLL_S = 2.0
 KIND = {"cnn": "CNN", "dcgan": "GAN"}
@@ -17,27 +16,10 @@ STATUS = {"running": ":material/autorenew: training", "paused": ":material/pause
           "error": ":material/error: stopped by an error", "created": "starting"}
 
 
-LOST_RUN = ("This training run is no longer on the server (the server restarted, or the run ended more than an "
-            "hour ago), so its live view is gone. Models you saved or downloaded are kept; start a new run to "
-            "train again.")
-
-
-def lost_run_notice() -> bool:
-    """Say it when this browser came back (through ?job=) to a run the server no longer has."""
-    if st.session_state.get(LOST):
-        st.warning(LOST_RUN, icon=":material/cloud_off:")
-        return True
-    return False
-
-
 def job_panel():
     job = current_job()
     if job is None:
-        if st.session_state.get(LOST):  # the Train page says it in full
-            st.caption(":material/cloud_off: Your training run is no longer on the server (the server restarted). "
-                       "Start a new one on the **Train** page.")
-        else:
-            st.caption("No training run yet — start one on the **Train** page.")
+        st.caption("No training run yet — start one on the **Train** page.")
         return
     job.heartbeat()
     st.fragment(_panel, run_every=POLL_S if job.active else None)(job.id)
@@ -52,16 +34,16 @@ def _panel(job_id: str):
     s = job.summary()
     with st.container(border=True):
         kind, status = KIND.get(s["kind"], s["kind"]), STATUS.get(s["status"], s["status"])
-        st.markdown(f"**{kind}** on **{md(s['dataset'])}**  \n{status}")
+        st.markdown(f"**{kind}** on **{s['dataset']}**  \n{status}")
         st.progress(min(1.0, s["progress"]), text=f"{s['progress']:.0%} · step {s['step']:,}")
         if s["kind"] == "cnn" and "val_acc" in s:
             st.caption(f"validation accuracy {s['val_acc']:.1%} · {s['images_per_s']:,.0f} images/s")
         elif "d_x" in s:
             st.caption(f"D(x) {s['d_x']:.2f} · D(G(z)) {s['d_g_z']:.2f} · {s['images_per_s']:,.0f} images/s")
         if s["status"] == "error":
-            st.error(md_line(s["error"] or "training failed"), icon=":material/error:")
+            st.error(s["error"] or "training failed", icon=":material/error:")
         elif s["status"] == "stopped" and s["error"]:
-            st.caption(f"It {md_line(s['error'])}.")
+            st.caption(f"It {s['error']}.")
         if job.active:
             a, b = st.columns(2)
             if job.status == "paused":

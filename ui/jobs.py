@@ -21,7 +21,7 @@ _KEY = "imgai_job_id"      # session_state: this session's current job
 _XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
 _FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
-LOST = "imgai_job_lost"    # session_state: the ?job= of a run this server does not have (restarted); pages say so
+_LOST = "imgai_job_lost"   # the ?job= link named a job this server does not know (any more)
 
 
 def abandon_after_s() -> float:
@@ -78,9 +78,9 @@ def current_job(full_run: bool = True) -> Job | None:
         if found is not None and found.owner == owner_id():
             job_id = st.session_state[_KEY] = wanted   # a reload: take the job back
         elif wanted:
-            if found is None:
-                st.session_state[LOST] = wanted
             del st.query_params[PARAM]  # another browser's job (a shared link), or one from before a restart
+            if found is None:
+                st.session_state[_LOST] = wanted
     job = reg.get(job_id) if job_id else None
     if full_run:
         if job is None:
@@ -94,7 +94,7 @@ def current_job(full_run: bool = True) -> Job | None:
 
 
 def attach(job: Job):
-    st.session_state.pop(LOST, None)
+    st.session_state.pop(_LOST, None)
     st.session_state[_KEY] = job.id
     st.query_params[PARAM] = job.id
     st.session_state[_FULL_ACTIVE] = job.active

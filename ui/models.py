@@ -27,13 +27,22 @@ from ui.safe_text import clean
 SHARED = "shared"          # models_dir()/shared: the class folder
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")   # a file name on every OS, no paths, no dot files
 DOWNLOAD_HINT = " Nothing is lost: press **Download** to keep the weights, or try again."
-NAME_RULE = "Use only letters, digits, - and _ in the name (at most 64, starting with a letter or digit), e.g. my-digits-1."
 CLAIM_STALE_S = 600        # a claim on a shared name whose save never finished (server killed) expires
 WHERE = {"shipped": "shipped", "mine": "yours", "shared": "shared with the class"}
 SHARE_HELP = ("Saves it in the class folder instead of your own: everybody can then use it, nobody (you "
               "included) can replace it, and a name already taken there is refused.")
 PICKER_CAPTION = ("Listed: the models that come with the app, the ones you saved in this browser, and the ones "
                   "shared with the class. Nobody else sees yours unless you tick *Share with the class* when saving.")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a saved model's name (one line), or None when it can."""
+    if not NAME_RE.match(name):
+        return ("Use only letters, digits, - and _ (at most 64), starting with a letter or digit, "
+                "e.g. my-digits-1.")
+    if (checkpoint.WEIGHTS_DIR / f"{name}.json").exists():
+        return f"'{name}' is the name of a model that comes with the app; choose another name."
+    return None
 
 
 def _label(meta: dict) -> str:
@@ -138,10 +147,9 @@ def save_as(name: str, share: bool, write, owner: str | None = None) -> tuple[Pa
     quotes no name that has not passed NAME_RE, so it is safe as markdown. A line that starts with "Could not
     save" is a failed write (disk full, read-only folder): the pages then point to Download."""
     name = (name or "").strip()
-    if not NAME_RE.match(name):
-        return None, NAME_RULE
-    if (checkpoint.WEIGHTS_DIR / f"{name}.json").exists():
-        return None, f"{name} is the name of a model that comes with the app; choose another name."
+    problem = name_problem(name)
+    if problem:
+        return None, problem
     claim = None
     if share:
         claim = _claim_shared(name)
