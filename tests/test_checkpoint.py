@@ -1,15 +1,32 @@
+"""Checkpoints: save → load round trips, safe pairs, one-line refusals of every broken or crafted checkpoint
+(the corpus below is generated from a small real model), and writes that fail cleanly (full disk,
+read-only folder) without losing the previous checkpoint."""
+import errno
+import hashlib
 import json
+import os
+import time
 
 import pytest
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import save_file
 
-from imgai.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir, save_checkpoint
+from imgai.checkpoint import (HASH_KEY, CheckpointError, list_checkpoints, load_checkpoint, models_dir, read_meta,
+                              save_checkpoint)
 from imgai.models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
+
+TINY = dict(stages=[[4], [8]], hidden=8)
 
 
 def meta(kind="cnn"):
     return {"kind": kind, "dataset": "digits", "class_names": [str(i) for i in range(10)], "image_size": 28,
             "channels": 1, "mean": [0.1307], "std": [0.3081], "intake": "digit", "step": 3, "metrics": {"val_acc": 0.5}}
+
+
+def tiny_cnn(**kw):
+    torch.manual_seed(0)
+    return CNN(CNN_PRESETS["textbook"](**{**TINY, **kw}))
 
 
 @pytest.mark.parametrize("kind,model", [("cnn", lambda: CNN(CNN_PRESETS["fast"]())),
@@ -21,53 +38,275 @@ def test_save_then_load_gives_identical_outputs(tmp_path, kind, model):
     assert (tmp_path / "m.safetensors").exists() and (tmp_path / "m.json").exists()
     loaded, info = load_checkpoint(str(path) + ".safetensors")  # with or without the extension
     assert info["kind"] == kind and info["config"] and info["version"]
+    assert info[HASH_KEY] == hashlib.sha256((tmp_path / "m.safetensors").read_bytes()).hexdigest()
     if kind == "cnn":
         x = torch.randn(4, 1, 28, 28)
         assert torch.equal(m(x), loaded(x))
     else:
         z = torch.randn(4, 100)
         assert torch.equal(m.generator(z), loaded.generator(z))
-    assert not list(tmp_path.glob("*.tmp"))  # no temporary files left behind
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
-def test_loading_is_strict(tmp_path):
-    save_checkpoint(tmp_path / "m", CNN(CNN_PRESETS["fast"]()), meta())
-    info = json.loads((tmp_path / "m.json").read_text())
-    info["config"]["hidden"] = 32  # the JSON no longer describes the weights
-    (tmp_path / "m.json").write_text(json.dumps(info))
-    with pytest.raises(CheckpointError, match="do not fit"):
-        load_checkpoint(tmp_path / "m")
+def test_a_dotted_name_keeps_its_dots(tmp_path):
+    base = save_checkpoint(tmp_path / "run.v2", tiny_cnn(), meta())
+    assert base == tmp_path / "run.v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.v2.json", "run.v2.safetensors"]
+    assert load_checkpoint(tmp_path / "run.v2")[1]["step"] == 3
+    assert load_checkpoint(tmp_path / "run.v2.json")[1]["step"] == 3
 
 
-@pytest.mark.parametrize("damage", ["weights", "json", "missing", "pickle"])
-def test_broken_checkpoints_fail_with_one_line(tmp_path, damage):
+def test_the_models_own_config_wins_over_the_callers(tmp_path):
+    model = tiny_cnn()
+    save_checkpoint(tmp_path / "m", model, {**meta(), "config": {"hidden": 999, "num_classes": 3}})
+    assert read_meta(tmp_path / "m")["config"]["hidden"] == 8
+    assert load_checkpoint(tmp_path / "m")[0].config.hidden == 8
+
+
+# ---- the corpus: crafted or mismatched pairs, each refused with one line naming what does not fit ----
+
+def write_pair(base, tensors: dict, info: dict):
+    """A checkpoint pair as a crafter would write it: any tensors, any JSON, with a matching hash."""
+    save_file(tensors, str(base) + ".safetensors")
+    info = {**info, HASH_KEY: hashlib.sha256((base.parent / (base.name + ".safetensors")).read_bytes()).hexdigest()}
+    (base.parent / (base.name + ".json")).write_text(json.dumps(info))
+
+
+def _json(base):
+    return json.loads((base.parent / (base.name + ".json")).read_text())
+
+
+def _tensors(model):
+    return {k: v.contiguous() for k, v in model.state_dict().items()}
+
+
+def case_no_class_names(base):
+    info = _json(base)
+    del info["class_names"]
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_two_names_for_ten_outputs(base):
+    info = _json(base)
+    info["class_names"], info["config"]["num_classes"] = ["cat", "dog"], 2
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_names_disagree_with_config(base):
+    write_pair(base, _tensors(tiny_cnn()), {**_json(base), "class_names": ["cat", "dog"]})
+
+
+def case_three_channels_for_a_grey_net(base):
+    info = _json(base)
+    info.update(channels=3, mean=[0.5] * 3, std=[0.25] * 3)
+    info["config"]["in_channels"] = 3
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_image_size_2000(base):
+    info = _json(base)
+    info["image_size"] = info["config"]["image_size"] = 2000
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_absurd_widths(base):
+    info = _json(base)
+    info["config"].update(stages=[[4096], [4096], [4096]], hidden=4096)  # about 0.3 GB of weights if built
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_other_hidden_width(base):
+    info = _json(base)
+    info["config"]["hidden"] = 16
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_missing_tensor(base):
+    t = _tensors(tiny_cnn())
+    del t["classifier.5.bias"]
+    write_pair(base, t, _json(base))
+
+
+def case_extra_tensor(base):
+    write_pair(base, {**_tensors(tiny_cnn()), "trojan": torch.zeros(3)}, _json(base))
+
+
+def case_unknown_setting(base):
+    info = _json(base)
+    info["config"]["layers"] = 7
+    write_pair(base, _tensors(tiny_cnn()), info)
+
+
+def case_wrong_mean(base):
+    write_pair(base, _tensors(tiny_cnn()), {**_json(base), "mean": [0.1, 0.2, 0.3]})
+
+
+def case_unknown_kind(base):
+    write_pair(base, _tensors(tiny_cnn()), {**_json(base), "kind": "transformer"})
+
+
+def case_weights_of_another_save(base):
+    other = base.parent / "other"
+    save_checkpoint(other, tiny_cnn(hidden=16), {**meta(), "step": 99})
+    os.replace(str(other) + ".safetensors", str(base) + ".safetensors")  # the old JSON beside new weights
+
+
+def case_not_a_weights_file(base):
+    (base.parent / (base.name + ".safetensors")).write_bytes(b"\x00" * 100)
+    info = _json(base)
+    info.pop(HASH_KEY)
+    (base.parent / (base.name + ".json")).write_text(json.dumps(info))
+
+
+def case_pickle(base):  # a torch pickle under a safetensors name must never be unpickled
+    torch.save({"x": torch.zeros(1)}, str(base) + ".safetensors")
+
+
+def case_broken_json(base):
+    (base.parent / (base.name + ".json")).write_text("{not json")
+
+
+def case_missing_weights(base):
+    (base.parent / (base.name + ".safetensors")).unlink()
+
+
+CORPUS = {  # case → what the one line must say
+    case_no_class_names: "no class names",
+    case_two_names_for_ten_outputs: "the weights have 10 outputs but its description names 2 classes",
+    case_names_disagree_with_config: "names 2 classes but its config has 10 outputs",
+    case_three_channels_for_a_grey_net: "the weights take 1-channel images but its description says 3",
+    case_image_size_2000: "image size 2000 is not one",
+    case_absurd_widths: "million numbers",
+    case_other_hidden_width: "classifier.2.weight is 8×968 in the weights but 16×968",
+    case_missing_tensor: "the weights lack classifier.5.bias",
+    case_extra_tensor: "the weights hold trojan",
+    case_unknown_setting: "config does not describe a model",
+    case_wrong_mean: "its mean should be 1 number",
+    case_unknown_kind: "unknown model kind",
+    case_weights_of_another_save: "not the one its description was saved with",
+    case_not_a_weights_file: "not a weights file",
+    case_pickle: "m",
+    case_broken_json: "not a readable checkpoint description",
+    case_missing_weights: "missing",
+}
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.__name__[5:])
+def test_each_bad_checkpoint_is_refused_with_one_line(tmp_path, case, monkeypatch):
     base = tmp_path / "m"
-    save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    if damage == "weights":
-        (tmp_path / "m.safetensors").write_bytes(b"\x00" * 100)
-    elif damage == "json":
-        (tmp_path / "m.json").write_text("{not json")
-    elif damage == "missing":
-        (tmp_path / "m.safetensors").unlink()
-    else:  # a torch pickle under a safetensors name must never be unpickled
-        torch.save({"x": torch.zeros(1)}, tmp_path / "m.safetensors")
+    save_checkpoint(base, tiny_cnn(), meta())
+    case(base)
+    built = []
+    monkeypatch.setattr("imgai.models.cnn.CNN.__init__", _spy(CNN.__init__, built))
     with pytest.raises(CheckpointError) as e:
         load_checkpoint(base)
-    assert "\n" not in str(e.value)
+    line = str(e.value)
+    assert CORPUS[case] in line and "\n" not in line and len(line) < 300
+    assert all(device == "meta" for device in built)  # nothing real was built before the refusal
+    assert "m" not in {c["name"] for c in list_checkpoints([tmp_path])}
 
 
-def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+def _spy(init, log):
+    def spy(self, config):
+        log.append(str(torch.get_default_device()))
+        return init(self, config)
+    return spy
+
+
+def test_a_checkpoint_from_before_hashes_still_loads(tmp_path):
+    model = tiny_cnn().eval()
+    save_checkpoint(tmp_path / "old", model, meta())
+    info = _json(tmp_path / "old")
+    del info[HASH_KEY]
+    (tmp_path / "old.json").write_text(json.dumps(info))
+    loaded, _ = load_checkpoint(tmp_path / "old")
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), loaded(x))
+    assert "old" in {c["name"] for c in list_checkpoints([tmp_path])}
+
+
+# ---- writing: pair order, stale temporaries, full disk, read-only folder ----
+
+def test_a_save_killed_before_the_json_leaves_a_pair_that_is_refused(tmp_path, monkeypatch):
     base = tmp_path / "m"
-    save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    before = (tmp_path / "m.safetensors").read_bytes()
+    save_checkpoint(base, tiny_cnn(), meta())
+    import imgai.checkpoint as ck
+    real = ck._atomic_write
 
-    def full_disk(*a, **k):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr("imgai.checkpoint.save_file", full_disk)
-    with pytest.raises(CheckpointError, match="No space left"):
-        save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    assert (tmp_path / "m.safetensors").read_bytes() == before
+    def killed_at_json(target, data):
+        if target.name.endswith(".json"):
+            raise KeyboardInterrupt  # the process dies between the two moves
+        real(target, data)
+    monkeypatch.setattr(ck, "_atomic_write", killed_at_json)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(base, tiny_cnn(hidden=16), meta())
+    monkeypatch.undo()
+    with pytest.raises(CheckpointError, match="not the one its description was saved with"):
+        load_checkpoint(base)
+    assert list_checkpoints([tmp_path]) == []
+    save_checkpoint(base, tiny_cnn(hidden=16), meta())  # saving again repairs it
+    assert load_checkpoint(base)[0].config.hidden == 16
+
+
+def test_stale_temporary_files_are_removed_and_fresh_ones_kept(tmp_path):
+    save_checkpoint(tmp_path / "m", tiny_cnn(), meta())
+    old = [tmp_path / ".m.safetensors.k1ll3d.tmp", tmp_path / ".m.json.x.tmp"]
+    fresh = tmp_path / ".n.safetensors.saving.tmp"
+    keep = tmp_path / ".notes.tmp"  # not a checkpoint temporary: never ours to delete
+    for p in (*old, fresh, keep):
+        p.write_bytes(b"partial")
+    for p in (*old, keep):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    assert [c["name"] for c in list_checkpoints([tmp_path])] == ["m"]
+    assert not any(p.exists() for p in old) and fresh.exists() and keep.exists()
+
+
+FULL_DISK = [
+    ("os", OSError(errno.ENOSPC, "No space left on device")),
+    ("safetensors", SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
+                                    'message: "No space left on device" })')),
+]
+
+
+@pytest.mark.parametrize("where,error", FULL_DISK, ids=[w for w, _ in FULL_DISK])
+def test_full_disk_says_so_in_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch, where, error):
+    base = tmp_path / "m"
+    save_checkpoint(base, tiny_cnn(), meta())
+    before = (tmp_path / "m.safetensors").read_bytes(), (tmp_path / "m.json").read_bytes()
+
+    def fail(*a, **k):
+        raise error
+    # the OS fails while the bytes are flushed to disk; safetensors reports with its own error type
+    monkeypatch.setattr("imgai.checkpoint.os.fsync" if where == "os" else "imgai.checkpoint.safetensors_bytes", fail)
+    with pytest.raises(CheckpointError) as e:
+        save_checkpoint(base, tiny_cnn(hidden=16), meta())
+    assert str(e.value) == f"could not save the checkpoint {base}: no space left on device"
+    assert ((tmp_path / "m.safetensors").read_bytes(), (tmp_path / "m.json").read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_read_only_folder_says_so_in_one_line(tmp_path, monkeypatch, code):
+    """As root (CI containers) chmod does not stop writes, so the refusal is simulated where the OS gives it:
+    creating the temporary file. test_read_only_folder_for_real covers chmod where it applies."""
+    def refuse(*a, **k):
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr("imgai.checkpoint.tempfile.mkstemp", refuse)
+    with pytest.raises(CheckpointError, match=f"the folder {tmp_path} is read-only"):
+        save_checkpoint(tmp_path / "m", tiny_cnn(), meta())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_read_only_folder_for_real(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(CheckpointError, match="read-only"):
+            save_checkpoint(folder / "m", tiny_cnn(), meta())
+    finally:
+        folder.chmod(0o755)
 
 
 def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
