@@ -14,10 +14,12 @@ is refused with one line saying what does not fit.
 """
 import errno
 import hashlib
+import io
 import json
 import os
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import torch
@@ -117,6 +119,16 @@ def checkpoint_files(model: torch.nn.Module, meta: dict) -> tuple[bytes, dict]:
     return blob, meta
 
 
+def checkpoint_zip(name: str, model: torch.nn.Module, meta: dict) -> bytes:
+    """NAME.safetensors + NAME.json in a zip, made in memory: a download that needs no writable folder."""
+    blob, meta = checkpoint_files(model, meta)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{name}.safetensors", blob)
+        z.writestr(f"{name}.json", json.dumps(meta, indent=1, default=float))
+    return buf.getvalue()
+
+
 def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> Path:
     """Write PATH.safetensors and PATH.json; returns PATH (no extension). meta needs at least "kind".
     A failed write (full disk, read-only folder) raises CheckpointError with one line and leaves any
@@ -131,6 +143,20 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> Path:
         _atomic_write(_file(base, ".json"), text)  # last: until it lands, the old JSON refuses the new weights
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"could not save the checkpoint {base}: {_why(e, base.parent)}") from None
+    return base
+
+
+def check_writable(path) -> Path:
+    """Raise CheckpointError (one line) unless PATH's folder can take a checkpoint; returns PATH's base.
+    For callers about to spend minutes making weights (the CLI checks before training)."""
+    base = _base(path)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=base.parent, prefix=f".{base.name}.safetensors.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise CheckpointError(f"cannot save to {base}: {_why(e, base.parent)}") from None
     return base
 
 
