@@ -6,7 +6,6 @@ on the bundled digits test the real path.
 """
 import gc
 import io
-import threading
 import time
 import types
 import weakref
