@@ -32,14 +32,9 @@ def live_view(job):
 
 
 def _history(job) -> list:
-    """The job's metric rows, fetched incrementally: each poll copies only the rows added since the last one."""
-    cache = st.session_state.setdefault("train_history", {})
-    rows = cache.get(job.id)
-    if rows is None:
-        cache.clear()  # one job's history per session is enough
-        rows = cache[job.id] = []
-    rows.extend(job.metrics(since=len(rows)))
-    return rows
+    """The job's metric rows. The job keeps them bounded (recent rows in full, older ones thinned), so each
+    poll takes them all: a list of references, and no copy growing in the session for hour-long runs."""
+    return job.metrics()
 
 
 def _fmt_time(s: float) -> str:
