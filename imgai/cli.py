@@ -15,13 +15,16 @@ from pathlib import Path
 import numpy as np
 
 
+MAX_PICTURES = 4096  # generate --n / interpolate --steps: a 64x64 grid; 10^8 pictures would fill the memory
+
+
 class _Parser(argparse.ArgumentParser):
     """A refused argument is one line on stderr (exit 2), not a usage block: like every other refusal here."""
     def error(self, message):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _positive(kind):
+def _positive(kind, most=None):
     def parse(text):
         try:
             v = kind(text)
@@ -29,6 +32,8 @@ def _positive(kind):
             raise argparse.ArgumentTypeError(f"not a number: {text}") from None
         if not v > 0:
             raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        if most is not None and v > most:
+            raise argparse.ArgumentTypeError(f"at most {most}, not {text}")
         return v
     return parse
 
@@ -68,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+")
     g = sub.add_parser("generate", help="draw samples from a trained GAN")
     g.add_argument("--weights", required=True)
-    g.add_argument("--n", type=_positive(int), default=64)
+    g.add_argument("--n", type=_positive(int, MAX_PICTURES), default=64)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help=".png (a grid) or .npy (uint8 samples)")
     i = sub.add_parser("interpolate", help="walk the latent space between two seeds")
     i.add_argument("--weights", required=True)
     i.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
-    i.add_argument("--steps", type=_positive(int), default=8)
+    i.add_argument("--steps", type=_positive(int, MAX_PICTURES), default=8)
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
     return p

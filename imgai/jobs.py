@@ -18,10 +18,10 @@ import torch
 
 from .checkpoint import checkpoint_zip, save_checkpoint
 from .models import model_config, model_from_weights
+from .runs import LIMITS
 from .train import TrainingDiverged, TrainState
 
 ACTIVE = ("running", "paused")
-LR_RANGE = (0.0, 10.0)  # exclusive: what set_lr accepts (imgai.runs.LIMITS["lr"] bounds a new run alike)
 VAL_KEYS = ("val_acc", "val_loss", "train_loss")  # measured at epoch ends, on the weights of that step
 
 
@@ -98,9 +98,9 @@ class Job:
                 self._wake.notify_all()
 
     def set_lr(self, lr: float):
-        low, high = LR_RANGE
-        if not (lr > low and lr < high):
-            raise ValueError(f"learning rate must be between {low:g} and {high:g}, not {lr}")
+        low, high = LIMITS["lr"]
+        if not (low <= lr <= high):  # NaN fails too
+            raise ValueError(f"learning rate must be between {low:g} and {high:g}, not {lr:g}")
         with self._lock:
             self._lr_request = float(lr)
             self._wake.notify_all()  # a paused job shows the new rate at once

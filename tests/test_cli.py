@@ -209,3 +209,9 @@ def test_generate_refuses_a_classifier_checkpoint(trained):
     out, _, _ = trained
     p = imgai("generate", "--weights", out / "cnn", "--n", "4", "--out", out / "x.png", check=False)
     assert p.returncode == 2 and "not a generator" in p.stderr
+
+
+def test_generate_refuses_an_absurd_number_of_pictures_in_one_line(capsys, tmp_path):
+    rc, out, err = run_main(capsys, "generate", "--weights", SHIPPED_GAN, "--n", "100000000", "--out", tmp_path / "g.png")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and "at most 4096" in err
+    assert not list(tmp_path.iterdir())
