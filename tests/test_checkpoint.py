@@ -176,3 +176,17 @@ def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
     assert "stray" not in found
     shipped = [m for m in found.values() if m["shipped"]]
     assert {m["name"] for m in shipped} >= {"digits-cnn", "digits-dcgan"}
+
+
+def test_a_photo_head_round_trips(tmp_path):
+    from imgai.photo import PhotoHead, PhotoHeadConfig
+    head = PhotoHead(PhotoHeadConfig(num_classes=3)).eval()
+    with torch.no_grad():
+        head.mean.normal_()
+    info = {"kind": "photo-head", "dataset": "mine", "class_names": ["cat", "dog", "cup"], "intake": "photo"}
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "teach", head, info))
+    f = torch.randn(2, head.config.num_features)
+    assert torch.equal(head(f), loaded(f))
+    with pytest.raises(CheckpointError, match="names 2 classes but its config has 3 outputs"):
+        save_checkpoint(tmp_path / "bad", head, {**info, "class_names": ["cat", "dog"]})
+        load_checkpoint(tmp_path / "bad")

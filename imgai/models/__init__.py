@@ -7,6 +7,7 @@ a model: `build_seeded` initialises weights from its own seeded generator, `mode
 the meta device (no initialisation at all) and takes the given tensors, and `use_generator` hands a
 training loop's generator to the dropout layers.
 """
+import importlib
 import math
 from dataclasses import asdict
 
@@ -42,6 +43,8 @@ def model_config(model: nn.Module) -> dict:
 def build_on_meta(kind: str, config: dict) -> nn.Module:
     """The model's structure without memory or initialisation (tensors on the meta device): cheap even for
     an absurd config, so its shapes can be checked before anything real is built."""
+    if kind == "photo-head":
+        importlib.import_module("..photo", __name__)  # imported first: its module-level tensors stay real
     with torch.device("meta"):
         return build_model(kind, config)
 
