@@ -44,7 +44,7 @@ class Job:
         self._factory = loop_factory
         if evaluate is None:
             evaluate = getattr(getattr(loop_factory, "__self__", None), "evaluate", None)
-        self._evaluate = evaluate
+        self._evaluate, self._scored = evaluate, None   # _scored: (snapshot it scored, its figures)
         self._state = TrainState()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -161,7 +161,10 @@ class Job:
         model = model_from_weights(self.meta["kind"], self.meta["config"],
                                    {k: v.clone() for k, v in weights.items()}).eval()
         if self._evaluate is not None:
-            metrics.update(self._evaluate(model))
+            scored = self._scored
+            if scored is None or scored[0] is not weights:  # a save and a download of one snapshot: score once
+                scored = self._scored = (weights, self._evaluate(model))
+            metrics.update(scored[1])
         return model, {**self.meta, "step": step, "metrics": metrics}
 
     def save(self, path):
