@@ -5,7 +5,11 @@ import errno
 import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +19,8 @@ from checkpoint_corpus import CORPUS, _json, make, meta, tiny_cnn
 from imgai.checkpoint import (HASH_KEY, CheckpointError, list_checkpoints, load_checkpoint, models_dir, read_meta,
                               save_checkpoint)
 from imgai.models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("kind,model", [("cnn", lambda: CNN(CNN_PRESETS["fast"]())),
@@ -165,6 +171,35 @@ def test_read_only_folder_for_real(tmp_path):
             save_checkpoint(folder / "m", tiny_cnn(), meta())
     finally:
         folder.chmod(0o755)
+
+
+SAVE_INTO = """
+import sys
+from imgai.checkpoint import CheckpointError, save_checkpoint
+from imgai.models import CNN, CNN_PRESETS
+try:
+    save_checkpoint(sys.argv[1], CNN(CNN_PRESETS["textbook"](stages=[[4], [8]], hidden=8)), {"kind": "cnn"})
+except CheckpointError as e:
+    print(e)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a private read-only mount")
+def test_read_only_mount_for_real(tmp_path):
+    """A real read-only file system, even as root: a bind mount remounted read-only in a private mount
+    namespace (skipped where the container does not allow mounts)."""
+    folder, script = tmp_path / "ro", tmp_path / "save.py"
+    folder.mkdir()
+    script.write_text(SAVE_INTO)
+    shell = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 77; exec "$2" "$3" "$1/m"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", shell, "sh", str(folder), sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if p.returncode == 77 or "unshare:" in p.stderr:
+        pytest.skip(f"no private mounts here: {p.stderr.strip()[:100]}")
+    assert p.returncode == 3, p.stderr[-1000:]
+    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: the folder {folder} is read-only\n"
+    assert list(folder.iterdir()) == []
 
 
 def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
