@@ -174,6 +174,7 @@ def test_read_only_folder_for_real(tmp_path):
 
 
 SAVE_INTO = """
+import os
 import sys
 from imgai.checkpoint import CheckpointError, save_checkpoint
 from imgai.models import CNN, CNN_PRESETS
@@ -181,6 +182,7 @@ try:
     save_checkpoint(sys.argv[1], CNN(CNN_PRESETS["textbook"](stages=[[4], [8]], hidden=8)), {"kind": "cnn"})
 except CheckpointError as e:
     print(e)
+    print(sorted(os.listdir(os.path.dirname(sys.argv[1]))))  # nothing left behind, temporaries included
     sys.exit(3)
 """
 
@@ -198,8 +200,22 @@ def test_read_only_mount_for_real(tmp_path):
     if p.returncode == 77 or "unshare:" in p.stderr:
         pytest.skip(f"no private mounts here: {p.stderr.strip()[:100]}")
     assert p.returncode == 3, p.stderr[-1000:]
-    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: the folder {folder} is read-only\n"
-    assert list(folder.iterdir()) == []
+    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: the folder {folder} is read-only\n[]\n"
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a private tmpfs")
+def test_full_disk_for_real(tmp_path):
+    """A real full disk: a 16 KB tmpfs in a private mount namespace, too small for the tiny model's 40 KB."""
+    folder, script = tmp_path / "tiny", tmp_path / "save.py"
+    folder.mkdir()
+    script.write_text(SAVE_INTO)
+    shell = 'mount -t tmpfs -o size=16k tmpfs "$1" || exit 77; exec "$2" "$3" "$1/m"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", shell, "sh", str(folder), sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if p.returncode == 77 or "unshare:" in p.stderr:
+        pytest.skip(f"no private mounts here: {p.stderr.strip()[:100]}")
+    assert p.returncode == 3, p.stderr[-1000:]
+    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: no space left on device\n[]\n"
 
 
 def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
