@@ -25,9 +25,11 @@ _LOST = "imgai_job_lost"   # the ?job= link named a job this server does not kno
 
 
 def abandon_after_s() -> float:
-    """A job nobody has watched for this long stops itself. Browsers poll hidden tabs as rarely as once a
-    minute (Chrome's intensive throttling), so this must be several minutes. IMGAI_ABANDON_S overrides."""
-    return float(os.environ.get("IMGAI_ABANDON_S") or 600)
+    """A job nobody has watched for this long stops itself (and stays saveable). The live view polls every
+    2 s; Chrome throttles a tab hidden for 5 minutes to one timer wake-up per minute (intensive throttling),
+    so a hidden but open tab still polls about once a minute. 90 s sits above that minute with margin and
+    frees a closed tab's training slot within a minute and a half. IMGAI_ABANDON_S overrides."""
+    return float(os.environ.get("IMGAI_ABANDON_S") or 90)
 
 
 def max_jobs() -> int:

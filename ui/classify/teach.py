@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from imgai.checkpoint import save_checkpoint
+from imgai.checkpoint import checkpoint_zip, save_checkpoint
 from imgai.classify import Classifier
-from imgai.export import checkpoint_zip
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.vision import ImageError, open_image
 from ui.classify.common import analyse_upload, result_card

@@ -13,7 +13,6 @@ import time
 import streamlit as st
 from PIL import Image
 
-from imgai.export import checkpoint_zip
 from ui import charts
 from ui.jobs import control, registry, rerun_if_ended
 from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
@@ -32,14 +31,9 @@ def live_view(job):
 
 
 def _history(job) -> list:
-    """The job's metric rows, fetched incrementally: each poll copies only the rows added since the last one."""
-    cache = st.session_state.setdefault("train_history", {})
-    rows = cache.get(job.id)
-    if rows is None:
-        cache.clear()  # one job's history per session is enough
-        rows = cache[job.id] = []
-    rows.extend(job.metrics(since=len(rows)))
-    return rows
+    """The job's metric rows. The job keeps them bounded (recent rows in full, older ones thinned), so each
+    poll takes them all: a list of references, and no copy growing in the session for hour-long runs."""
+    return job.metrics()
 
 
 def _fmt_time(s: float) -> str:
@@ -243,18 +237,12 @@ def _default_name(job) -> str:
     return f"{ds or 'data'}-{job.meta['kind']}-{time.strftime('%H%M', time.localtime(job.started_at or time.time()))}"
 
 
-def _checkpoint_meta(job, step: int) -> dict:
-    """What Job.save writes beside the weights: the run's description, its step and last float metrics."""
-    metrics = {k: v for k, v in job.summary().items() if isinstance(v, float) and k not in ("progress", "seconds")}
-    return {**job.meta, "step": step, "metrics": metrics}
-
-
 def download_zip(job, name: str) -> bytes:
     """The job's latest weights as NAME.zip, built from memory when the button is pressed (never kept)."""
-    model = job.model()
-    if model is None:
+    try:
+        return job.zip_bytes(name)
+    except RuntimeError:  # no step finished yet: nothing to download
         return b""
-    return checkpoint_zip(name, model, _checkpoint_meta(job, job.snapshot()[1]))
 
 
 def save_model(job, name: str, share: bool = False) -> str | None:

@@ -1,12 +1,11 @@
-"""imgai/export.py: a checkpoint zip built in memory is the same loadable pair save_checkpoint writes."""
+"""checkpoint_zip: a checkpoint zip built in memory is the same loadable pair save_checkpoint writes."""
 import io
 import zipfile
 
 import pytest
 import torch
 
-from imgai.checkpoint import load_checkpoint, models_dir
-from imgai.export import checkpoint_zip
+from imgai.checkpoint import CheckpointError, checkpoint_zip, load_checkpoint, models_dir
 from imgai.models import CNN, CNN_PRESETS
 
 
@@ -36,5 +35,5 @@ def test_checkpoint_zip_is_a_loadable_pair_built_in_memory(tmp_path):
 
 
 def test_a_checkpoint_needs_a_kind():
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(CheckpointError, match="kind"):
         checkpoint_zip("x", tiny_cnn(), {"dataset": "digits"})
