@@ -274,3 +274,33 @@ def test_no_generator_explains_where_to_get_one(models, monkeypatch, tmp_path):
     monkeypatch.setenv("IMGAI_MODELS", str(tmp_path / "empty"))
     at = ok(page())
     assert "No image generator yet" in at.info[0].value
+
+
+def test_a_slider_keeps_its_value_after_its_tab_or_the_page_was_left(models):
+    """A widget key written while its widget is not drawn would outlive the widget as plain state and win
+    over the page's own state when the widget comes back."""
+    at = switch_tab(ok(page()), "directions")
+    at.slider(key="latent_w_d1").set_value(2.0)
+    ok(at.run())
+    at = switch_tab(at, "interpolate")                  # the slider is not drawn now
+    at = switch_tab(at, "directions")
+    assert at.slider(key="latent_w_d1").value == 2.0 and at.query_params["d1"] == "2"
+    at.slider(key="latent_w_d1").set_value(-1.0)
+    ok(at.run())
+    at = switch_tab(at, "interpolate")
+    at = switch_tab(at, "directions")
+    assert at.slider(key="latent_w_d1").value == -1.0 and at.query_params["d1"] == "-1"
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    app.switch_page("app_pages/latent.py").run()
+    app.session_state["latent_tab"] = TAB["directions"]
+    ok(app.run())
+    app.slider(key="latent_w_d1").set_value(1.5)
+    ok(app.run())
+    ok(app.switch_page("app_pages/train.py").run())     # another page: no latent widget is drawn
+    ok(app.switch_page("app_pages/latent.py").run())
+    assert app.slider(key="latent_w_d1").value == 1.5
+    app.slider(key="latent_w_d1").set_value(0.5)
+    ok(app.run())
+    ok(app.switch_page("app_pages/train.py").run())
+    ok(app.switch_page("app_pages/latent.py").run())
+    assert app.slider(key="latent_w_d1").value == 0.5

@@ -208,20 +208,23 @@ def _gan_pictures(job):
         a.caption("Samples appear after the first steps.")
         return
     steps = [g[0] for g in grids]
-    key, latest_key = f"train_grid_step_{job.id}", f"train_grid_latest_{job.id}"
-    # follow the newest grid unless the user has moved the slider back to look at an older one
-    if st.session_state.get(key) not in steps or st.session_state.get(key) == st.session_state.get(latest_key):
-        st.session_state[key] = steps[-1]
-    st.session_state[latest_key] = steps[-1]
+    # The user's choice lives in a plain key (None: follow the newest grid). The slider's own key is written
+    # only in a run that draws the slider: a value written while only the placeholder is drawn would outlive
+    # the widget as plain state and pin the grid to an old step after a page switch.
+    pick = st.session_state.get(_pick_key(job.id))
+    shown = pick if pick in steps else steps[-1]
     with a:
-        chosen = st.session_state[key]
-        step, images, _ = grids[steps.index(chosen)]
+        step, images, _ = grids[steps.index(shown)]
         st.image(_png((job.id, "gan", step), lambda: sample_grid(images, scale=2)),
                  caption=f"The generator's pictures at step {step:,} — always from the same random inputs, "
                          "so you can watch them sharpen.")
         if len(steps) > 1:
+            key = f"train_grid_step_{job.id}"
+            st.session_state[key] = shown
             st.select_slider("Look back", steps, key=key, format_func=lambda v: f"step {v:,}",
-                             help="Slide left to see what the generator drew earlier in training.")
+                             on_change=_pick_grid, args=(job.id, key, steps[-1]),
+                             help="Slide left to see what the generator drew earlier in training; "
+                                  "slide to the right end to follow the newest again.")
         else:  # the same place and height as the real slider, so nothing jumps when the second grid arrives
             st.select_slider("Look back", ["step 0", "later"], disabled=True, key=f"train_grid_wait_{job.id}",
                              help="Slide left to see what the generator drew earlier in training.")
@@ -233,6 +236,16 @@ def _gan_pictures(job):
         "- As G improves, both drift towards the middle and strokes appear.\n"
         "- If D(G(z)) stays near 0 and the grid stops changing, G has given up: try a smaller learning rate "
         "or more discriminator dropout.")
+
+
+def _pick_key(job_id: str) -> str:
+    return f"train_grid_pick_{job_id}"
+
+
+def _pick_grid(job_id: str, key: str, newest: int):
+    """Slider callback: a step to keep looking at, or None (follow the newest) when moved to the right end."""
+    value = st.session_state.get(key)
+    st.session_state[_pick_key(job_id)] = None if value is None or value >= newest else value
 
 
 # ---- saving ----
