@@ -6,32 +6,16 @@ finish; a reload must find the same job again.
 """
 
 import pytest
-from app_server import ARGS, CHROMIUM, needs_chromium, start_app, stop
-
-pytestmark = needs_chromium
 
 
 @pytest.fixture
-def app_url(tmp_path):
-    log = open(tmp_path / "server.log", "w")
-    proc, url = start_app({"IMGAI_MODELS": str(tmp_path / "models"), "IMGAI_DATA": str(tmp_path / "data")}, log)
-    try:
-        yield url
-    finally:
-        stop(proc)
-        log.close()
-
-
-@pytest.fixture
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(app_url)
-        page.wait_for_selector('[data-testid="stApp"]')
-        yield page
-        browser.close()
+def page(serve, user_folders, browser):
+    url = serve(user_folders)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]')
+    yield page
+    page.close()
 
 
 def test_a_short_cnn_run_streams_charts_and_grids_and_survives_a_reload(page):
