@@ -270,3 +270,19 @@ def test_teach_your_own_separates_two_classes_and_saves(models):
     at.run()
     rows = table(at)
     assert rows["again.jpg"]["prediction"] == "disc" and rows["stripy.jpg"]["prediction"] == "stripes"
+
+
+def test_the_picker_shows_the_saved_weights_own_accuracy_and_nothing_when_unknown(models):
+    """The figure beside a model is its meta's val_acc (with how many images it was measured on), never a
+    figure from elsewhere; a checkpoint without one shows no figure."""
+    for name, metrics in (("scored", {"val_acc": 0.827, "val_images": 500, "acc": 0.95}),
+                          ("unscored", {"acc": 0.95, "loss": 0.2})):
+        for ext in (".safetensors", ".json"):
+            shutil.copy(models / (MODEL + ext), models / (name + ext))
+        meta = json.loads((models / f"{name}.json").read_text())
+        (models / f"{name}.json").write_text(json.dumps({**meta, "metrics": metrics}))
+    options = AppTest.from_file(PAGE, default_timeout=90).run().selectbox(key="classify_model").options
+    scored = next(o for o in options if o.startswith("scored"))
+    unscored = next(o for o in options if o.startswith("unscored"))
+    assert "82.7% right on 500 unseen images" in scored and "95" not in scored
+    assert "%" not in unscored

@@ -7,8 +7,6 @@ session's state. A fragment: adding photos reruns this section only.
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -17,9 +15,9 @@ from imgai.classify import Classifier
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.vision import ImageError, open_image
 from ui.classify.common import analyse_upload, md_escape, result_card
+from ui.models import name_problem
 
 MAX_CLASSES = 8
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")   # a file name on every OS, no paths
 
 
 def _features(uploads) -> tuple[list, list[str]]:
@@ -121,8 +119,9 @@ def _save(res):
                               "at the top of this page, and on the other pages that classify.")
     if c2.button("Save model", key="teach_save", icon=":material/save:",
                  help="Write it to your models folder as a checkpoint."):
-        if not NAME_RE.match(name):
-            st.error("Use only letters, digits, - and _ (up to 48), starting with a letter or digit.")
+        problem = name_problem(name)
+        if problem:
+            st.error(problem)
             return
         path = models_dir() / name
         if path.with_suffix(".json").exists():

@@ -6,10 +6,8 @@ Everything that costs more than a few milliseconds is cached per model file (pat
 the principal directions once per generator, the class histogram and steering paths per setting. What is
 drawn on every slider move (a few dozen 28x28 images) is recomputed: it takes milliseconds.
 """
-import os
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,38 +21,26 @@ from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits,
                           render, seed_latent, steer)
 from imgai.train import sample_images
 from ui.latent import state as S
-from ui.models import cached_classifier, cached_gan, classifier_options, generator_options
+from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
+                       mtime)
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 BLUE, ORANGE, GREY = "#4C6EF5", "#F76707", "#868E96"
 HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
 
 
-@dataclass(frozen=True)
-class Choice:
-    path: str
-    label: str
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path + ".safetensors")
-    except OSError:
-        return 0.0
-
-
 # --- pickers --------------------------------------------------------------------------------------------
 
 def generator_choices() -> dict:
-    """name → Choice for every GAN (shipped first); the name is what a link carries."""
+    """name → ModelChoice for every GAN (shipped first); the name is what a link carries."""
     out = {}
     for label, path in generator_options().items():
-        out.setdefault(Path(path).name, Choice(path, label))
+        out.setdefault(Path(path).name, ModelChoice(path, label))
     return out
 
 
 def classifier_choices(gen_meta: dict) -> dict:
-    """name → Choice for the classifiers that read this generator's images (same size and channels)."""
+    """name → ModelChoice for the classifiers that read this generator's images (same size and channels)."""
     out = {}
     for label, path in classifier_options().items():
         try:
@@ -62,7 +48,7 @@ def classifier_choices(gen_meta: dict) -> dict:
         except (CheckpointError, OSError):
             continue  # "imagenet" and unreadable files: not a digits-sized classifier
         if fits(gen_meta, meta):
-            out.setdefault(Path(path).name, Choice(path, label))
+            out.setdefault(Path(path).name, ModelChoice(path, label))
     return out
 
 
@@ -85,7 +71,7 @@ def _directions(path: str, mtime: float, k: int):
 
 
 def directions(path: str, k: int):
-    return _directions(path, _mtime(path), k)
+    return _directions(path, mtime(path), k)
 
 
 @st.cache_data(max_entries=32, show_spinner="Labelling 500 random samples…")
@@ -95,7 +81,7 @@ def _histogram(gen_path: str, gen_mtime: float, clf_path: str, clf_mtime: float,
 
 
 def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES) -> dict:
-    return _histogram(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), n)
+    return _histogram(gen_path, mtime(gen_path), clf_path, mtime(clf_path), n)
 
 
 @st.cache_data(max_entries=32, show_spinner="Steering…")
@@ -110,7 +96,7 @@ def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target,
 
 def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int) -> dict:
     """The steering walk from seed `seed` (as edited by the sliders) toward class `target`, with images."""
-    return _steer(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), int(seed), tuple(offsets), float(psi),
+    return _steer(gen_path, mtime(gen_path), clf_path, mtime(clf_path), int(seed), tuple(offsets), float(psi),
                   int(target), int(steps))
 
 

@@ -14,17 +14,14 @@ import zipfile
 import streamlit as st
 from PIL import Image
 
-from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, models_dir
+from imgai.checkpoint import CheckpointError, models_dir, read_meta
 from ui import charts
-from ui.jobs import control, registry, rerun_if_ended
+from ui.jobs import KIND, STATUS, control, registry, rerun_if_ended
+from ui.models import accuracy_text, name_problem
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
 
 POLL_S = 1.0
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
-          "error": "stopped by an error", "created": "starting"}
-KIND = {"cnn": "CNN classifier", "dcgan": "GAN generator"}
 
 
 def live_view(job):
@@ -267,15 +264,16 @@ def _zip_bytes(base) -> bytes:
 def save_model(job, name: str) -> str | None:
     """Save the job's latest weights as models_dir()/name; returns an error line, or None when saved."""
     name = name.strip()
-    if not NAME_RE.match(name):
-        return "Use only letters, digits, - and _ in the name (at most 64), e.g. my-digits-1."
-    if (WEIGHTS_DIR / f"{name}.json").exists():
-        return f"'{name}' is the name of a model that comes with the app; choose another name."
+    problem = name_problem(name)
+    if problem:
+        return problem
     try:
         base = job.save(models_dir() / name)
     except (RuntimeError, CheckpointError, OSError) as e:
         return f"Could not save: {str(e).splitlines()[0][:200]}"
-    st.session_state[f"train_saved_{job.id}"] = {"name": name, "zip": _zip_bytes(base), "step": job.snapshot()[1]}
+    meta = read_meta(base)  # what the pickers will show: the step and the accuracy of exactly these weights
+    st.session_state[f"train_saved_{job.id}"] = {"name": name, "zip": _zip_bytes(base), "step": meta.get("step", 0),
+                                                 "accuracy": accuracy_text(meta.get("metrics"))}
     return None
 
 
@@ -297,5 +295,6 @@ def save_panel(job):
                               key=f"train_download_{job.id}", width="stretch",
                               help="A zip of the weights (.safetensors) and description (.json).")
             later = " Save again later to keep newer weights." if job.active else ""
-            st.success(f"Saved as **{saved['name']}** (the weights of step {saved['step']:,}): pick it on the "
-                       f"Classify or Latent space page.{later}", icon=":material/save:")
+            scored = f", {saved['accuracy']}" if saved.get("accuracy") else ""
+            st.success(f"Saved as **{saved['name']}** (the weights of step {saved['step']:,}{scored}): pick it on "
+                       f"the Classify or Latent space page.{later}", icon=":material/save:")
