@@ -286,3 +286,58 @@ def test_the_picker_shows_the_saved_weights_own_accuracy_and_nothing_when_unknow
     unscored = next(o for o in options if o.startswith("unscored"))
     assert "82.7% right on 500 unseen images" in scored and "95" not in scored
     assert "%" not in unscored
+
+
+def _zip_of(folders: dict) -> bytes:
+    """{folder: [PIL images]} → zip bytes with a folder per class inside one wrapping folder, as a user zips it."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for folder, imgs in folders.items():
+            for i, img in enumerate(imgs):
+                z.writestr(f"my photos/{folder}/{i}.jpg", jpeg(img))
+        z.writestr("my photos/disc/readme.txt", "not a photo")
+    return buf.getvalue()
+
+
+def test_teach_takes_a_zip_of_class_folders_and_clear_all_empties_the_photo_boxes():
+    rng = np.random.default_rng(1)
+    at = start(None)
+    # a zip dropped into one class's box is refused there, with the way to use it
+    at.file_uploader(key="teach_files_0").set_value([("pets.zip", b"PK\x05\x06" + b"\0" * 18, "application/zip"),
+                                                     ("d0.jpg", jpeg(disc(rng)), "image/jpeg")])
+    at.run()
+    assert any(w.value.startswith("pets") and "is a zip: choose **one zip with a folder per class**" in w.value
+               for w in at.warning)
+    assert "1 photo" in [c.value for c in at.caption]              # not "1 photos"
+    # Clear all photos empties every box (new drops would otherwise pile onto the old ones)
+    at.button(key="teach_clear").click().run()
+    assert not at.exception, at.exception
+    assert [c.value for c in at.caption if c.value.endswith(("photo", "photos"))] == ["0 photos", "0 photos"]
+    assert all(not u.value for u in at.get("file_uploader") if u.proto.label.startswith("Photos of"))
+
+    # one zip with a folder per class: the folders become the classes
+    at.radio(key="teach_source").set_value("zip").run()
+    assert at.button(key="teach_train").disabled
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("my photos.zip", _zip_of({"disc": [disc(rng) for _ in range(6)],
+                                                   "stripes": [stripes(rng) for _ in range(6)]}),
+                         "application/zip")])
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any(m.value.startswith("2 classes from my photos") and "**disc** (6 photos)" in m.value
+               for m in at.markdown)
+    assert any("1 file in the zip was not a readable photo" in c.value for c in at.caption)
+    at.button(key="teach_train").click().run()
+    assert not at.exception, at.exception
+    assert any("Trained on 10 photos" in s.value and "right on the 2 photos" in s.value for s in at.success), \
+        [s.value for s in at.success]
+    assert at.session_state["teach_result"]["names"] == ["disc", "stripes"]
+
+    # a zip that is not one: one line, Train stays off
+    at.button(key="teach_clear").click().run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("broken.zip", b"not a zip at all", "application/zip")]).run()
+    assert not at.exception and len(at.error) == 1 and "\n" not in at.error[0].value
+    assert at.button(key="teach_train").disabled and "teach_result" not in at.session_state
