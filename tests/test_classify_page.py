@@ -71,6 +71,13 @@ def table(at) -> "dict[str, dict]":
     return {row["file"]: row for row in frame_with(at, "top 5").to_dict("records")}
 
 
+def png(img: Image.Image) -> bytes:
+    import io
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def jpeg(img: Image.Image) -> bytes:
     import io
     buf = io.BytesIO()
@@ -152,9 +159,13 @@ def test_imagenet_names_the_cat(models):
     at.file_uploader(key="classify_files").set_value([
         ("chelsea.jpg", (PHOTOS / "chelsea.jpg").read_bytes(), "image/jpeg"),
         ("coffee.jpg", (PHOTOS / "coffee.jpg").read_bytes(), "image/jpeg"),
+        ("icon.png", png(Image.open(PHOTOS / "chelsea.jpg").resize((32, 32))), "image/png"),
     ])
     at.run()
     assert not at.exception, at.exception
+    # a 32×32 picture is read as a 224×224 blur: the page says so, under that picture only
+    hints = [c.value for c in at.caption if "blown up to 224×224" in c.value]
+    assert len(hints) == 1 and "only 32×32 pixels" in hints[0]
     rows = table(at)
     assert rows["chelsea.jpg"]["prediction"] in CAT_CLASSES
     assert rows["coffee.jpg"]["prediction"] in {"espresso", "cup", "coffee mug"}
@@ -341,3 +352,36 @@ def test_teach_takes_a_zip_of_class_folders_and_clear_all_empties_the_photo_boxe
     uploader.set_value([("broken.zip", b"not a zip at all", "application/zip")]).run()
     assert not at.exception and len(at.error) == 1 and "\n" not in at.error[0].value
     assert at.button(key="teach_train").disabled and "teach_result" not in at.session_state
+
+
+def test_inside_the_network_keeps_the_first_pick_made_as_a_drawing_appears(models, monkeypatch):
+    """The drawing box is a fragment: the page learns of a new drawing in the same run as the user's next pick
+    in 'Inside the network'. That pick must stand, and the drawing must be offered."""
+    import ui.classify.draw as draw
+    drawing = {"img": None}
+    monkeypatch.setattr(draw, "canvas_picture", lambda rgba: drawing["img"])
+    at = start()
+    pick = next(s for s in at.selectbox if s.label == "Picture")
+    assert "your drawing" not in pick.options
+    seven = next(o for o in pick.options if o.startswith("example: a 7"))
+    one = Image.new("RGB", (280, 280))
+    ImageDraw.Draw(one).rectangle([130, 50, 150, 230], fill=(255, 255, 255))
+    drawing["img"] = one                                      # a stroke on the canvas ...
+    pick.set_value(seven)                                     # ... then the first pick in Inside
+    at.run()
+    assert not at.exception, at.exception
+    pick = next(s for s in at.selectbox if s.label == "Picture")
+    assert pick.value == seven and "your drawing" in pick.options
+    assert any(m.value.startswith("The model says **7**") for m in at.markdown)
+    pick.set_value("your drawing")
+    at.run()
+    assert next(s for s in at.selectbox if s.label == "Picture").value == "your drawing"
+    assert any(m.value.startswith("The model says **1**") for m in at.markdown)
+
+
+def test_the_page_names_the_buttons_it_has(models):
+    at = start()
+    info = " ".join(i.value for i in at.info)
+    assert "**Upload**" in info and "Browse files" not in info       # Streamlit's uploader button says Upload
+    draw_caption = next(c.value for c in at.caption if "bin" in c.value)
+    assert "After your first stroke" in draw_caption                # the canvas shows its toolbar only then
