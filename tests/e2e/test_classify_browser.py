@@ -1,5 +1,7 @@
 """The Classify page in a real browser: `streamlit run app.py`, headless Chromium, files dropped into the
-uploader, a digit drawn on the canvas with the mouse. Screenshots go to $IMGAI_SHOTS (default /tmp/shots/classify)."""
+uploader, a digit drawn on the canvas with the mouse and looked at inside the network, two classes taught
+from a zip, the ImageNet model on a tiny picture. Screenshots go to $IMGAI_SHOTS (default /tmp/shots/classify)."""
+import re
 import shutil
 import sys
 from dataclasses import replace
@@ -44,7 +46,26 @@ def files(tmp_path, digits):
     return out + [tmp_path / "chelsea.jpg", tmp_path / "notes.png"]
 
 
-def test_classify_page_in_chromium(server, files, browser):
+@pytest.fixture
+def zipped(tmp_path):
+    """A zip of two class folders of generated photos (red discs, stripes), wrapped in one folder."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_classify_page import _zip_of, disc, stripes
+    rng = np.random.default_rng(5)
+    path = tmp_path / "my photos.zip"
+    path.write_bytes(_zip_of({"disc": [disc(rng) for _ in range(6)], "stripes": [stripes(rng) for _ in range(6)]}))
+    return path
+
+
+@pytest.fixture
+def icon(tmp_path):
+    from PIL import Image
+    path = tmp_path / "icon.png"
+    Image.open(ROOT / "tests" / "photos" / "chelsea.jpg").resize((32, 32)).save(path)
+    return path
+
+
+def test_classify_page_in_chromium(server, files, zipped, icon, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 2000})
     # start at the app's root and click through its navigation, as a user does
     page.goto(server)
@@ -55,6 +76,10 @@ def test_classify_page_in_chromium(server, files, browser):
     page.get_by_role("tab", name="Classify photos").wait_for(timeout=60_000)
     settle(page)
     shot(page, "classify", "e2e-1-start", full_page=False)
+
+    # the hint names the uploader's button as the browser shows it
+    button = page.locator('[data-testid="stFileUploaderDropzone"] button').first.inner_text().split("\n")[-1]
+    assert button and page.get_by_test_id("stAlertContentInfo").get_by_text(f"click {button})").count() == 1, button
 
     # several files at once, one of them not an image
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files([str(f) for f in files])
@@ -90,13 +115,43 @@ def test_classify_page_in_chromium(server, files, browser):
     assert page.get_by_text("It's a 1").count() == 1
     shot(page, "classify", "e2e-3-draw", full_page=False)
 
+    # 'Inside the network' offers the drawing at once, and the first pick there stands
     page.get_by_role("tab", name="Inside the network").click()
     settle(page)
     assert page.get_by_text("Layer 1: conv 1").count() == 1
+    picture = page.locator('[data-testid="stTabPanel"]:visible [data-testid="stSelectbox"]').first
+    picture.click()
+    page.get_by_role("option", name="your drawing").click()
+    settle(page)
+    page.get_by_text("The model says 1").wait_for(timeout=30_000)
+    shown = picture.inner_text() + " " + " ".join(i.input_value() for i in picture.locator("input").all())
+    assert "your drawing" in shown, shown
     shot(page, "classify", "e2e-4-inside")
 
+    # teach two classes from one zip with a folder per class
     page.get_by_role("tab", name="Teach your own classes").click()
     settle(page)
     assert page.get_by_text("Photos of class A").count() == 1
-    shot(page, "classify", "e2e-5-teach", full_page=False)
+    page.get_by_text("one zip with a folder per class").click()
+    settle(page)
+    panel = page.locator('[data-testid="stTabPanel"]:visible')
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zipped))
+    page.get_by_text("2 classes from").wait_for(timeout=120_000)
+    settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Trained on 10 photos").wait_for(timeout=60_000)
+    settle(page)
+    shot(page, "classify", "e2e-5-teach-zip")
+
+    # the ImageNet model on a 32×32 picture says why its answers are odd
+    page.get_by_role("tab", name="Classify photos").click()
+    settle(page)
+    page.locator('[data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=re.compile("^imagenet")).click()
+    settle(page)
+    page.locator('[data-testid="stTabPanel"]:visible [data-testid="stFileUploaderDropzoneInput"]').first \
+        .set_input_files(str(icon))
+    page.get_by_text("blown up to 224×224").first.wait_for(timeout=120_000)
+    settle(page)
+    shot(page, "classify", "e2e-6-imagenet-tiny")
     page.close()

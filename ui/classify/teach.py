@@ -23,6 +23,7 @@ from ui.classify.common import analyse_upload, md_escape, result_card
 from ui.models import name_problem
 
 MAX_CLASSES = 8
+ZIP_READ = "teach_zip_read"   # the last zip read: its classes and features (the uploader has its own key)
 
 
 def _features(uploads) -> tuple[list, list[str]]:
@@ -59,7 +60,7 @@ def _uploads_key(name: str) -> str:
 def _clear_all():
     """on_click of 'Clear all photos': empty every uploader and forget the photos' features and the result."""
     st.session_state["teach_gen"] = st.session_state.get("teach_gen", 0) + 1
-    for key in ("teach_features", "teach_zip", "teach_result"):
+    for key in ("teach_features", ZIP_READ, "teach_result"):
         st.session_state.pop(key, None)
 
 
@@ -87,7 +88,7 @@ def _class_inputs(n: int) -> list[tuple[str, list]]:
 def _zip_classes(upload) -> dict:
     """A zip of class folders → {"names", "features", "labels", "counts", "skipped", "error"}, read once per
     upload (imgai.folder: safe extraction, one sub-folder per class) and kept for the session as features only."""
-    entry = st.session_state.get("teach_zip")
+    entry = st.session_state.get(ZIP_READ)
     if entry and entry["file_id"] == upload.file_id:
         return entry
     entry = {"file_id": upload.file_id, "names": [], "features": None, "labels": [], "counts": [], "skipped": 0,
@@ -103,7 +104,7 @@ def _zip_classes(upload) -> dict:
         entry["error"] = str(e)
     except ValueError as e:
         entry["error"] = f"{upload.name}: {str(e).splitlines()[0][:160] if str(e) else 'could not be read'}"
-    st.session_state["teach_zip"] = entry
+    st.session_state[ZIP_READ] = entry
     return entry
 
 
