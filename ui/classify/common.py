@@ -156,6 +156,9 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
     p = r["prediction"]
     with st.container(border=True):
         st.markdown(f"**{md_escape(r['name'])}** → **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
+        hint = small_picture_hint(clf, r.get("size"))
+        if hint:
+            st.caption(hint)
         # fixed-size pictures in a wrapping row: on a narrow screen the chart moves below, never on top
         with st.container(horizontal=True, wrap=True, gap="medium"):
             if show_photo:
@@ -165,9 +168,6 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
             st.image(r["overlay"], caption=f"where it looked ({how}): red = most", width=SHOW_PX)
             with st.container(width=CHART_PX):
                 top_chart(p["top"], key=key)
-        hint = small_picture_hint(clf, r.get("size"))
-        if hint:
-            st.caption(hint)
 
 
 def small_picture_hint(clf, size) -> str | None:
