@@ -256,6 +256,17 @@ class SteerPath:
     confidence: list
     target: int
 
+    @property
+    def best(self) -> int:
+        """The frame where p(target) was highest (the first, on a tie). A fixed-length step can overshoot a
+        narrow ridge, so a walk may rise and then fall back: what it reached is this frame, not the last."""
+        return max(range(len(self.prob)), key=lambda i: (self.prob[i], -i))
+
+    def to_best(self) -> "SteerPath":
+        """The path up to and including its best frame."""
+        n = self.best + 1
+        return SteerPath(self.latents[:n], self.prob[:n], self.labels[:n], self.confidence[:n], self.target)
+
 
 def steer(generator, classifier, z0: torch.Tensor, target: int, steps: int = 20, step_size: float = 1.0,
           stop_at: float | None = None) -> SteerPath:

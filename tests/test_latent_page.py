@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image, ImageSequence
 from streamlit.testing.v1 import AppTest
@@ -304,3 +305,28 @@ def test_a_slider_keeps_its_value_after_its_tab_or_the_page_was_left(models):
     ok(app.switch_page("app_pages/train.py").run())
     ok(app.switch_page("app_pages/latent.py").run())
     assert app.slider(key="latent_w_d1").value == 0.5
+
+
+def test_steering_that_rises_then_falls_back_keeps_its_best_frame_and_says_when_it_failed(models, monkeypatch):
+    import ui.latent.views as V
+    from imgai.latent import SteerPath
+    clf = load_classifier(models[1])
+    gan, _ = load_checkpoint(models[0])
+    nz = gan.config.nz
+    walks = {}
+
+    def scripted(G, classifier, z0, target, steps=20, step_size=1.0, stop_at=None):
+        prob = walks[steps]
+        return SteerPath(torch.stack([z0.reshape(-1) * (1 + 0.1 * i) for i in range(len(prob))]), prob,
+                         [clf.class_names[0]] * len(prob), [0.5] * len(prob), int(target))
+    monkeypatch.setattr(V, "steer", scripted)
+    walks[7] = [0.01, 0.2, 0.9, 0.6, 0.3, 0.2, 0.1, 0.05]       # up to 90%, then back down to 5%
+    walks[9] = [0.01, 0.1, 0.36, 0.2, 0.1, 0.05, 0.04, 0.03, 0.02, 0.04]   # never above 36%
+    at = switch_tab(ok(page({"steps": "7"})), "classifier")
+    summary = next(m.value for m in at.markdown if "went from" in m.value)
+    assert "went from **1%** to **90%** in 2 steps" in summary and "fell back" in summary, summary
+    assert "failed" not in summary
+    assert len([c for c, _ in images(at) if c.startswith(("start", "1:", "2:", "3:"))]) == 3   # frames to the best
+    at = switch_tab(ok(page({"steps": "9"})), "classifier")
+    summary = next(m.value for m in at.markdown if "went from" in m.value)
+    assert "**Steering failed**" in summary and "to **36%**" in summary, summary

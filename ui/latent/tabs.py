@@ -123,10 +123,9 @@ def classifier_tab(p: Picture):
         n = len(path["prob"])
         heads = ["start"] + [f"{i}" for i in range(1, n)]
         V.show_images(path["images"], V.captions(n, heads, list(zip(path["labels"], path["confidence"]))))
-        st.plotly_chart(V.probability_figure(path["prob"], names[target]), config=V.PLOT_CONFIG,
+        st.plotly_chart(V.probability_figure(path["walk_prob"], names[target], best=n - 1), config=V.PLOT_CONFIG,
                         key="latent_steer_curve")
-        st.markdown(f"p('{md(names[target])}') went from **{path['prob'][0]:.0%}** to **{path['prob'][-1]:.0%}** "
-                    f"in {n - 1} steps.")
+        st.markdown(V.steer_summary(path, md(names[target])))
         st.caption("A high score need not look like the class to us: the walk finds whatever this classifier "
                    "responds to, and a weak generator can only draw so much.")
         st.download_button("Download the walk (GIF)", V.gif(path["images"]), icon=":material/download:",

@@ -89,9 +89,10 @@ def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target,
     G, meta = generator(gen_path)
     nz = meta["config"]["nz"]
     z0 = edit_latents(seed_latent(seed, nz), directions(gen_path, len(offsets)), offsets, psi)
-    path = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
+    walk = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
+    path = walk.to_best()  # a walk that rose and fell back ends at its best frame
     return {"images": sample_images(G, path.latents), "prob": path.prob, "labels": path.labels,
-            "confidence": path.confidence}
+            "confidence": path.confidence, "walk_prob": walk.prob}
 
 
 def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int) -> dict:
@@ -207,9 +208,30 @@ def collapse_summary(h: dict) -> str:
     return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
 
 
-def probability_figure(prob: list, target_name: str) -> go.Figure:
+STEER_REACHED = 0.5   # below this the classifier still thinks the picture is more likely something else
+
+
+def steer_summary(path: dict, target_name: str) -> str:
+    """What the walk did, in a sentence: how far p(class) got, whether it fell back, and when it failed."""
+    prob, walk = path["prob"], path.get("walk_prob") or path["prob"]
+    n, name = len(prob) - 1, f"'{target_name}'"
+    went = f"p({name}) went from **{prob[0]:.0%}** to **{prob[-1]:.0%}** in {n} step{'s' if n != 1 else ''}."
+    back = (f" The walk went on for {len(walk) - len(prob)} more step{'s' if len(walk) - len(prob) != 1 else ''}, "
+            f"but p fell back (to {walk[-1]:.0%} at the end), so it stops at its best frame."
+            if len(walk) > len(prob) else "")
+    if prob[-1] >= STEER_REACHED:
+        return went + back
+    return (f":material/warning: **Steering failed**: the picture did not become a {name}. {went}{back} "
+            f"Near this starting picture the generator may not draw a {name} that this classifier recognises: "
+            "try another seed, more steps, or another class.")
+
+
+def probability_figure(prob: list, target_name: str, best: int | None = None) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(range(len(prob))), y=prob, mode="lines+markers", line={"color": ORANGE},
                                hovertemplate="frame %{x}: p = %{y:.2f}<extra></extra>"))
+    if best is not None and best < len(prob) - 1:   # the walk fell back after its best frame: mark it
+        fig.add_vline(x=best, line_dash="dash", line_color=GREY, annotation_text="best: the walk stops here",
+                      annotation_position="top left", annotation_font_color=GREY)
     fig.update_layout(height=220, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
                       showlegend=False)
     fig.update_xaxes(title="frame (steering step)", dtick=max(1, len(prob) // 10))
