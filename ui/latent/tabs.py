@@ -44,7 +44,7 @@ def interpolate_tab(p: Picture):
         "Path", list(S.METHODS), format_func=S.METHODS.get, key=S.widget_key("method"), required=True,
         help="Spherical walks the great circle between A and B, where random latents live; a straight line cuts "
              "inside it, through latents the GAN rarely saw, and its middle pictures are often fainter.")
-    images, labels = V.render(p.G, V.interpolation_latents(p.nz, p.a, p.b, k, method), p.clf)
+    images, labels = V.render(p.G, V.seed_interpolation(p.a, p.b, p.nz, k, method), p.clf)
     with right:
         st.markdown(f"**From seed {p.a} to seed {p.b}** in {k} frames along a {S.METHODS[method]} path"
                     + (" · under each frame, the classifier's answer and how sure it is" if p.clf else ""))
@@ -80,10 +80,10 @@ def directions_tab(p: Picture):
     offsets, psi = S.offsets(), S.state()["psi"]
     with right, V.Timer() as timer:
         seeds = [p.a + i for i in range(8) if p.a + i <= S.MAX_SEED]
-        images, labels = V.render(p.G, V.seed_latents_edited(p.nz, seeds, dirs, offsets, psi), p.clf)
+        images, labels = V.render(p.G, V.edited_seed_latents(seeds, p.nz, dirs, offsets, psi), p.clf)
         st.markdown(f"**Seed {p.a} and the next {len(seeds) - 1} seeds**, all moved by the sliders")
         V.show_images(images, V.captions(len(seeds), [f"seed {s}" for s in seeds], labels))
-        rows = V.direction_rows(p.G, p.nz, p.a, dirs, offsets, psi, STOPS)
+        rows = V.direction_grid(p.G, p.a, p.nz, dirs, offsets, psi, STOPS)
         st.markdown(f"**What each slider does** to seed {p.a}: that slider at "
                     + ", ".join(f"{s:+g}" if s else "0" for s in STOPS))
         for i, row in enumerate(rows, 1):

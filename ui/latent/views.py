@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from imgai.checkpoint import CheckpointError, read_meta
 from imgai.grids import gif_bytes, make_grid, upscale
-from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits, interpolate, principal_directions,
-                          render, seed_latent, steer)
+from imgai.latent import (class_histogram, direction_grid, edited_seed_latents, fits, principal_directions, render,
+                          seed_interpolation, steer)
 from imgai.train import sample_images
 from ui.latent import state as S
 from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
@@ -88,7 +87,7 @@ def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES) -> dict:
 def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target, steps) -> dict:
     G, meta = generator(gen_path)
     nz = meta["config"]["nz"]
-    z0 = edit_latents(seed_latent(seed, nz), directions(gen_path, len(offsets)), offsets, psi)
+    z0 = edited_seed_latents([seed], nz, directions(gen_path, len(offsets)), offsets, psi)[0]
     walk = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
     path = walk.to_best()  # a walk that rose and fell back ends at its best frame
     return {"images": sample_images(G, path.latents), "prob": path.prob, "labels": path.labels,
@@ -102,22 +101,6 @@ def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: floa
 
 
 # --- images of latents ----------------------------------------------------------------------------------
-
-def seed_latents_edited(nz: int, seeds: list, dirs=None, offsets=None, psi: float = 1.0) -> torch.Tensor:
-    """(N, nz): each seed's own latent, edited by the sliders when dirs/offsets are given."""
-    return edit_latents(torch.stack([seed_latent(s, nz) for s in seeds]), dirs, offsets, psi)
-
-
-def interpolation_latents(nz: int, a: int, b: int, k: int, method: str) -> torch.Tensor:
-    return interpolate(seed_latent(a, nz), seed_latent(b, nz), k, method)
-
-
-def direction_rows(G, nz: int, seed: int, dirs, offsets: list, psi: float, stops: list) -> np.ndarray:
-    """uint8 (D, S, H, W, C): for each direction d, seed's current picture with slider d set to each stop."""
-    z = direction_sweeps(edit_latents(seed_latent(seed, nz), dirs, offsets, psi), dirs, offsets, stops)
-    images = sample_images(G, z.reshape(-1, nz))
-    return images.reshape(len(offsets), len(stops), *images.shape[1:])
-
 
 def captions(n: int, head=None, labels=None) -> list:
     """One caption per image: a head ("seed 7", "A", …) and the classifier's answer: "seed 7: 3 (97%)"."""
@@ -272,7 +255,7 @@ def seed_grid(G, nz: int, clf=None):
     c2.button("Show 16 other seeds", icon=":material/shuffle:", on_click=_next_grid, key="latent_grid_next",
               help=f"Samples of the next {GRID} seeds.")
     seeds = list(range(base, base + GRID))
-    images, labels = render(G, seed_latents_edited(nz, seeds), clf)
+    images, labels = render(G, edited_seed_latents(seeds, nz), clf)
     caps = captions(GRID, None, labels) if labels else [None] * GRID
     chosen = {S.state()["a"]: "A", S.state()["b"]: "B"}
     for row in range(0, GRID, 8):
