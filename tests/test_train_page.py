@@ -346,7 +346,11 @@ def _grid_captions(at: AppTest) -> str:
     return " | ".join(c for img in at.image for c in img.captions)
 
 
-def _wait_for_grids(job, n: int):
+def _publish(release: threading.Semaphore, job, k: int = 1):
+    """Let the scripted loop publish k more grids, and wait until the job holds them."""
+    n = len(job.grid_history()) + k
+    for _ in range(k):
+        release.release()
     t0 = time.monotonic()
     while len(job.grid_history()) < n:
         assert time.monotonic() - t0 < 10, "the scripted loop did not publish its grid"
@@ -362,37 +366,29 @@ def test_a_running_gans_grid_keeps_advancing_after_a_page_switch():
         at.query_params["job"] = job.id                        # this session's run (as after a reload)
         at.run()
         at.switch_page("app_pages/train.py")
-        release.release()
-        _wait_for_grids(job, 1)
+        _publish(release, job)
         at.run()                                               # one grid: the disabled placeholder slider
         assert "at step 0 " in _grid_captions(at)
-        for n in (2, 3):
-            release.release()
-            _wait_for_grids(job, n)
+        _publish(release, job, 2)
         at.run()                                               # the real slider follows the newest grid
         assert "at step 40 " in _grid_captions(at)
         assert at.select_slider(key=f"train_grid_step_{job.id}").value == 40
         at.switch_page("app_pages/classify.py").run()          # look at another page while it trains
-        for n in (4, 5):
-            release.release()
-            _wait_for_grids(job, n)
+        _publish(release, job, 2)
         at.switch_page("app_pages/train.py").run()             # back: the newest grid, not a stale one
         assert not at.exception, at.exception
         assert "at step 80 " in _grid_captions(at)
-        release.release()
-        _wait_for_grids(job, 6)
+        _publish(release, job)
         at.run()
         assert "at step 100 " in _grid_captions(at)
         # looking back stays put while new grids arrive; moving the slider to the newest follows again
         at.select_slider(key=f"train_grid_step_{job.id}").set_value(20).run()
         assert "at step 20 " in _grid_captions(at)
-        release.release()
-        _wait_for_grids(job, 7)
+        _publish(release, job)
         at.run()
         assert "at step 20 " in _grid_captions(at)
         at.select_slider(key=f"train_grid_step_{job.id}").set_value(120).run()
-        release.release()
-        _wait_for_grids(job, 8)
+        _publish(release, job)
         at.run()
         assert "at step 140 " in _grid_captions(at)
     finally:
