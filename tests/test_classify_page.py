@@ -385,3 +385,18 @@ def test_the_page_names_the_buttons_it_has(models):
     assert "**Upload**" in info and "Browse files" not in info       # Streamlit's uploader button says Upload
     draw_caption = next(c.value for c in at.caption if "bin" in c.value)
     assert "After your first stroke" in draw_caption                # the canvas shows its toolbar only then
+
+
+def test_teach_refuses_a_zip_too_big_for_it_with_a_pointer(monkeypatch):
+    import ui.classify.teach as teach
+    monkeypatch.setattr(teach, "MAX_ZIP_PHOTOS", 4)
+    rng = np.random.default_rng(2)
+    at = start(None)
+    at.radio(key="teach_source").set_value("zip").run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("big.zip", _zip_of({"disc": [disc(rng) for _ in range(3)],
+                                             "stripes": [stripes(rng) for _ in range(3)]}), "application/zip")])
+    at.run()
+    assert not at.exception and len(at.error) == 1
+    assert "Teach takes up to 4 photos" in at.error[0].value and "Train page" in at.error[0].value
+    assert at.button(key="teach_train").disabled

@@ -23,6 +23,9 @@ from ui.classify.common import analyse_upload, md_escape, result_card
 from ui.models import name_problem
 
 MAX_CLASSES = 8
+# a zip for Teach holds a handful of photos per class: at ~35 ms a photo through the ImageNet network
+# (imgai/photo.py) 400 photos take about 15 s, and their 224×224 pixels ~60 MB while being read
+MAX_ZIP_PHOTOS = 400
 ZIP_READ = "teach_zip_read"   # the last zip read: its classes and features (the uploader has its own key)
 
 
@@ -95,13 +98,16 @@ def _zip_classes(upload) -> dict:
              "error": None}
     try:
         with st.spinner("Reading the zip's photos with the ImageNet network…"):
-            x, y, names, skipped = load_image_folder(upload.getvalue(), size=PHOTO_SIZE, channels=3)
+            x, y, names, skipped = load_image_folder(upload.getvalue(), size=PHOTO_SIZE, channels=3,
+                                                       max_files=MAX_ZIP_PHOTOS)
             feats = photo_features(load_imagenet_model(), [Image.fromarray(img) for img in x])
         labels = [int(v) for v in y]
         entry.update(names=names, features=feats, labels=labels, skipped=skipped,
                      counts=[labels.count(c) for c in range(len(names))])
     except FolderError as e:
-        entry["error"] = str(e)
+        big = "too many" in str(e)
+        entry["error"] = str(e) + (f" (Teach takes up to {MAX_ZIP_PHOTOS} photos: train on a bigger set on the "
+                                   "Train page)" if big else "")
     except ValueError as e:
         entry["error"] = f"{upload.name}: {str(e).splitlines()[0][:160] if str(e) else 'could not be read'}"
     st.session_state[ZIP_READ] = entry
