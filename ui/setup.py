@@ -31,8 +31,8 @@ def start_up() -> int:
     for name in HEAVY_MODULES:
         try:
             importlib.import_module(name)
-        except ImportError:  # an optional package (the ImageNet network): its page says so when used
-            pass
+        except Exception:  # noqa: BLE001 — an optional package missing, or one that needs a page context: it
+            pass           # is imported again where a page uses it, and fails there with its own message
     from imgai.device import configure_threads
     from ui.jobs import max_jobs
     return configure_threads(share=max_jobs(), spare=1)
