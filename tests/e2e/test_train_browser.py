@@ -101,7 +101,7 @@ def test_saving_after_a_learning_rate_change_labels_the_model_with_its_own_accur
     page.get_by_text("Validation images at step").wait_for(timeout=90_000)  # an epoch has ended and was scored
     lr = page.get_by_role("slider", name="Learning rate (change it while it trains)")
     lr.focus()
-    for _ in range(4):                                        # the live learning-rate demo the page suggests
+    for _ in range(2):                                        # the live learning-rate demo the page suggests
         page.keyboard.press("ArrowRight")
         page.wait_for_timeout(300)
     page.wait_for_timeout(3000)                               # some steps at the new rate, mid-epoch
