@@ -5,12 +5,11 @@
 The CLI and the Classify page both go through Classifier.prepare, so they give the same answer for
 the same file: the same intake (digit recipe or fit), the same normalisation, the same model.
 """
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, _base, load_checkpoint
 from .data import normalize
 from .digit_photo import digit_from_photo
 from .intake import fit_image
@@ -74,4 +73,4 @@ def load_classifier(weights: str) -> Classifier:
         model = PhotoClassifier(load_imagenet_model(), model)
     elif meta["kind"] != "cnn":
         raise CheckpointError(f"{weights} is a {meta['kind']} model, not a classifier")
-    return Classifier(Path(weights).stem, model, meta)
+    return Classifier(_base(weights).name, model, meta)  # "run.v2" keeps its dot: only extensions go
