@@ -182,6 +182,31 @@ def test_exploding_loss_is_a_clear_message_that_says_what_to_change():
     assert "Save" not in [b.label for b in at.button]                   # nothing worth saving
 
 
+def test_a_run_that_stalls_at_chance_says_so_on_the_page_and_in_the_sidebar():
+    # Adam at 0.03 on the textbook net: every picture gets the same answer after one epoch (8 steps of 512)
+    at = start(page(), "cnn", epochs=1, preset="textbook", lr=0.03, opt="adam", batch=512)
+    job = the_job(at)
+    poll_until(at, lambda a: not job.active, timeout=120)
+    assert job.status == "done", job.error
+    warning = texts(at.warning).replace("\\", "")  # markdown escapes
+    assert "Not learning" in warning and "learning rate 0.03 is too high; try 0.003" in warning
+    panel = AppTest.from_function(_panel_app, default_timeout=30)
+    panel.query_params["job"] = job.id
+    panel.run()
+    assert "Not learning" in texts(panel.sidebar.warning) and "too high" in texts(panel.sidebar.warning)
+
+
+def test_a_diverged_run_says_so_in_the_sidebar_too():
+    at = start(page(), "cnn", epochs=0.5, preset="textbook", lr=3.0, opt="sgd")
+    job = the_job(at)
+    poll_until(at, lambda a: not job.active)
+    assert job.status == "error"
+    panel = AppTest.from_function(_panel_app, default_timeout=30)
+    panel.query_params["job"] = job.id
+    panel.run()
+    assert "Training broke down" in texts(panel.sidebar.error) and "lower the learning rate" in texts(panel.sidebar.error)
+
+
 def test_a_reload_reattaches_through_the_url_and_a_new_tab_is_a_new_user():
     first = start(page(), "cnn", seconds=30, preset="textbook")
     job = the_job(first)

@@ -40,9 +40,11 @@ def _panel(job_id: str):
         elif "d_x" in s:
             st.caption(f"D(x) {s['d_x']:.2f} · D(G(z)) {s['d_g_z']:.2f} · {s['images_per_s']:,.0f} images/s")
         if s["status"] == "error":
-            st.error(s["error"] or "training failed", icon=":material/error:")
+            st.error(f"Training broke down — {s['error'] or 'it failed'}", icon=":material/error:")
         elif s["status"] == "stopped" and s["error"]:
             st.caption(f"It {s['error']}.")
+        if s.get("hint"):
+            st.warning(f"Not learning — {s['hint']}", icon=":material/trending_flat:")
         if job.active:
             a, b = st.columns(2)
             if job.status == "paused":

@@ -103,6 +103,8 @@ def _status(job, s: dict):
         st.info(f"{what}: paused at step {s['step']:,}. Resume, or press Step to train on one batch at a time.")
     else:
         st.markdown(what + " — training in the background; you can switch pages or change settings meanwhile.")
+    if s.get("hint"):  # a run that learned nothing: say why (the library's one line) rather than a bare 10%
+        st.warning(f"**Not learning** — {md_line(s['hint'])}.", icon=":material/trending_flat:")
 
 
 def _summary_line(job, s: dict) -> str:
