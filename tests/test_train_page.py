@@ -17,7 +17,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from imgai.checkpoint import WEIGHTS_DIR, list_checkpoints, load_checkpoint, models_dir
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.runs import LIMITS, RunSpec, SettingsError, default_train_config, prepare_run
 from ui.jobs import NO_BROWSER, registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,35 @@ def test_setup_shows_knobs_with_help_and_a_preview_of_the_data():
     preset = default_train_config("dcgan", "fast")                   # the preset's own settings
     assert at.select_slider(key="knob_lr_dcgan_fast").value == preset.lr
     assert at.select_slider(key="knob_batch_dcgan_fast").value == preset.batch_size
+
+
+def test_the_page_says_which_settings_the_run_will_use_within_the_librarys_limits():
+    at = page()
+    base = default_train_config("cnn", "fast")
+    will_use = lambda: next(c.value for c in at.caption if c.value.startswith("This run will use"))
+    assert will_use().startswith(f"This run will use: {base.epochs:g} epochs · batch {base.batch_size} · "
+                                 f"learning rate {base.lr:g}")
+    epochs = at.number_input(key="knob_epochs_cnn_fast")
+    assert (epochs.proto.min, epochs.proto.max) == LIMITS["epochs"]     # the box's own bounds are the library's
+    epochs.set_value(1e9).run()       # the browser keeps showing what was typed; the run would not get it
+    assert not at.error and will_use().startswith(f"This run will use: {base.epochs:g} epochs")
+    epochs.set_value(12).run()
+    assert will_use().startswith("This run will use: 12 epochs")
+    at.radio(key="knob_length_cnn_fast").set_value("seconds").run()
+    seconds = at.number_input(key="knob_seconds_cnn_fast")
+    assert (seconds.proto.min, seconds.proto.max) == LIMITS["seconds"]
+    assert will_use().startswith("This run will use: 60 s of training")
+
+
+def test_a_setting_the_library_refuses_is_one_line_and_start_is_off(monkeypatch):
+    monkeypatch.setitem(LIMITS, "lr", (1e-6, 1e-3))     # the fast preset's own rate is now out of range
+    at = page()
+    line = f"learning rate must be between 1e-06 and 0.001, not {default_train_config('cnn', 'fast').lr:g}"
+    assert line in texts(at.error) and len(at.error) == 1
+    assert at.button(key="train_start").disabled
+    assert not [c for c in at.caption if c.value.startswith("This run will use")]
+    with pytest.raises(SettingsError, match=line):   # the very line Start would meet in the library
+        prepare_run(RunSpec("cnn", "fast"))
 
 
 def test_tiny_cnn_run_to_the_end_then_save_and_download():

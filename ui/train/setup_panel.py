@@ -16,7 +16,7 @@ import streamlit as st
 from imgai.data import DatasetError, ImageData, load_dataset
 from imgai.jobs import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.runs import LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
@@ -33,9 +33,18 @@ DATASETS = {
 }
 MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent"}
 PRESETS = {"fast": "fast", "textbook": "textbook"}
-LR_OPTIONS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
-BATCH_OPTIONS = [8, 16, 32, 64, 128, 256, 512]
-WD_OPTIONS = [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2, 0.1]
+
+
+def _within(key: str, options: list) -> list:
+    """The options inside the library's sane range for KEY (imgai.runs.LIMITS), so no widget offers a refusal."""
+    low, high = LIMITS[key]
+    return [v for v in options if low <= v <= high]
+
+
+LR_OPTIONS = _within("lr", [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0])
+BATCH_OPTIONS = _within("batch_size", [8, 16, 32, 64, 128, 256, 512])
+WD_OPTIONS = _within("weight_decay", [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2, 0.1])
+SEED_MAX = min(LIMITS["seed"][1], 2**31 - 1)   # a seed anyone can type; the browser holds integers up to 2**53
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 HELP = {
@@ -111,8 +120,6 @@ def _load_zip(upload) -> tuple:
             data, error = None, f"images must be 28 or 32 pixels square after loading, not {data.size}"
     except DatasetError as e:
         error = str(e)
-    except ImportError:
-        error = "this version of imgai cannot read image folders yet (imgai/folder.py is missing)"
     except (OSError, ValueError) as e:
         error = f"could not read {upload.name}: {str(e).splitlines()[0][:160] if str(e) else type(e).__name__}"
     finally:
@@ -130,12 +137,14 @@ def _knobs(model: str, preset: str):
                       format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
                       help=HELP["length"], **keep)
     if length == "epochs":
-        epochs = st.number_input("Epochs", 0.05, 500.0, float(base.epochs or 5), step=1.0, format="%g",
+        epochs = st.number_input("Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]),
+                                 float(base.epochs or 5), step=1.0, format="%g",
                                  key="knob_epochs" + k, help=HELP["epochs"], **keep)
         seconds = None
     else:
         epochs = base.epochs
-        seconds = st.number_input("Seconds of training", 2, 3600, 60, step=10, key="knob_seconds" + k,
+        seconds = st.number_input("Seconds of training", int(LIMITS["seconds"][0]), int(LIMITS["seconds"][1]), 60,
+                                  step=10, key="knob_seconds" + k,
                                   help=HELP["seconds"], **keep)
     a, b = st.columns(2)
     batch = a.select_slider("Batch size", BATCH_OPTIONS, value=base.batch_size, key="knob_batch" + k,
@@ -156,13 +165,26 @@ def _knobs(model: str, preset: str):
         dropout = a.slider("Dropout in D", 0.0, 0.8, float(GAN_PRESETS[preset]().d_dropout), 0.05,
                            key="knob_drop" + k, help=HELP["d_dropout"], **keep)
         overrides = {"d_dropout": dropout}
-    seed = b.number_input("Seed", 0, 2**31 - 1, base.seed, step=1, key="knob_seed" + k, help=HELP["seed"], **keep)
+    seed = b.number_input("Seed", 0, SEED_MAX, base.seed, step=1, key="knob_seed" + k, help=HELP["seed"], **keep)
     augment = base.augment
     if model == "cnn":
         augment = st.toggle("Augmentation", value=base.augment, key="knob_aug" + k, help=HELP["augment"], **keep)
     train = replace(base, epochs=epochs, seconds=seconds, batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                     weight_decay=float(wd), augment=bool(augment), seed=int(seed))
     return train, overrides
+
+
+def _will_use(model: str, train, overrides: dict) -> str:
+    """The settings the run will be started with, as the library gets them: a box showing a value the browser
+    refused (out of range) cannot mislead, since this line says what is used instead."""
+    length = (f"{train.seconds:g} s of training" if train.seconds is not None else
+              f"{train.epochs:g} epoch{'s' if train.epochs != 1 else ''}")
+    drop = overrides.get("dropout", overrides.get("d_dropout"))
+    parts = [length, f"batch {train.batch_size}", f"learning rate {train.lr:g}", OPTIMIZERS[train.optimizer],
+             f"weight decay {train.weight_decay:g}", f"dropout{' in D' if model != 'cnn' else ''} {drop:g}"]
+    if model == "cnn":
+        parts.append(f"augmentation {'on' if train.augment else 'off'}")
+    return "This run will use: " + " · ".join(parts + [f"seed {train.seed}"]) + "."
 
 
 def setup_panel(job) -> Choice:
@@ -192,9 +214,14 @@ def setup_panel(job) -> Choice:
     train, overrides = _knobs(model, preset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
+    refused = settings_problems(train, model, overrides)   # the library's own limits, the ones Start applies
+    if refused:
+        st.error(f"Cannot start this run: {'; '.join(refused)}.", icon=":material/block:")
+    else:
+        st.caption(_will_use(model, train, overrides))
     busy = job is not None and job.active
     if st.button("Start training", type="primary", icon=":material/play_arrow:", width="stretch", key="train_start",
-                 disabled=busy or data is None,
+                 disabled=busy or data is None or bool(refused),
                  help="Stop the current run first: one run at a time per user." if busy else
                       "Builds a fresh network with these settings and trains it in the background."):
         if start_run(spec, data):
