@@ -403,3 +403,19 @@ def test_teach_refuses_a_zip_too_big_for_it_with_a_pointer(monkeypatch):
     assert not at.exception and len(at.error) == 1
     assert "Teach takes up to 4 photos" in at.error[0].value and "Train page" in at.error[0].value
     assert at.button(key="teach_train").disabled
+
+
+def test_a_batch_of_pixel_bombs_is_refused_from_its_headers_before_any_is_decoded(monkeypatch):
+    import ui.classify.common as common
+    from hostile_corpus import gray_png
+    from imgai.intake import UPLOAD_MEGAPIXELS
+    decoded = []
+    monkeypatch.setattr(common, "open_image", lambda *a, **k: decoded.append(1) or open_image(*a, **k))
+    bomb = gray_png(7000, 7000)                       # 49 megapixels each, a few KB of PNG
+    n = int(UPLOAD_MEGAPIXELS // 49) + 1              # just over the budget for one upload
+    at = start("digits-cnn")                           # the shipped digits model
+    at.file_uploader(key="classify_files").set_value([(f"black{i}.png", bomb, "image/png") for i in range(n)])
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and f"over {UPLOAD_MEGAPIXELS:g} megapixels in all" in at.error[0].value
+    assert not decoded and not at.get("dataframe")    # nothing decoded, no results

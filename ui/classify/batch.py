@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from imgai.intake import ImageError, PixelBudget
 from ui.classify.common import analyse_upload, md_escape, result_card
 from ui.safe_text import md_line
 
@@ -30,6 +31,18 @@ def results_table(records: list[dict], model_name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "prediction", "confidence", "top 5", "error", "model"])
 
 
+def _over_budget(files) -> str | None:
+    """The one-line refusal when the batch's headers add up to more decoded pixels than one upload may cost
+    (intake.PixelBudget), before any file is decoded; None when they fit. Headers only: a few KB each."""
+    budget = PixelBudget()
+    try:
+        for f in files:
+            budget.charge(f.getvalue(), name=f.name)  # open_image's own decode size (DECODE_SIDE)
+    except ImageError as e:
+        return str(e)
+    return None
+
+
 def batch_section(clf, token: str, method: str) -> list[dict]:
     """Uploader + results; returns the analysed records (good ones) for the 'Inside the network' section."""
     files = st.file_uploader(
@@ -43,6 +56,11 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
     if len(files) > MAX_FILES:
         st.warning(f"{len(files)} files: classifying the first {MAX_FILES}. Remove some to see the others.")
         files = files[:MAX_FILES]
+
+    too_many = _over_budget(files)
+    if too_many:
+        st.error(too_many, icon=":material/block:")
+        return []
 
     records = []
     bar = st.progress(0.0, text="Classifying…") if len(files) > 3 else None
