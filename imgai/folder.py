@@ -22,6 +22,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,7 @@ class FolderError(ValueError):
     """str(e) is one clear line for the user, naming the dataset and the problem."""
 
 
-def _fail(name: str, problem: str) -> FolderError:
-    return FolderError(" ".join(f"{name}: {problem}".split()))
+_fail = partial(intake._fail, error=FolderError)   # FolderError("NAME: PROBLEM"), one line
 
 
 def _ignored(part: str) -> bool:

@@ -59,11 +59,12 @@ class ImageError(ValueError):
     """str(e) is one clear line for the user, naming the problem (and the file when known)."""
 
 
-def _fail(name: str | None, problem: str) -> ImageError:
-    # One line, whatever the file name holds: a user-supplied name could carry newlines.
+def _fail(name: str | None, problem: str, error: type[ValueError] = ImageError) -> ValueError:
+    """ERROR("NAME: PROBLEM") on one line, whatever the file name holds: a user-supplied name could carry
+    newlines. imgai.folder makes its FolderErrors with it too."""
     if name:
         problem = f"{name}: {problem}"
-    return ImageError(" ".join(problem.split()))
+    return error(" ".join(problem.split()))
 
 
 def _read_bytes(source, name: str | None) -> bytes:

@@ -165,3 +165,11 @@ def test_not_a_folder_nor_a_zip(tmp_path):
     assert "not a folder or a zip" in _refused(load_image_folder, tmp_path / "a.txt")
     assert "no such folder" in _refused(load_image_folder, tmp_path / "missing")
     assert "no class folders" in _refused(load_image_folder, _zip([("a.png", RED), ("b.png", BLUE)]))
+
+
+def test_folder_and_intake_make_their_one_line_errors_with_one_helper():
+    assert getattr(folder._fail, "func", None) is intake._fail        # not a second copy of the logic
+    e = folder._fail("evil\nname.zip", "not a valid zip file")
+    assert type(e) is FolderError and str(e) == "evil name.zip: not a valid zip file"
+    e = intake._fail("a\r\nb.png", "empty file (0 bytes)")
+    assert type(e) is intake.ImageError and str(e) == "a b.png: empty file (0 bytes)"
