@@ -219,6 +219,7 @@ def test_a_run_that_stalls_at_chance_says_so_on_the_page_and_in_the_sidebar():
     assert job.status == "done", job.error
     warning = texts(at.warning).replace("\\", "")  # markdown escapes
     assert "Not learning" in warning and "learning rate 0.03 is too high; try 0.003" in warning
+    assert not at.success and "Validation accuracy 10.0%" in texts(at.info)   # finished, but no success
     panel = AppTest.from_function(_panel_app, default_timeout=30)
     panel.query_params["job"] = job.id
     panel.run()

@@ -98,7 +98,8 @@ def _status(job, s: dict):
         st.warning(f"{what}: stopped at step {s['step']:,}. " + (f"It {md_line(job.error)}." if job.error else
                    "You can still save what it learned so far, or start a new run."))
     elif job.status == "done":
-        st.success(f"{what}: {_summary_line(job, s)}")
+        # finished, but a run that learned nothing is no success: the hint below says why
+        (st.info if s.get("hint") else st.success)(f"{what}: {_summary_line(job, s)}")
     elif job.status == "paused":
         st.info(f"{what}: paused at step {s['step']:,}. Resume, or press Step to train on one batch at a time.")
     else:
