@@ -3,7 +3,8 @@
     choice = setup_panel(job)    # -> Choice(spec, data, error)
 
 Each knob says, in one line, what it does to training (for a classroom). Knob widgets are keyed by model
-and preset, so picking another preset shows that preset's own settings.
+and preset, so picking another preset shows that preset's own settings. Every knob stays inside the library's
+sane range (imgai.runs.LIMITS), and a line above Start says exactly which settings the run will get.
 """
 import re
 import shutil
