@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a CNN classifier or a DCGAN; writes OUT.safetensors + OUT.json")
     t.add_argument("--model", choices=["cnn", "dcgan"], required=True)
     t.add_argument("--preset", choices=["fast", "textbook"], default="fast")
-    t.add_argument("--dataset", default="digits", help="digits | mnist | fashion-mnist | cifar10 | folder:PATH")
+    t.add_argument("--dataset", default="digits", help="digits | cifar10-5k | mnist | fashion-mnist | cifar10 | folder:PATH")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive(float))
     budget.add_argument("--seconds", type=_positive(float), help="a time budget instead of epochs")

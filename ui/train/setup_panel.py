@@ -24,6 +24,7 @@ from ui.train.grids import class_preview, first_per_class
 ZIP = "zip"
 DATASETS = {
     "digits": "digits (handwritten, bundled)",
+    "cifar10-5k": "cifar10-5k (colour photos, bundled)",
     "mnist": "mnist (handwritten, 11 MB)",
     "fashion-mnist": "fashion-mnist (clothes, 30 MB)",
     "cifar10": "cifar10 (colour photos, 170 MB)",
@@ -41,7 +42,8 @@ HELP = {
              "each other — a generator invents pictures, a discriminator judges whether they are real.",
     "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
               "textbook: exactly the network and settings of the TensorFlow tutorial.",
-    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. mnist: "
+    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. cifar10-5k: "
+            "4,660 small colour photos of 10 things (planes, cars, birds, cats …) that come with the app. mnist: "
             "70,000 digits; fashion-mnist: 70,000 clothes; cifar10: 60,000 small colour photos (these three are "
             "downloaded once). Or a .zip with one folder per class (cats/, dogs/ …) full of images.",
     "zip": "One sub-folder per class, each with images (jpg, png …). At least two classes; files that are not "

@@ -1,0 +1,98 @@
+"""scripts/make_cifar.py reads truncated CIFAR-10 python batches without unpickling them."""
+import importlib.util
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROW = 3072
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_cifar.py"
+
+
+@pytest.fixture(scope="module")
+def make_cifar():
+    spec = importlib.util.spec_from_file_location("make_cifar", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def no_unpickling(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("a downloaded batch must never be unpickled")
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+
+
+def python2_batch(labels, images) -> bytes:
+    """The byte layout of CIFAR-10's data_batch_N as Python 2's cPickle (protocol 2) wrote it."""
+    out = bytearray(b"\x80\x02}q\x01(U\x0bbatch_labelq\x02U\x15training batch 1 of 5q\x03U\x06labelsq\x04]q\x05")
+    for i in range(0, len(labels), 1000):  # protocol 2 appends in runs of 1,000
+        out += b"(" + b"".join(b"K" + bytes([v]) for v in labels[i:i + 1000]) + b"e"
+    out += (b"U\x04dataq\x06cnumpy.core.multiarray\n_reconstruct\nq\x07cnumpy\nndarray\nq\x08K\x00\x85U\x01b\x87Rq\t"
+            b"(K\x01M" + struct.pack("<H", len(labels)) + b"M\x00\x0c\x86cnumpy\ndtype\nq\nU\x02u1K\x00K\x01\x87Rq\x0b"
+            b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89T" + struct.pack("<i", len(labels) * ROW))
+    out += images.tobytes()
+    out += b"tbU\tfilenamesq\x0c]q\r(U\x05a.pngq\x0eeu."  # what the truncation cut off
+    return bytes(out)
+
+
+def test_a_truncated_batch_gives_all_labels_and_the_whole_images_only(make_cifar):
+    rng = np.random.default_rng(0)
+    labels = (np.arange(2500) * 7) % 10
+    images = rng.integers(0, 256, (2500, ROW), dtype=np.uint8)
+    raw = python2_batch(labels.tolist(), images)
+    start = raw.index(images[:1].tobytes())
+    cut = raw[:start + 12 * ROW + 1000]  # 12 whole images and part of the 13th
+    got_labels, got_images = make_cifar.read_batch(cut)
+    assert got_labels.tolist() == labels.tolist()
+    assert got_images.shape == (12, 3, 32, 32) and got_images.dtype == np.uint8
+    assert np.array_equal(got_images.reshape(12, ROW), images[:12])
+    # planes are red, green, blue: the first 1,024 bytes of a row are the red channel, row-major
+    assert got_images[3, 0, 1, 0] == images[3, 32] and got_images[3, 2, 0, 5] == images[3, 2048 + 5]
+    whole_labels, whole = make_cifar.read_batch(raw)  # an untruncated batch reads too
+    assert len(whole) == 2500 and np.array_equal(whole.reshape(2500, ROW), images)
+
+
+def test_other_files_are_refused_with_one_line(make_cifar):
+    labels = [1, 2, 3]
+    raw = python2_batch(labels, np.zeros((3, ROW), np.uint8))
+    bad = [
+        (b"\x80\x03" + raw[2:], "protocol-2"),
+        (raw.replace(b"numpy.core.multiarray\n_reconstruct", b"os\nsystem"), "not a numpy array"),
+        (raw.replace(b"K\x02", b"G\x02", 1), "unexpected pickle opcode"),  # an opcode outside the layout
+        (raw.replace(b"U\x06labels", b"U\x06lab3ls"), "labels"),
+        (raw.replace(b"K\x02", b"K\x0c", 1), "0..9"),
+        (raw.replace(b"U\x02u1", b"U\x02f8"), "uint8"),
+        (raw[:40], "labels"),
+    ]
+    for data, words in bad:
+        with pytest.raises(make_cifar.LayoutError, match=words) as e:
+            make_cifar.read_batch(data)
+        assert "\n" not in str(e.value)
+
+
+def test_build_holds_out_fifty_per_class_the_same_way_each_time(make_cifar, tmp_path):
+    rng = np.random.default_rng(1)
+    batches = []
+    for b in range(2):
+        labels = rng.permutation(np.arange(1000) % 10)
+        images = rng.integers(0, 256, (1000, ROW), dtype=np.uint8)
+        raw = python2_batch(labels.tolist(), images)
+        batches.append(raw[:raw.index(images[:1].tobytes()) + 600 * ROW + 5])  # 600 whole images each
+    out = tmp_path / "c.npz"
+    make_cifar.main([_write(tmp_path / f"b{i}", r) for i, r in enumerate(batches)], out)
+    with np.load(out, allow_pickle=False) as f:
+        a = {k: f[k] for k in f.files}
+    assert a["train_x"].shape == (700, 3, 32, 32) and a["val_x"].shape == (500, 3, 32, 32)
+    assert np.bincount(a["val_y"]).tolist() == [50] * 10
+    again = make_cifar.build(batches)
+    assert all(np.array_equal(again[k], a[k]) for k in a)
+
+
+def _write(path, raw):
+    path.write_bytes(raw)
+    return str(path)
