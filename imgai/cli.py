@@ -62,7 +62,7 @@ def cmd_train(a) -> int:
     from tqdm import tqdm
 
     from .runs import RunSpec, default_train_config, prepare_run
-    cfg = default_train_config(a.model, a.preset)
+    cfg = default_train_config(a.model, a.preset, a.dataset)
     changes = {k: v for k, v in dict(batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer).items() if v}
     if a.seconds:
         changes.update(seconds=a.seconds, epochs=None)

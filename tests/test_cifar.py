@@ -19,7 +19,7 @@ def make_cifar():
     return module
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def no_unpickling(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("a downloaded batch must never be unpickled")
@@ -40,7 +40,7 @@ def python2_batch(labels, images) -> bytes:
     return bytes(out)
 
 
-def test_a_truncated_batch_gives_all_labels_and_the_whole_images_only(make_cifar):
+def test_a_truncated_batch_gives_all_labels_and_the_whole_images_only(make_cifar, no_unpickling):
     rng = np.random.default_rng(0)
     labels = (np.arange(2500) * 7) % 10
     images = rng.integers(0, 256, (2500, ROW), dtype=np.uint8)
@@ -57,7 +57,7 @@ def test_a_truncated_batch_gives_all_labels_and_the_whole_images_only(make_cifar
     assert len(whole) == 2500 and np.array_equal(whole.reshape(2500, ROW), images)
 
 
-def test_other_files_are_refused_with_one_line(make_cifar):
+def test_other_files_are_refused_with_one_line(make_cifar, no_unpickling):
     labels = [1, 2, 3]
     raw = python2_batch(labels, np.zeros((3, ROW), np.uint8))
     bad = [
@@ -75,7 +75,7 @@ def test_other_files_are_refused_with_one_line(make_cifar):
         assert "\n" not in str(e.value)
 
 
-def test_build_holds_out_fifty_per_class_the_same_way_each_time(make_cifar, tmp_path):
+def test_build_holds_out_fifty_per_class_the_same_way_each_time(make_cifar, tmp_path, no_unpickling):
     rng = np.random.default_rng(1)
     batches = []
     for b in range(2):
@@ -96,3 +96,61 @@ def test_build_holds_out_fifty_per_class_the_same_way_each_time(make_cifar, tmp_
 def _write(path, raw):
     path.write_bytes(raw)
     return str(path)
+
+
+def test_crop_flip_moves_real_pixels_the_same_way_for_a_seed():
+    import torch
+
+    from imgai.train import crop_flip_batch
+    x = torch.rand(16, 3, 32, 32)
+    a = crop_flip_batch(x, torch.Generator().manual_seed(3))
+    b = crop_flip_batch(x, torch.Generator().manual_seed(3))
+    c = crop_flip_batch(x, torch.Generator().manual_seed(4))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    # every output pixel is one of the image's own (reflect padding invents no values) ...
+    for i in range(16):
+        assert set(a[i].flatten().tolist()) <= set(x[i].flatten().tolist())
+    # ... and a crop keeps rows whole: each output row is a (possibly mirrored) window of an input row
+    row = a[0, 0, 10]
+    padded = torch.nn.functional.pad(x[:1], (4, 4, 4, 4), mode="reflect")[0, 0]
+    windows = [padded[r, s:s + 32] for r in range(40) for s in range(9)]
+    assert any(torch.equal(row, w) or torch.equal(row, w.flip(0)) for w in windows)
+    mirrored = [torch.equal(crop_flip_batch(x[:1], torch.Generator().manual_seed(s), flip=False),
+                            crop_flip_batch(x[:1], torch.Generator().manual_seed(s), flip=False)) for s in range(3)]
+    assert all(mirrored)
+
+
+def test_digits_are_never_mirrored():
+    import torch
+
+    from imgai.train import augment
+    x = torch.zeros(64, 1, 32, 32)
+    x[:, :, 8:24, 4:8] = 1  # a bar near the left edge
+    y = augment(x, torch.Generator().manual_seed(0), "crop", "digit")
+    assert (y[..., :16].sum() > y[..., 16:].sum())  # shifted by at most 4 px: still on the left
+    flipped = augment(x, torch.Generator().manual_seed(0), "crop", "fit")
+    assert (flipped[..., 16:].sum(dim=(1, 2, 3)) > flipped[..., :16].sum(dim=(1, 2, 3))).any()
+    with pytest.raises(ValueError, match="warp or crop"):
+        augment(x, torch.Generator(), "mixup", "fit")
+
+
+def test_the_fast_preset_on_cifar10_5k_crops_mirrors_and_smooths_labels():
+    from dataclasses import replace
+    from itertools import islice
+
+    from imgai.runs import RunSpec, default_train_config, prepare_run
+    cfg = default_train_config("cnn", "fast", "cifar10-5k")
+    assert cfg.augment and cfg.augment_style == "crop" and cfg.label_smoothing > 0
+    assert default_train_config("cnn", "fast", "digits").augment_style == "warp"
+    assert default_train_config("cnn", "textbook", "cifar10-5k") == default_train_config("cnn", "textbook")
+    run = prepare_run(RunSpec("cnn", "fast", dataset="cifar10-5k"), device="cpu")
+    assert run.train == cfg and run.meta["intake"] == "fit" and run.meta["class_names"][3] == "cat"
+    d = run.data
+    small = replace(d, train_x=d.train_x[:128], train_y=d.train_y[:128], val_x=d.val_x[:20], val_y=d.val_y[:20])
+
+    def first_loss(smoothing):
+        c = replace(cfg, epochs=1, label_smoothing=smoothing)
+        spec = RunSpec("cnn", "fast", dataset="cifar10-5k", train=c)
+        return next(m for m in islice(prepare_run(spec, data=small, device="cpu").loop(), 3) if "loss" in m)["loss"]
+    # same seed, same weights, same batch: only the loss's targets differ
+    assert first_loss(0.1) != first_loss(0.0) and np.isfinite(first_loss(0.1))

@@ -16,7 +16,7 @@ import streamlit as st
 from imgai.data import DatasetError, ImageData, load_dataset
 from imgai.jobs import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.runs import DATASET_PRESETS, RunSpec, default_train_config, prepare_run
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
 from ui.train.grids import class_preview, first_per_class
@@ -118,10 +118,11 @@ def _load_zip(upload) -> tuple:
     return data, error
 
 
-def _knobs(model: str, preset: str):
-    """Training knobs, starting from the preset's own values. Returns (TrainConfig, model overrides)."""
-    base = default_train_config(model, preset)
-    k = f"_{model}_{preset}"
+def _knobs(model: str, preset: str, dataset: str):
+    """Training knobs, starting from the preset's own values (for this data set, where it has its own).
+    Returns (TrainConfig, model overrides)."""
+    base = default_train_config(model, preset, dataset)
+    k = f"_{model}_{preset}" + (f"_{dataset}" if (model, preset, dataset) in DATASET_PRESETS else "")
     keep = {"persist_state": "session"}
     length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
                       format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
@@ -185,7 +186,7 @@ def setup_panel(job) -> Choice:
                    f"{'colour' if d['channels'] == 3 else 'grey'} · {d['classes']} classes")
     elif error:
         (st.info if dataset == ZIP and upload is None else st.error)(error)
-    train, overrides = _knobs(model, preset)
+    train, overrides = _knobs(model, preset, dataset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
     busy = job is not None and job.active
