@@ -5,7 +5,7 @@ reach a target accuracy), all in one process so the presets share the machine's 
     PYTHONPATH=. python bench/bench_cnn.py [--budget 60] [--datasets digits cifar10-5k] [--dry-run]
 
 Seconds are training time only (validation excluded), as the job runner counts them; every epoch end is
-scored on the data set's 500 held-out images. Writes bench/results/cnn.json.
+scored on the data set's 500 held-out images. Writes bench/results/cnn.json (cnn-cuda.json on a GPU).
 """
 import argparse
 import time
@@ -65,9 +65,12 @@ def main():
             shown = lambda r: f"{r['seconds_to_target']:g} s" if r["seconds_to_target"] else "not reached"
             rows.append((f"CNN on {name}: training seconds to {target:.0%} in the full run, fast preset (textbook)",
                          f"{shown(ff)} ({shown(tf)})"))
-    record("cnn", figures, readme=rows, device=str(device), dry_run=a.dry_run,
-           note=f"{threads} intra-op thread(s); the 2-core machine was shared with other busy processes, so "
-                f"seconds and images/s are lower than on a quiet machine; accuracies are per run (one seed)")
+    name = "cnn" if device.type == "cpu" else f"cnn-{device.type}"  # a GPU run never overwrites the CPU figures
+    rows = [(f"{what} [{device.type}]", fig) for what, fig in rows] if device.type != "cpu" else rows
+    record(name, figures, readme=rows, device=str(device), dry_run=a.dry_run,
+           note=(f"{threads} intra-op thread(s); the 2-core machine was shared with other busy processes, so "
+                 "seconds and images/s are lower than on a quiet machine" if device.type == "cpu" else
+                 f"one {device.type} device") + "; accuracies are per run (one seed)")
 
 
 if __name__ == "__main__":
