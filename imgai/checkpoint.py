@@ -115,4 +115,6 @@ def list_checkpoints(dirs=None) -> list:
                 continue  # a stray or broken JSON file is not a model; don't break the picker for it
             found.append({**meta, "path": str(js.with_suffix("")), "name": js.stem, "shipped": Path(d) == WEIGHTS_DIR})
     found.sort(key=lambda m: str(m.get("created", "")), reverse=True)
-    return sorted(found, key=lambda m: not m["shipped"])  # stable: keeps newest-first within each group
+    # stable: keeps newest-first within each group; the shipped digits models lead (pickers open on them:
+    # drawing a digit, the classroom links), then the other shipped ones (cifar10-5k), then the user's
+    return sorted(found, key=lambda m: (not m["shipped"], m["shipped"] and m.get("dataset") != "digits"))

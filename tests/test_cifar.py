@@ -154,3 +154,29 @@ def test_the_fast_preset_on_cifar10_5k_crops_mirrors_and_smooths_labels():
         return next(m for m in islice(prepare_run(spec, data=small, device="cpu").loop(), 3) if "loss" in m)["loss"]
     # same seed, same weights, same batch: only the loss's targets differ
     assert first_loss(0.1) != first_loss(0.0) and np.isfinite(first_loss(0.1))
+
+
+def test_the_shipped_cifar10_cnn_reads_colour_photos():
+    from PIL import Image
+
+    from imgai.checkpoint import WEIGHTS_DIR, list_checkpoints
+    from imgai.classify import load_classifier
+    from imgai.data import CIFAR_CLASSES
+    clf = load_classifier(str(WEIGHTS_DIR / "cifar10-cnn"))
+    assert clf.class_names == CIFAR_CLASSES and clf.meta["dataset"] == "cifar10-5k"
+    photo = Image.open(Path(__file__).parent / "photos" / "chelsea.jpg")
+    x = clf.prepare(photo)
+    assert x.shape == (1, 3, 32, 32) and clf.preview(x).shape == (32, 32, 3)
+    out = clf.predict(photo, top=3)
+    assert out["label"] in CIFAR_CLASSES and len(out["top"]) == 3 and sum(p for _, p in out["top"]) <= 1.0001
+    # pickers open on the digits models; the shipped CIFAR ones follow
+    shipped = [m for m in list_checkpoints() if m["shipped"]]
+    assert shipped[0]["dataset"] == "digits" and "cifar10-cnn" in [m["name"] for m in shipped]
+
+
+def test_the_classify_page_points_cifar_models_to_imagenet_for_anything_else():
+    from imgai.checkpoint import WEIGHTS_DIR
+    from imgai.classify import load_classifier
+    from ui.classify.common import describe_model
+    text = describe_model(load_classifier(str(WEIGHTS_DIR / "cifar10-cnn")))
+    assert "cifar10\\-5k" in text and "colour" in text and "**imagenet**" in text  # markdown-escaped name
