@@ -180,3 +180,18 @@ def test_the_classify_page_points_cifar_models_to_imagenet_for_anything_else():
     from ui.classify.common import describe_model
     text = describe_model(load_classifier(str(WEIGHTS_DIR / "cifar10-cnn")))
     assert "cifar10\\-5k" in text and "colour" in text and "**imagenet**" in text  # markdown-escaped name
+
+
+def test_the_shipped_cifar10_dcgan_draws_colour_pictures_the_cifar_cnn_can_read():
+    from imgai import latent
+    from imgai.checkpoint import WEIGHTS_DIR, load_checkpoint
+    from imgai.classify import load_classifier
+    from imgai.train import sample_images
+    gan, meta = load_checkpoint(WEIGHTS_DIR / "cifar10-dcgan")
+    clf = load_classifier(str(WEIGHTS_DIR / "cifar10-cnn"))
+    assert meta["dataset"] == "cifar10-5k" and latent.fits(meta, clf.meta)
+    z = latent.seed_latents(1, 4, gan.config.nz)
+    images = sample_images(gan.generator, z)
+    assert images.shape == (4, 32, 32, 3) and images.std() > 10  # not a flat colour
+    p = latent.class_probabilities(gan.generator, clf, z)
+    assert p.shape == (4, 10)
