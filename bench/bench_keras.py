@@ -2,7 +2,8 @@
 
 Same network (the TensorFlow CIFAR-10 tutorial CNN: valid convs 32/64/64, Dense 64), same batch size (32,
 Keras's default), same optimizer (Adam 1e-3), same data (the bundled cifar10-5k), same number of threads, on
-the same machine at the same time: rounds alternate imgai and Keras, so a busy machine slows both alike.
+the same machine at the same time: rounds alternate imgai, the loop imgai ran before (NCHW, torch's default
+Adam) and Keras, so a busy machine slows all alike.
 Images/s are training-only (no validation) and skip each round's first epoch (Keras traces its graph then;
 imgai warms up its kernels), and the median epoch of all rounds is reported; so are images per CPU-second of
 the training process, which a machine shared with other work disturbs less than wall-clock time.
@@ -99,6 +100,39 @@ def imgai_epochs(data, epochs: float, device) -> tuple[list, list, float]:
     return rates, cpu_rates, acc
 
 
+def nchw_epochs(data, epochs: int) -> tuple[list, list, float]:
+    """The loop imgai ran before (as pytorch/examples would write it): NCHW tensors and torch's default Adam,
+    no augmentation. Same model, batches and rate as the engine's textbook run: shows what the layout and
+    the fused optimizer buy."""
+    import torch
+    import torch.nn.functional as F
+
+    from imgai.data import normalize
+    from imgai.runs import build_for_data
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    model = build_for_data("cnn", "textbook", data).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y, B = data.train_x, data.train_y, 32
+    rates, cpu_rates = [], []
+    for _ in range(epochs):
+        t, c = time.perf_counter(), time.process_time()
+        perm = torch.randperm(len(y), generator=gen)
+        for i in range(len(y) // B):
+            idx = perm[i * B:(i + 1) * B]
+            loss = F.cross_entropy(model(normalize(x[idx], data.mean, data.std)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss.item()  # the engine reads the loss every step too
+        n = len(y) // B * B
+        rates.append(n / (time.perf_counter() - t))
+        cpu_rates.append(n / (time.process_time() - c))
+    with torch.no_grad():
+        acc = (model.eval()(normalize(data.val_x, data.mean, data.std)).argmax(1) == data.val_y).float().mean()
+    return rates, cpu_rates, acc.item()
+
+
 def keras_epochs(python: str, epochs: int, threads: int) -> tuple[list, float, str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
     r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads)],
@@ -121,19 +155,21 @@ def main():
     threads, device = configure_threads(), pick_device()
     data = load_dataset("cifar10-5k")
     if a.dry_run:
-        rates, cpu_rates, _ = imgai_epochs(data, 0.05, device)
-        record("keras", {"imgai_images_per_s": rates, "imgai_images_per_cpu_s": cpu_rates}, dry_run=True,
-               note="dry run: imgai side only")
+        small = replace(data, train_x=data.train_x[:256], train_y=data.train_y[:256])
+        figures = {"imgai": imgai_epochs(small, 1, device)[:2], "nchw": nchw_epochs(small, 1)[:2]}
+        record("keras", figures, dry_run=True, note="dry run: imgai sides only")
         return
     keras = a.keras_python if Path(a.keras_python).is_file() else None
-    wall = {"imgai": [], "keras": []}
-    cpu = {"imgai": [], "keras": []}
-    accs, tf_version = {"imgai": [], "keras": []}, None
+    wall = {"imgai": [], "nchw": [], "keras": []}
+    cpu = {"imgai": [], "nchw": [], "keras": []}
+    accs, tf_version = {"imgai": [], "nchw": [], "keras": []}, None
     for _ in range(a.rounds):
-        rates, cpu_rates, acc = imgai_epochs(data, a.epochs, device)
-        wall["imgai"] += rates[1:]
-        cpu["imgai"] += cpu_rates[1:]
-        accs["imgai"].append(round(acc, 4))
+        for side, fn in (("imgai", lambda: imgai_epochs(data, a.epochs, device)),
+                         ("nchw", lambda: nchw_epochs(data, a.epochs))):
+            rates, cpu_rates, acc = fn()
+            wall[side] += rates[1:]
+            cpu[side] += cpu_rates[1:]
+            accs[side].append(round(acc, 4))
         if keras:
             rates, cpu_rates, acc, tf_version = keras_epochs(keras, a.epochs, threads)
             wall["keras"] += rates[1:]
@@ -145,14 +181,16 @@ def main():
                "images_per_cpu_s": {k: [round(r) for r in v] for k, v in cpu.items()},
                "median": {k: {side: round(v) for side, v in d.items()} for k, d in med.items()},
                "val_acc_after_round": accs, "tensorflow": tf_version}
-    rows = []
+    w, c = med["wall"], med["cpu"]
+    rows = [("Textbook CNN on cifar10-5k, batch 32, images per CPU-second: imgai's engine (channels-last, fused "
+             "Adam) / the same loop in NCHW with torch's default Adam, same run",
+             f"{c['imgai']:,.0f} / {c['nchw']:,.0f} = {c['imgai'] / c['nchw']:.2f}x")]
     if keras:
         figures["ratio"] = {k: round(d["imgai"] / d["keras"], 3) for k, d in med.items()}
-        w, c = med["wall"], med["cpu"]
         rows.append(("Textbook CNN on cifar10-5k, batch 32, training images/s: imgai's engine / the seed's Keras "
                      f"program (TensorFlow {tf_version}), median epoch, same run",
                      f"{w['imgai']:,.0f} / {w['keras']:,.0f} = {w['imgai'] / w['keras']:.2f}x"))
-        rows.append(("Same, images per CPU-second (less sensitive to other processes on the machine)",
+        rows.append(("Same, images per CPU-second (less disturbed by other processes on the machine)",
                      f"{c['imgai']:,.0f} / {c['keras']:,.0f} = {c['imgai'] / c['keras']:.2f}x"))
     note = (f"{threads} intra-op thread(s) on both sides; the 2-core machine was shared with other busy processes"
             + ("" if keras else f"; Keras side skipped: no interpreter at {a.keras_python} (see the docstring)"))
