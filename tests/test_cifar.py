@@ -195,3 +195,18 @@ def test_the_shipped_cifar10_dcgan_draws_colour_pictures_the_cifar_cnn_can_read(
     assert images.shape == (4, 32, 32, 3) and images.std() > 10  # not a flat colour
     p = latent.class_probabilities(gan.generator, clf, z)
     assert p.shape == (4, 10)
+
+
+def test_the_train_page_offers_cifar10_5k_with_its_own_preset():
+    from streamlit.testing.v1 import AppTest
+
+    from imgai.runs import default_train_config
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py"),
+                           default_timeout=60).run()
+    assert "cifar10-5k (colour photos, bundled)" in at.selectbox(key="train_dataset").options  # labels shown
+    at.selectbox(key="train_dataset").set_value("cifar10-5k").run()
+    assert not at.exception and not at.error
+    assert any("4,160 training + 500 validation images · 32×32 colour · 10 classes" in c.value for c in at.caption)
+    cfg = default_train_config("cnn", "fast", "cifar10-5k")
+    assert at.number_input(key="knob_epochs_cnn_fast_cifar10-5k").value == cfg.epochs
+    assert at.select_slider(key="knob_batch_cnn_fast_cifar10-5k").value == cfg.batch_size
