@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a CNN classifier or a DCGAN; writes OUT.safetensors + OUT.json")
     t.add_argument("--model", choices=["cnn", "dcgan"], required=True)
     t.add_argument("--preset", choices=["fast", "textbook"], default="fast")
-    t.add_argument("--dataset", default="digits", help="digits | mnist | fashion-mnist | cifar10 | folder:PATH")
+    t.add_argument("--dataset", default="digits", help="digits | cifar10-5k | mnist | fashion-mnist | cifar10 | folder:PATH")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_number(float))
     budget.add_argument("--seconds", type=_number(float), help="a time budget instead of epochs")
@@ -96,7 +96,8 @@ def _train_config(a):
         changes.update(seconds=a.seconds, epochs=None)
     elif a.epochs is not None:
         changes.update(epochs=a.epochs)
-    return check_settings(replace(default_train_config(a.model, a.preset), seed=a.seed, **changes), a.model)
+    return check_settings(replace(default_train_config(a.model, a.preset, a.dataset), seed=a.seed, **changes),
+                          a.model)
 
 
 def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
