@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--steps", type=_positive(int), default=8)
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
+    add_experiment_parsers(sub)
     return p
 
 
@@ -156,6 +157,45 @@ def cmd_interpolate(a) -> int:
     return 0
 
 
+def add_experiment_parsers(sub):
+    """The Experiments page's commands: sweep and augment-experiment (each sets its own func)."""
+    s = sub.add_parser("sweep", help="train a grid of one or two knobs with k-fold cross-validation; ranks the settings")
+    s.add_argument("--knob", action="append", required=True, metavar="NAME=V1,V2",
+                   help="lr | batch_size | optimizer | weight_decay | augment | dropout, with a few values; once or twice")
+    s.add_argument("--folds", type=int, default=3, help="k of k-fold cross-validation; 1 = the fixed validation split")
+    s.add_argument("--epochs", type=_positive(float), default=2.0, help="epochs per run")
+    s.add_argument("--preset", choices=["fast", "textbook"], default="fast")
+    s.add_argument("--dataset", default="digits")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_sweep)
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+    return tqdm(total=total, file=sys.stderr, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+                mininterval=0.5)
+
+
+def cmd_sweep(a) -> int:
+    from .sweep import SweepSpec, parse_knob, prepare_sweep, summarize
+    knobs = dict(parse_knob(k) for k in a.knob)
+    if len(knobs) != len(a.knob):
+        raise ValueError("each knob may be given once")
+    sweep = prepare_sweep(SweepSpec(knobs=knobs, folds=a.folds, epochs=a.epochs, preset=a.preset,
+                                    dataset=a.dataset, seed=a.seed))
+    rows, t0 = [], time.perf_counter()
+    with _progress_bar(1000) as bar:
+        for m in sweep.loop():
+            rows.append(m)
+            bar.update(int(m["progress"] * 1000) - bar.n)
+            bar.set_postfix({"run": f"{m['setting'] * max(1, a.folds) + m['fold'] + 1}/{sweep.n_runs}"}, refresh=False)
+    summary = summarize(rows, sweep.spec)
+    summary.update(dataset=sweep.data.name, runs=sweep.n_runs, seconds=round(time.perf_counter() - t0, 2),
+                   device=str(sweep.device))
+    print(json.dumps(summary))
+    return 0
+
+
 def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .data import DatasetError
@@ -165,7 +205,7 @@ def main(argv=None) -> int:
     configure_threads()
     try:
         return {"train": cmd_train, "classify": cmd_classify, "generate": cmd_generate,
-                "interpolate": cmd_interpolate}[args.command](args)
+                "interpolate": cmd_interpolate}.get(args.command, getattr(args, "func", None))(args)
     except (CheckpointError, DatasetError, TrainingDiverged, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)  # one line, no traceback: these are the user's to fix
         return 2
