@@ -168,6 +168,18 @@ def add_experiment_parsers(sub):
     s.add_argument("--dataset", default="digits")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_sweep)
+    e = sub.add_parser("augment-experiment", help="train the CNN on a few real images per class, with and without "
+                                                  "generated images added; validation accuracy over seeds")
+    e.add_argument("--per-class", type=_positive(int), nargs="+", default=[10, 50, 100])
+    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    e.add_argument("--generated-per-class", type=_positive(int), default=100)
+    e.add_argument("--steps", type=_positive(int), default=300, help="optimiser steps per training")
+    e.add_argument("--generator", default="weights/digits-dcgan", help="a dcgan (labelled by a classifier) or cdcgan")
+    e.add_argument("--labeller", choices=["shipped", "self"], default="shipped",
+                   help="who labels a plain GAN's samples: the shipped digits CNN, or the few-shot CNN itself")
+    e.add_argument("--threshold", type=float, default=0.9, help="keep a sample its labeller is this sure of")
+    e.add_argument("--dataset", default="digits")
+    e.set_defaults(func=cmd_augment_experiment)
 
 
 def _progress_bar(total: int):
@@ -192,6 +204,26 @@ def cmd_sweep(a) -> int:
     summary = summarize(rows, sweep.spec)
     summary.update(dataset=sweep.data.name, runs=sweep.n_runs, seconds=round(time.perf_counter() - t0, 2),
                    device=str(sweep.device))
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_augment_experiment(a) -> int:
+    from .augment_experiment import AugmentSpec, prepare_experiment, summarize
+    from .data import load_dataset
+    spec = AugmentSpec(per_class=a.per_class, seeds=a.seeds, generated_per_class=a.generated_per_class,
+                       steps=a.steps, generator=a.generator, labeller=a.labeller, threshold=a.threshold)
+    exp = prepare_experiment(spec, load_dataset(a.dataset))
+    rows, t0 = [], time.perf_counter()
+    with _progress_bar(1000) as bar:
+        for m in exp.loop():
+            rows.append(m)
+            bar.update(int(m["progress"] * 1000) - bar.n)
+            if "val_acc" in m:
+                print(json.dumps({k: m[k] for k in ("per_class", "seed", "mode", "val_acc", "generated") if k in m}),
+                      flush=True)
+    summary = summarize(rows, spec)
+    summary.update(dataset=exp.data.name, seconds=round(time.perf_counter() - t0, 2), device=str(exp.device))
     print(json.dumps(summary))
     return 0
 

@@ -215,7 +215,7 @@ def score(run: dict) -> float | None:
 
 def _settings(meta: dict, model_config: dict | None) -> dict:
     return {"preset": meta.get("preset"), "train": dict(meta.get("train") or {}), "model": dict(model_config or {}),
-            **({"sweep": meta["sweep"]} if "sweep" in meta else {})}
+            **{k: meta[k] for k in ("sweep", "experiment") if k in meta}}
 
 
 def sample_quality(images, judge: str | None = None) -> float | None:
