@@ -178,6 +178,7 @@ def add_experiment_parsers(sub):
     e.add_argument("--labeller", choices=["shipped", "self"], default="shipped",
                    help="who labels a plain GAN's samples: the shipped digits CNN, or the few-shot CNN itself")
     e.add_argument("--threshold", type=float, default=0.9, help="keep a sample its labeller is this sure of")
+    e.add_argument("--pool", type=_positive(int), default=3000, help="plain GAN samples drawn and labelled")
     e.add_argument("--dataset", default="digits")
     e.set_defaults(func=cmd_augment_experiment)
 
@@ -212,7 +213,8 @@ def cmd_augment_experiment(a) -> int:
     from .augment_experiment import AugmentSpec, prepare_experiment, summarize
     from .data import load_dataset
     spec = AugmentSpec(per_class=a.per_class, seeds=a.seeds, generated_per_class=a.generated_per_class,
-                       steps=a.steps, generator=a.generator, labeller=a.labeller, threshold=a.threshold)
+                       steps=a.steps, generator=a.generator, labeller=a.labeller, threshold=a.threshold,
+                       pool=a.pool)
     exp = prepare_experiment(spec, load_dataset(a.dataset))
     rows, t0 = [], time.perf_counter()
     with _progress_bar(1000) as bar:
