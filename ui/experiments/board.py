@@ -1,0 +1,61 @@
+"""The class board: every published run of the class on one chart and in one ranked table.
+
+    board_section(store, owner)
+
+It reads the run store every few seconds (a fragment), so a run published from another browser appears
+without a reload. Nicknames are user text: escaped for markdown and charts; tables show them as plain text.
+"""
+import pandas as pd
+import streamlit as st
+
+from imgai.runstore import score
+from ui.charts import CHART_CONFIG
+from ui.experiments.charts import board_figure
+from ui.experiments.compare import KIND
+from ui.experiments.text import md
+
+REFRESH_S = 5.0
+BOARDS = {"cnn": "Classifiers (validation accuracy)", "dcgan": "GANs (sample quality)",
+          "cdcgan": "Conditional GANs (sample quality)"}
+
+
+def board_section(store, owner: str):
+    st.fragment(_board, run_every=REFRESH_S)(store, owner)
+
+
+def _board(store, owner: str):
+    runs = store.board()
+    if not runs:
+        st.info("Nobody has published a run yet. Train one on the **Train** page, then publish it under "
+                "**Compare runs** with a nickname: it appears here for the whole class.", icon=":material/leaderboard:")
+        return
+    kinds = [k for k in BOARDS if any(r["kind"] == k for r in runs)]
+    a, b = st.columns(2)
+    kind = a.segmented_control("Board", kinds, default=kinds[0], format_func=BOARDS.get, key="exp_board_kind") or kinds[0]
+    datasets = sorted({r["dataset"] or "?" for r in runs if r["kind"] == kind})
+    dataset = b.selectbox("Data set", datasets, key="exp_board_dataset") if len(datasets) > 1 else datasets[0]
+    shown = [r for r in runs if r["kind"] == kind and (r["dataset"] or "?") == dataset]
+    metric = "validation accuracy" if kind == "cnn" else "share of samples the digits CNN reads (≥ 90% sure)"
+    rows = []
+    for rank, r in enumerate(shown, 1):
+        t, m, f = r["settings"].get("train") or {}, r["settings"].get("model") or {}, r["final"]
+        rows.append({"rank": rank, "nickname": r["nickname"], "score": score(r), "seconds": f.get("seconds") or 0.0,
+                     "model": f"{KIND.get(r['kind'], r['kind'])} · {r['settings'].get('preset') or '?'}",
+                     "epochs": f.get("epoch"), "batch": t.get("batch_size"), "lr": t.get("lr"),
+                     "optimiser": t.get("optimizer"), "weight decay": t.get("weight_decay"),
+                     "dropout": m.get("dropout", m.get("d_dropout")), "augment": t.get("augment"),
+                     "yours": r["owner"] == owner})
+    scored = [r for r in rows if isinstance(r["score"], (int, float))]
+    if scored:
+        best = scored[0]
+        st.markdown(f"**{len(rows)}** published run{'s' if len(rows) != 1 else ''} on **{md(dataset)}** · best: "
+                    f"**{md(best['nickname'])}** with **{best['score']:.1%}** {md(metric)} after "
+                    f"{best['seconds']:.0f} s of training")
+    st.plotly_chart(board_figure(scored, metric), key="exp_board_chart", config=CHART_CONFIG)
+    table = pd.DataFrame(rows).set_index("rank")
+    st.dataframe(table, width="stretch", column_config={
+        "score": st.column_config.NumberColumn(metric, format="percent"),
+        "seconds": st.column_config.NumberColumn("seconds", format="%.0f"),
+        "epochs": st.column_config.NumberColumn("epochs", format="%.1f"),
+        "lr": st.column_config.NumberColumn("learning rate", format="%g"),
+        "yours": st.column_config.CheckboxColumn("yours")})

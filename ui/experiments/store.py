@@ -1,0 +1,27 @@
+"""The app's one RunStore and the recorder every job is wrapped in.
+
+    job = reg.submit(recorded_loop(run, owner), run.meta, ...)    # ui/jobs.py submit
+
+Recording happens in the process that runs the loop, when the loop ends (done, stopped or error). With the
+thread backend that is the web server; a loop run elsewhere (a Ray actor on this machine) writes to the same
+SQLite file, which takes concurrent writers (WAL). A Ray worker on another machine would need the same
+path to be shared (IMGAI_RUNS_DB on a shared disk) — see imgai/runstore.py.
+"""
+import streamlit as st
+
+from imgai.runstore import RunStore, recorded, store_path
+
+
+@st.cache_resource
+def _store(path: str) -> RunStore:
+    return RunStore(path)
+
+
+def run_store() -> RunStore:
+    """One per file (IMGAI_RUNS_DB / the data folder), shared by every session of the server."""
+    return _store(str(store_path()))
+
+
+def recorded_loop(run, owner: str):
+    """run.loop wrapped so the run is written to the store when it ends."""
+    return recorded(run.loop, run_store(), run.meta, owner=owner)
