@@ -60,7 +60,8 @@ def board_figure(rows: list, metric_title: str) -> go.Figure:
                       "line": {"width": 1, "color": "white"}},
            "hovertemplate": "%{text}<br>%{y:.1%} after %{x:.0f} s<extra></extra>", "showlegend": False}
     layout = _layout("Every published run: further up is better, further left is faster", "seconds of training",
-                     metric_title, None, ".0%", height=360)
+                     metric_title, [0, 1.05], ".0%", height=360)
+    layout["xaxis"]["rangemode"] = "tozero"
     return go.Figure({"data": [pts], "layout": layout})
 
 
