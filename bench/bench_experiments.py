@@ -9,6 +9,8 @@ shipped weights/digits-cnn above 0.9 confidence (both learned from all 4,500 tra
 module docstring of imgai/augment_experiment.py for what that means for the answer).
 """
 import argparse
+import json
+import sys
 import time
 from dataclasses import replace
 
@@ -40,7 +42,13 @@ def main():
     spec = AugmentSpec(per_class=a.per_class, seeds=a.seeds, steps=a.steps, labeller=a.labeller,
                        pool=300 if a.dry_run else 3000, generated_per_class=5 if a.dry_run else 100)
     t0 = time.perf_counter()
-    exp = summarize_experiment(list(prepare_experiment(spec, data, device).loop()), spec)
+    rows = []
+    for m in prepare_experiment(spec, data, device).loop():
+        rows.append(m)
+        if "mode" in m:  # one line per training on stderr, to follow a long run
+            print(json.dumps({k: m[k] for k in ("per_class", "seed", "mode", "val_acc", "seconds") if k in m}),
+                  file=sys.stderr, flush=True)
+    exp = summarize_experiment(rows, spec)
     exp["wall_s"] = round(time.perf_counter() - t0, 1)
     figures = {"augment": exp}
     readme = []
