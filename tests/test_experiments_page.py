@@ -135,7 +135,7 @@ def test_a_tiny_sweep_runs_as_a_job_and_shows_ranked_results_and_curves(store):
     assert job is not None and "sweep" in job.meta
     assert at.button(key="exp_sweep_start").disabled                # one run at a time per user
     job.wait(120)
-    at = poll_until(at, lambda at: "Best so far" in texts(at))
+    at = poll_until(at, lambda at: "**Best: batch size" in texts(at))
     titles = chart_titles(at)
     assert any(t.startswith("Validation accuracy per setting") for t in titles)
     assert {"Loss: training vs validation", "Accuracy: training vs validation"} <= set(titles)
@@ -150,15 +150,16 @@ def test_a_recorded_experiment_and_the_benchmark_show_accuracies_with_spread(sto
             for i, (n, s, m, acc) in enumerate([(10, 0, "real", 0.80), (10, 0, "real+generated", 0.85),
                                                 (10, 1, "real", 0.70), (10, 1, "real+generated", 0.86)], 1)]
     store.save({"owner": NO_BROWSER, "kind": "cnn", "dataset": "digits", "status": "done", "history": rows,
-                "settings": {"experiment": {"per_class": [10], "seeds": [0, 1]}}, "final": {}})
+                "settings": {"experiment": {"per_class": [10], "seeds": [0, 1], "labeller": "shipped"}}, "final": {}})
     at = page()
     assert not at.exception, at.exception
     shown = texts(at)
-    assert "Your last experiment (done)" in shown
+    assert "Your last experiment (done)" in shown and "shipped labeller" in shown
     assert "adding generated digits raised validation accuracy by 10.5 points" in shown
+    assert "may be luck" not in shown             # 10.5 points > the spread of either setting (7.1, 0.7)
     table = [d.value for d in at.dataframe if "real per class" in d.value.columns][0]
     real = table[table["training data"] == "real"].iloc[0]
-    assert real["mean"] == pytest.approx(0.75) and real["spread"] == pytest.approx(0.0707, abs=1e-3)
+    assert real["mean"] == pytest.approx(75) and real["spread"] == pytest.approx(7.07, abs=0.01)   # percent
 
 
 def test_every_training_run_of_the_server_is_recorded_when_it_ends(store, digits):

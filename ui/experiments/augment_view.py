@@ -101,7 +101,10 @@ def augment_section(store, owner: str):
     stored = [r for r in store.runs(owner=owner, limit=50) if "experiment" in (r["settings"] or {})]
     if stored:
         run = store.get(stored[0]["id"])
-        st.caption(f"Your last experiment ({run['status']}):")
+        e = run["settings"]["experiment"]
+        st.caption(f"Your last experiment ({run['status']}): {md(Path(str(e.get('generator', '?'))).name)}, "
+                   f"{md(e.get('labeller', '?'))} labeller, {e.get('steps', '?')} steps per network, "
+                   f"{e.get('generated_per_class', '?')} generated per class")
         show_results(summarize(run["history"]), key="exp_aug_chart_stored")
 
 
@@ -123,17 +126,20 @@ def show_results(out: dict, key: str):
     if not settings:
         st.caption("Results appear after the first two trainings.")
         return
+    by = {(s["per_class"], s["mode"]): s for s in settings}
     for g in out["gains"]:
         word = "raised" if g["gain"] > 0 else "lowered" if g["gain"] < 0 else "did not change"
+        noise = max(by[(g["per_class"], m)]["spread"] for m in ("real", "real+generated"))
+        luck = " — less than the spread over seeds, so it may be luck" if abs(g["gain"]) < noise else ""
         st.markdown(f"- **{g['per_class']} real per class:** adding generated digits {word} validation accuracy"
-                    + (f" by {abs(g['gain']) * 100:.1f} points" if g["gain"] else ""))
+                    + (f" by {abs(g['gain']) * 100:.1f} points" if g["gain"] else "") + luck)
     st.plotly_chart(augment_figure(settings), key=key, config=CHART_CONFIG)
-    table = pd.DataFrame([{"real per class": s["per_class"], "training data": s["mode"], "mean": s["mean"],
-                           "spread": s["spread"], "seeds": len(s["val_acc"]),
+    table = pd.DataFrame([{"real per class": s["per_class"], "training data": s["mode"], "mean": 100 * s["mean"],
+                           "spread": 100 * s["spread"], "seeds": len(s["val_acc"]),
                            "generated added": s.get("generated")} for s in settings])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "mean": st.column_config.NumberColumn("mean validation accuracy", format="percent"),
-        "spread": st.column_config.NumberColumn("± spread (std. dev.)", format="percent"),
+        "mean": st.column_config.NumberColumn("mean validation accuracy", format="%.1f%%"),
+        "spread": st.column_config.NumberColumn("± spread (std. dev.)", format="%.1f%%"),
         "generated added": st.column_config.NumberColumn(format="%.0f")})
 
 

@@ -134,16 +134,17 @@ def show_results(rows: list, spec: SweepSpec):
         return
     best = out["best"]
     spread = f" ± {best['spread']:.1%}" if spec.folds > 1 else ""
-    st.markdown(f"**Best so far: {best['label']}** — {best['mean']:.1%}{spread} validation accuracy"
+    head = "Best" if out["complete"] else "Best so far"
+    st.markdown(f"**{head}: {best['label']}** — {best['mean']:.1%}{spread} validation accuracy"
                 + (f" (mean ± spread over {spec.folds} folds)" if spec.folds > 1 else " (fixed validation split)"))
-    table = pd.DataFrame([{"rank": r["rank"], "setting": r["label"], "mean": r["mean"], "spread": r["spread"],
+    table = pd.DataFrame([{"rank": r["rank"], "setting": r["label"], "mean": 100 * r["mean"], "spread": 100 * r["spread"],
                            "folds": ", ".join(f"{a:.1%}" for a in r["folds"]), "seconds per run": r["seconds"]}
                           for r in results]).set_index("rank")
     st.dataframe(table.style.apply(lambda row: ["background-color: #D3F9D8" if row.name == 1 else "" for _ in row],
                                    axis=1),
                  width="stretch", column_config={
-                     "mean": st.column_config.NumberColumn("mean validation accuracy", format="percent"),
-                     "spread": st.column_config.NumberColumn("± spread (std. dev.)", format="percent"),
+                     "mean": st.column_config.NumberColumn("mean validation accuracy", format="%.1f%%"),
+                     "spread": st.column_config.NumberColumn("± spread (std. dev.)", format="%.1f%%"),
                      "seconds per run": st.column_config.NumberColumn(format="%.1f")})
     st.plotly_chart(sweep_figure(results), key="exp_sweep_chart", config=CHART_CONFIG)
     labels = {r["index"]: r["label"] for r in results}
