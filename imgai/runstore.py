@@ -219,8 +219,10 @@ def _settings(meta: dict, model_config: dict | None) -> dict:
 
 
 def sample_quality(images, judge: str | None = None) -> float | None:
-    """GAN sample quality on digit data: the share of samples the shipped digits CNN reads with at least
-    90% confidence (as bench/judge.py). None when the samples are not 28x28 grey digits."""
+    """GAN sample quality on digit data, 0..1: the share of samples the shipped digits CNN reads with at least
+    90% confidence (as bench/judge.py), times the share of the ten classes those cover. The second factor
+    keeps a collapsed generator from scoring well: the CNN reads a blank image confidently (as one class).
+    None when the samples are not 28x28 grey digits."""
     import numpy as np
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) == 0:
@@ -233,7 +235,31 @@ def sample_quality(images, judge: str | None = None) -> float | None:
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
     with torch.no_grad():
         p = torch.softmax(clf.model(normalize(x, clf.meta["mean"], clf.meta["std"])), 1)
-    return round(float((p.max(1).values >= 0.9).float().mean()), 4)
+    conf, label = p.max(1)
+    readable = conf >= 0.9
+    covered = len(torch.unique(label[readable])) / p.shape[1]
+    return round(float(readable.float().mean()) * covered, 4)
+
+
+def record_job(store: RunStore, job) -> str | None:
+    """Write an ended job (imgai.jobs.Job or any object with its reading interface) from the side that
+    watches it: for a backend whose loop runs where the store cannot be reached (a Ray actor on another
+    machine), the web server calls this when it sees the job has ended. The run id is the job id, so
+    calling it again only rewrites the same run. Returns the id, or None while the job is still active."""
+    if job.status not in STATUSES:
+        return None
+    rows = [{k: v for k, v in r.items() if isinstance(v, (int, float, str, bool))} for r in job.metrics()]
+    last = {}
+    for r in rows:
+        last.update(r)
+    final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
+    grid = job.latest_grid()
+    if job.meta.get("kind") != "cnn" and grid is not None and job.status != "error":
+        final["quality"] = sample_quality(grid[1])
+    return store.save({"id": job.id, "owner": job.owner, "kind": job.meta.get("kind"),
+                       "dataset": job.meta.get("dataset"), "status": job.status, "error": job.error,
+                       "started": job.started_at, "finished": job.finished_at,
+                       "settings": _settings(job.meta, job.meta.get("config")), "final": final, "history": rows})
 
 
 def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id: str | None = None):

@@ -136,7 +136,7 @@ def show_results(out: dict, key: str):
     st.plotly_chart(augment_figure(settings), key=key, config=CHART_CONFIG)
     table = pd.DataFrame([{"real per class": s["per_class"], "training data": s["mode"], "mean": 100 * s["mean"],
                            "spread": 100 * s["spread"], "seeds": len(s["val_acc"]),
-                           "generated added": s.get("generated")} for s in settings])
+                           "generated added": s.get("generated", 0)} for s in settings])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "mean": st.column_config.NumberColumn("mean validation accuracy", format="%.1f%%"),
         "spread": st.column_config.NumberColumn("± spread (std. dev.)", format="%.1f%%"),

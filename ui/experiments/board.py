@@ -35,7 +35,7 @@ def _board(store, owner: str):
     datasets = sorted({r["dataset"] or "?" for r in runs if r["kind"] == kind})
     dataset = b.selectbox("Data set", datasets, key="exp_board_dataset") if len(datasets) > 1 else datasets[0]
     shown = [r for r in runs if r["kind"] == kind and (r["dataset"] or "?") == dataset]
-    metric = "validation accuracy" if kind == "cnn" else "share of samples the digits CNN reads (≥ 90% sure)"
+    metric = "validation accuracy" if kind == "cnn" else "sample quality (digits read × classes covered)"
     rows = []
     for rank, r in enumerate(shown, 1):
         t, m, f = r["settings"].get("train") or {}, r["settings"].get("model") or {}, r["final"]
@@ -51,6 +51,10 @@ def _board(store, owner: str):
         st.markdown(f"**{len(rows)}** published run{'s' if len(rows) != 1 else ''} on **{md(dataset)}** · best: "
                     f"**{md(best['nickname'])}** with **{best['score']:.1%}** {md(metric)} after "
                     f"{best['seconds']:.0f} s of training")
+    if kind != "cnn":
+        st.caption("GAN sample quality: the share of the run's last 36 samples that the shipped digits CNN reads "
+                   "with at least 90% confidence, times the share of the ten digits they cover (a generator that "
+                   "draws one digit only scores low). Only for digit data sets.")
     st.plotly_chart(board_figure(scored, metric), key="exp_board_chart", config=CHART_CONFIG)
     table = pd.DataFrame(rows).set_index("rank")
     st.dataframe(table, width="stretch", column_config={

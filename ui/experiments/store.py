@@ -3,9 +3,9 @@
     job = reg.submit(recorded_loop(run, owner), run.meta, ...)    # ui/jobs.py submit
 
 Recording happens in the process that runs the loop, when the loop ends (done, stopped or error). With the
-thread backend that is the web server; a loop run elsewhere (a Ray actor on this machine) writes to the same
-SQLite file, which takes concurrent writers (WAL). A Ray worker on another machine would need the same
-path to be shared (IMGAI_RUNS_DB on a shared disk) — see imgai/runstore.py.
+thread backend that is the web server. A backend that rebuilds the loop elsewhere (Ray: the actor builds the
+run again from its spec) records from the web-server side instead: `record_ended(job)` when the server sees
+the job has ended (imgai.runstore.record_job; the run id is the job id, so seeing it twice is harmless).
 """
 import streamlit as st
 
@@ -25,3 +25,9 @@ def run_store() -> RunStore:
 def recorded_loop(run, owner: str):
     """run.loop wrapped so the run is written to the store when it ends."""
     return recorded(run.loop, run_store(), run.meta, owner=owner)
+
+
+def record_ended(job):
+    """Write an ended job from the web server (for jobs whose loop ran where the store is out of reach)."""
+    from imgai.runstore import record_job
+    return record_job(run_store(), job)

@@ -103,8 +103,11 @@ def sweep_section(store, owner: str):
     stored = [r for r in store.runs(owner=owner, limit=50) if "sweep" in (r["settings"] or {})]
     if stored:
         run = store.get(stored[0]["id"])
-        st.caption(f"Your last sweep ({run['status']}):")
-        show_results(run["history"], SweepSpec(**run["settings"]["sweep"]))
+        last = SweepSpec(**run["settings"]["sweep"])
+        st.caption(f"Your last sweep ({run['status']}): {' and '.join(KNOBS[k][2] for k in last.knobs)}, "
+                   f"{FOLDS.get(last.folds, f'{last.folds}-fold cross-validation')}, {last.epochs:g} epochs per run, "
+                   f"{last.dataset}")
+        show_results(run["history"], last)
     else:
         st.caption("Results appear here while the sweep runs.")
 
@@ -155,6 +158,9 @@ def show_results(rows: list, spec: SweepSpec):
                                  "the dashed loss turns up while the solid one keeps falling, it is overfitting: "
                                  "memorising the training images. Dropout, weight decay and augmentation fight it.")
     series = {labels[i]: curves(rows, i) for i in picked}
+    if spec.folds > 1:
+        st.caption("Each point is the mean over the folds at the end of an epoch. Training accuracy is the running "
+                   "average over the epoch with dropout and augmentation on, so it can trail validation early on.")
     if series:
         a, b = st.columns(2)
         a.plotly_chart(train_val_figure(series, "train_loss", "val_loss", "Loss: training vs validation", "loss"),
