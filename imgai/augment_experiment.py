@@ -96,7 +96,8 @@ def conditional_source(gan) -> ImageSource:
 def label_pool(images: torch.Tensor, model, mean, std, threshold: float) -> tuple:
     """Labels and confidences a classifier gives uint8 images; keep only those at or above threshold."""
     model.eval()
-    probs = torch.cat([torch.softmax(model(normalize(images[i:i + 500], mean, std)), 1)
+    dev = next(model.parameters(), torch.empty(0)).device   # the images stay on the CPU; only each chunk visits the model
+    probs = torch.cat([torch.softmax(model(normalize(images[i:i + 500].to(dev), mean, std)), 1).cpu()
                        for i in range(0, len(images), 500)])
     conf, label = probs.max(1)
     keep = conf >= threshold

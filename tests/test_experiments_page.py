@@ -157,6 +157,7 @@ def test_a_recorded_experiment_and_the_benchmark_show_accuracies_with_spread(sto
     assert "Your last experiment (done)" in shown and "shipped labeller" in shown
     assert "adding generated digits raised validation accuracy by 10.5 points" in shown
     assert "may be luck" not in shown             # 10.5 points > the spread of either setting (7.1, 0.7)
+    assert "No runs yet" in shown                 # an experiment is not offered for comparing runs
     table = [d.value for d in at.dataframe if "real per class" in d.value.columns][0]
     real = table[table["training data"] == "real"].iloc[0]
     assert real["mean"] == pytest.approx(75) and real["spread"] == pytest.approx(7.07, abs=0.01)   # percent

@@ -76,7 +76,9 @@ def _fmt(v) -> str:
 
 
 def compare_section(store, owner: str):
-    runs = [r for r in store.visible(owner, limit=300) if r["status"] != "error" or r["owner"] == owner]
+    # sweeps and experiments chain many trainings in one history: they have their own tabs
+    runs = [r for r in store.visible(owner, limit=300)
+            if (r["status"] != "error" or r["owner"] == owner) and kind_of(r) in KIND.values()]
     if not runs:
         st.info("No runs yet. Every run you train on the **Train** page (finished or stopped) is kept here, "
                 "and so is every run your classmates publish to the class board.", icon=":material/info:")
