@@ -270,10 +270,13 @@ def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id:
 
     Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
     def factory(state=None):
+        if state is None:  # the loop reports its model through the state: the stored settings need its config
+            from .train import TrainState
+            state = TrainState()
         rows, last, grid, started = [], {}, None, time.time()
         status, error = "stopped", None
         try:
-            for item in loop_factory(state) if state is not None else loop_factory():
+            for item in loop_factory(state):
                 if "event" not in item:
                     rows.append({k: v for k, v in item.items() if isinstance(v, (int, float, str, bool))})
                     last.update(rows[-1])

@@ -146,6 +146,10 @@ def test_a_real_job_is_recorded_when_it_ends(store, digits):
     (saved,) = store.runs(owner="me", history=True)
     assert saved["final"]["val_acc"] > 0.1 and saved["settings"]["model"]["dropout"] == 0.25
     assert any("val_acc" in r for r in saved["history"])
+    run = prepare_run(RunSpec("cnn", "fast", train=replace(cfg, epochs=0.2), model_overrides={"dropout": 0.5}),
+                      data=small, device="cpu")
+    list(recorded(run.loop, store, run.meta, owner="cli")())     # called without a state, as a script would
+    assert store.runs(owner="cli")[0]["settings"]["model"]["dropout"] == 0.5
 
 
 def test_sample_quality_judges_digits_and_ignores_other_images(digits):

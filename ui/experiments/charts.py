@@ -21,7 +21,7 @@ METRICS = {  # key -> (title, y axis, y range, smoothed, tick format)
 def _layout(title, x_title, y_title, y_range=None, y_format=None, height=CHART_HEIGHT, legend_below=True):
     return {"title": _title(title), "height": height, "uirevision": "keep", "hovermode": "closest",
             "margin": {"l": 50, "r": 10, "t": 36, "b": 40},
-            "legend": {"font": {"size": 11}, "orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
+            "legend": {"font": {"size": 11}, "orientation": "h", "yanchor": "top", "y": -0.28, "x": 0}
             if legend_below else {"font": {"size": 11}},
             "xaxis": {"title": {"text": x_title, "font": {"size": 11}}},
             "yaxis": {"title": {"text": y_title, "font": {"size": 11}}, "range": y_range, "tickformat": y_format}}

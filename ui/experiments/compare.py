@@ -18,6 +18,8 @@ KIND = {"cnn": "CNN", "dcgan": "GAN", "cdcgan": "conditional GAN"}
 FIRST = ["kind", "dataset", "preset", "train.epochs", "train.seconds", "train.batch_size", "train.lr", "train.optimizer",
          "train.weight_decay", "model.dropout", "model.d_dropout", "train.augment", "train.seed", "train.schedule"]
 
+PLUMBING = {"train.log_every", "train.n_samples", "train.sample_every"}  # how often it reported, not how it learned
+
 
 def kind_of(run: dict) -> str:
     s = run.get("settings") or {}
@@ -43,6 +45,8 @@ def flat_settings(run: dict) -> dict:
     out = {"kind": kind_of(run), "dataset": run.get("dataset"), "preset": s.get("preset")}
     for part in ("train", "model"):
         for k, v in (s.get(part) or {}).items():
+            if f"{part}.{k}" in PLUMBING:
+                continue
             out[f"{part}.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
     out["result.seconds"] = (run.get("final") or {}).get("seconds")
     out["result.score"] = score(run)
