@@ -98,6 +98,12 @@ def test_publishing_puts_a_run_on_the_board_with_its_nickname_escaped(store):
     assert list(board["yours"]) == [False, True]
     spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert spec["data"][0]["text"] == ["Grace", "&lt;b&gt;Ada&lt;/b&gt;[x](http://e)"]
+    at.number_input(key="exp_board_target").set_value(97.0)
+    at.number_input(key="exp_board_within").set_value(30.0).run()
+    assert "0 of 2 runs beat 97% within 30 s" in texts(at)         # Grace: 98% but in 40 s; Ada: 96% in 20 s
+    at.number_input(key="exp_board_within").set_value(60.0).run()
+    assert "1 of 2 runs beat 97% within 60 s" in texts(at)
+    assert list(at.dataframe[-1].value["meets challenge"]) == [True, False]
     at.button(key=f"exp_unpublish_{rid}").click().run()
     assert [r["nickname"] for r in store.board()] == ["Grace"]
 

@@ -55,7 +55,22 @@ def _board(store, owner: str):
         st.caption("GAN sample quality: the share of the run's last 36 samples that the shipped digits CNN reads "
                    "with at least 90% confidence, times the share of the ten digits they cover (a generator that "
                    "draws one digit only scores low). Only for digit data sets.")
-    st.plotly_chart(board_figure(scored, metric), key="exp_board_chart", config=CHART_CONFIG)
+    a, b = st.columns(2)
+    target = a.number_input("Challenge: at least this score (%)", 0.0, 100.0, 0.0, step=1.0, format="%g",
+                            key="exp_board_target", help="A teacher's question, e.g. 'who can beat 98% in 20 s?'. "
+                            "0 = no challenge.") / 100
+    within = b.number_input("… within this many seconds of training", 1.0, 3600.0, 20.0, step=5.0, format="%g",
+                            key="exp_board_within")
+    fig = board_figure(scored, metric)
+    if target > 0:
+        fig.layout.shapes = [{"type": "rect", "xref": "x", "yref": "y", "x0": 0, "x1": within, "y0": target, "y1": 1.05,
+                              "fillcolor": "rgba(43,138,62,0.12)", "line": {"width": 0}}]
+        for r in rows:
+            r["meets challenge"] = isinstance(r["score"], (int, float)) and r["score"] >= target and r["seconds"] <= within
+        n = sum(r["meets challenge"] for r in rows)
+        st.caption(f"{n} of {len(rows)} run{'s' if len(rows) != 1 else ''} beat {target:.0%} within {within:g} s "
+                   "(the green corner of the chart).")
+    st.plotly_chart(fig, key="exp_board_chart", config=CHART_CONFIG)
     table = pd.DataFrame(rows).set_index("rank")
     st.dataframe(table, width="stretch", column_config={
         "score": st.column_config.NumberColumn(metric, format="percent"),
