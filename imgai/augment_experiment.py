@@ -42,7 +42,7 @@ class AugmentSpec:
     per_class: list = field(default_factory=lambda: [10, 50, 100])  # real training images per class
     seeds: list = field(default_factory=lambda: [0, 1, 2])         # which images, initial weights, batch order
     generated_per_class: int = 100   # generated images added per class (the same for every real count)
-    steps: int = 300                 # optimiser steps per training: about 8 epochs of the 1,000-image set
+    steps: int = 300                 # optimiser steps per training, the same with or without generated images
     batch_size: int = 64
     lr: float = 3e-3                 # the fast CNN preset's rate, with its one-cycle schedule
     augment: bool = True             # the usual shifts and rotations, with and without generated images
