@@ -9,6 +9,7 @@ from imgai.checkpoint import CheckpointError
 from ui.latent import state as S
 from ui.latent import tabs as T
 from ui.latent import views as V
+from ui.safe_text import md, md_line
 
 st.title("Latent space")
 st.caption("A GAN turns a list of random numbers — a point in its **latent space** — into a picture. "
@@ -32,7 +33,7 @@ gen_name = c_gen.selectbox(
 try:
     G, gen_meta = V.generator(gens[gen_name].path)
 except CheckpointError as e:
-    st.error(f"Cannot load this generator: {e}")
+    st.error(f"Cannot load this generator: {md_line(e)}")
     st.stop()
 nz = gen_meta["config"]["nz"]
 
@@ -50,7 +51,7 @@ if clf_name != S.NO_CLASSIFIER:
     try:
         clf = V.classifier(clfs[clf_name].path)
     except CheckpointError as e:
-        st.error(f"Cannot load this classifier: {e}")
+        st.error(f"Cannot load this classifier: {md_line(e)}")
 
 
 def seed_input(col, name: str, label: str):
@@ -66,7 +67,7 @@ def seed_input(col, name: str, label: str):
 
 a = seed_input(c_a, "a", "Seed A")
 b = seed_input(c_b, "b", "Seed B")
-st.caption(f"{gen_meta.get('dataset', '?')} · {gen_meta.get('image_size')}×{gen_meta.get('image_size')} "
+st.caption(f"{md(gen_meta.get('dataset', '?'))} · {gen_meta.get('image_size')}×{gen_meta.get('image_size')} "
            f"{'grey' if gen_meta.get('channels') == 1 else 'colour'} · a latent point is {nz} numbers · "
            ":material/link: the address bar holds everything on this page: copy it to share exactly this picture.")
 

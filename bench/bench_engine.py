@@ -4,16 +4,15 @@ batches and the same optimizer, side by side in one process, in the two places t
 - "main thread": the loop consumed directly, as `python -m imgai train` does, vs the bare loop;
 - "background thread": the loop inside a Job, as the app runs it, vs the bare loop in a thread.
 
-    python bench/bench_engine.py [--steps 200] [--rounds 3]        (IMGAI_THREADS=1 for the app's setting)
+    PYTHONPATH=. python bench/bench_engine.py [--steps 200] [--rounds 3] [--dry-run]   (IMGAI_THREADS=1: the app's setting)
 
-Prints images/s and the engine/bare ratio for each (the engine should be within 5% of the bare loop).
-Rounds rotate the order so that a busy machine slows all alike; the median round is reported.
-On this 2-core machine any loop ran ~30% slower in a background thread than in the main thread with 2
-intra-op threads (and equally fast with 1): compare each engine figure with the bare loop in the same place.
+Writes bench/results/engine.json (images/s of each and the engine/bare ratio; the engine should be within
+a few percent of the bare loop). Rounds rotate the order so that a busy machine slows all alike; the median
+round is reported. Any loop may run slower in a background thread than in the main thread when torch uses
+several intra-op threads: compare each engine figure with the bare loop in the same place.
 """
 import argparse
 import copy
-import json
 import statistics
 import threading
 import time
@@ -26,6 +25,7 @@ from imgai.data import load_dataset, normalize
 from imgai.device import configure_threads, pick_device
 from imgai.jobs import Job
 from imgai.runs import RunSpec, default_train_config, prepare_run
+from record import add_dry_run, record
 
 
 def bare_classifier(model, data, cfg, device, steps):
@@ -115,10 +115,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
-    a = ap.parse_args()
+    a = add_dry_run(ap).parse_args()
+    if a.dry_run:
+        a.steps, a.rounds = 3, 1
     configure_threads()
     device = pick_device()
     data = load_dataset("digits")
+    figures, readme = [], []
     for kind in ("cnn", "dcgan"):
         # constant rate, no augmentation: the bare loop does exactly the same work per step
         cfg = replace(default_train_config(kind, "fast"), augment=False, schedule="constant", seed=0)
@@ -140,12 +143,24 @@ def main():
                 if r:
                     times[name].append(time.perf_counter() - t)
         ips = {k: a.steps * cfg.batch_size / statistics.median(v) for k, v in times.items()}
-        for where, eng, bare in (("main thread", "engine_main", "bare_main"),
+        where = {}
+        for place, eng, bare in (("main thread", "engine_main", "bare_main"),
                                  ("background thread", "engine_job", "bare_thread")):
-            print(json.dumps({"model": kind, "where": where, "device": str(device), "threads": torch.get_num_threads(),
-                              "steps": a.steps, "batch_size": cfg.batch_size,
-                              "engine_images_per_s": round(ips[eng], 1), "bare_images_per_s": round(ips[bare], 1),
-                              "engine_vs_bare": round(ips[eng] / ips[bare], 3)}), flush=True)
+            fig = {"model": kind, "where": place, "threads": torch.get_num_threads(), "steps": a.steps,
+                   "rounds": a.rounds, "batch_size": cfg.batch_size, "engine_images_per_s": round(ips[eng], 1),
+                   "bare_images_per_s": round(ips[bare], 1), "engine_vs_bare": round(ips[eng] / ips[bare], 3)}
+            figures.append(fig)
+            where[place] = fig
+        m, b = where["main thread"], where["background thread"]
+        readme.append((f"training engine vs a bare PyTorch loop, fast {kind.upper() if kind == 'cnn' else 'GAN'} "
+                       f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})",
+                       f"{m['engine_vs_bare']:.2f}× its images/s in the CLI ({m['engine_images_per_s']:.0f} vs "
+                       f"{m['bare_images_per_s']:.0f}), {b['engine_vs_bare']:.2f}× in an app job "
+                       f"({b['engine_images_per_s']:.0f} vs {b['bare_images_per_s']:.0f})"))
+    record("engine", figures, readme=readme, device=str(device), dry_run=a.dry_run,
+           note="measured while other work shared the machine's cores; the ratios compare loops timed in "
+                "rotating order within the same rounds")
+
 
 if __name__ == "__main__":
     main()

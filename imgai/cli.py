@@ -8,89 +8,153 @@ of every command can be piped into another program.
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 
-def _positive(kind):
+MAX_PICTURES = 4096  # generate --n / interpolate --steps: a 64x64 grid; 10^8 pictures would fill the memory
+
+
+class _Parser(argparse.ArgumentParser):
+    """A refused argument is one line on stderr (exit 2), not a usage block: like every other refusal here."""
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(kind, most=None):
     def parse(text):
-        v = kind(text)
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
         if not v > 0:
             raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        if most is not None and v > most:
+            raise argparse.ArgumentTypeError(f"at most {most}, not {text}")
         return v
     return parse
 
 
+def _number(kind):
+    """Any number the type takes, inf and nan included: imgai.runs.check_settings says what is out of range."""
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{' whole' if kind is int else ''} number: {text}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m imgai", description="Train, classify and generate images.")
+    p = _Parser(prog="python -m imgai", description="Train, classify and generate images.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a CNN classifier or a DCGAN; writes OUT.safetensors + OUT.json")
     t.add_argument("--model", choices=["cnn", "dcgan"], required=True)
     t.add_argument("--preset", choices=["fast", "textbook"], default="fast")
     t.add_argument("--dataset", default="digits", help="digits | mnist | fashion-mnist | cifar10 | folder:PATH")
     budget = t.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=_positive(float))
-    budget.add_argument("--seconds", type=_positive(float), help="a time budget instead of epochs")
-    t.add_argument("--batch-size", type=_positive(int))
-    t.add_argument("--lr", type=_positive(float))
+    budget.add_argument("--epochs", type=_number(float))
+    budget.add_argument("--seconds", type=_number(float), help="a time budget instead of epochs")
+    t.add_argument("--batch-size", type=_number(int))
+    t.add_argument("--lr", type=_number(float))
+    t.add_argument("--weight-decay", type=_number(float))
     t.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_number(int), default=0)
     t.add_argument("--out", required=True, help="checkpoint path, without extension")
+    t.add_argument("--fallback-out", help="where to save if OUT cannot be written at the end (default: a folder "
+                                          "in the system's temporary directory)")
     c = sub.add_parser("classify", help="classify image files; one JSON line per file")
     c.add_argument("--weights", required=True, help="a checkpoint path, or 'imagenet' for photos of anything")
     c.add_argument("--top", type=_positive(int), default=5)
     c.add_argument("files", nargs="+")
     g = sub.add_parser("generate", help="draw samples from a trained GAN")
     g.add_argument("--weights", required=True)
-    g.add_argument("--n", type=_positive(int), default=64)
+    g.add_argument("--n", type=_positive(int, MAX_PICTURES), default=64)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help=".png (a grid) or .npy (uint8 samples)")
     i = sub.add_parser("interpolate", help="walk the latent space between two seeds")
     i.add_argument("--weights", required=True)
     i.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
-    i.add_argument("--steps", type=_positive(int), default=8)
+    i.add_argument("--steps", type=_positive(int, MAX_PICTURES), default=8)
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
     add_experiment_parsers(sub)
     return p
 
 
-def cmd_train(a) -> int:
+def _train_config(a):
+    """The preset's settings with the command line's changes, checked against imgai.runs.LIMITS."""
     from dataclasses import replace
 
+    from .runs import check_settings, default_train_config
+    changes = {k: v for k, v in dict(batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
+                                     optimizer=a.optimizer).items() if v is not None}
+    if a.seconds is not None:
+        changes.update(seconds=a.seconds, epochs=None)
+    elif a.epochs is not None:
+        changes.update(epochs=a.epochs)
+    return check_settings(replace(default_train_config(a.model, a.preset), seed=a.seed, **changes), a.model)
+
+
+def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
+    """Save to --out; if that fails now (disk filled up, folder made read-only during the run), save the run
+    to the fallback instead rather than lose it. Returns (where it was saved or None, one-line error or None)."""
+    from .checkpoint import CheckpointError, save_checkpoint
+    try:
+        return save_checkpoint(a.out, model, meta), None
+    except CheckpointError as e:
+        failed = str(e)
+    fallback = Path(a.fallback_out) if a.fallback_out else \
+        Path(tempfile.gettempdir()) / "imgai-rescue" / f"{Path(a.out).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        saved = save_checkpoint(fallback, model, meta)
+    except CheckpointError as e:
+        return None, f"{failed}; nor to the fallback: {e}"
+    return saved, f"{failed}; saved it to {saved} instead"
+
+
+def cmd_train(a) -> int:
     from tqdm import tqdm
 
-    from .runs import RunSpec, default_train_config, prepare_run
-    cfg = default_train_config(a.model, a.preset)
-    changes = {k: v for k, v in dict(batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer).items() if v}
-    if a.seconds:
-        changes.update(seconds=a.seconds, epochs=None)
-    elif a.epochs:
-        changes.update(epochs=a.epochs)
-    cfg = replace(cfg, seed=a.seed, **changes)
+    from .checkpoint import check_writable
+    from .runs import RunSpec, prepare_run
+    cfg = _train_config(a)
+    check_writable(a.out)  # refuse an unwritable --out before the run, not after it
     run = prepare_run(RunSpec(model=a.model, preset=a.preset, dataset=a.dataset, train=cfg))
-    last, t0 = {}, time.perf_counter()
+    last, hint, t0 = {}, None, time.perf_counter()
     with tqdm(total=1000, file=sys.stderr, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
               mininterval=0.5) as bar:
         for m in run.loop():
+            if m.get("event") == "hint":
+                hint = m["text"]
             if "event" in m:
                 continue
             last.update(m)
             bar.update(int(m["progress"] * 1000) - bar.n)
             shown = {k: f"{last[k]:.3g}" for k in ("loss", "val_acc", "loss_d", "loss_g") if k in last}
             bar.set_postfix(shown, refresh=False)
-    from .checkpoint import save_checkpoint
+    model = run.model.to("cpu").eval()
     metrics = {k: v for k, v in last.items() if isinstance(v, float)}
-    path = save_checkpoint(a.out, run.model, {**run.meta, "step": int(last.get("step", 0)), "metrics": metrics})
+    if run.evaluate is not None:
+        metrics.update(run.evaluate(model))  # the figures of exactly the weights saved
+    path, error = _save_or_rescue(a, model, {**run.meta, "step": int(last.get("step", 0)), "metrics": metrics})
     summary = {"model": a.model, "preset": a.preset, "dataset": run.data.name, "steps": int(last.get("step", 0)),
                "seconds": round(time.perf_counter() - t0, 2), "train_seconds": round(last.get("seconds", 0.0), 2),
                "images_per_s": round(last.get("images_per_s", 0.0), 1), "device": str(run.device)}
     keys = ("val_acc", "val_loss") if a.model == "cnn" else ("loss_d", "loss_g", "d_x", "d_g_z")
-    summary.update({k: round(last[k], 4) for k in keys if k in last})
-    summary["checkpoint"] = str(path)
+    summary.update({k: round(metrics[k], 4) for k in keys if k in metrics})
+    if hint:
+        summary["hint"] = hint
+        print(f"hint: {hint}", file=sys.stderr)
+    summary["checkpoint"] = str(path) if path else None
     print(json.dumps(summary))
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1 if path else 2
     return 0
 
 
@@ -241,7 +305,8 @@ def main(argv=None) -> int:
         return {"train": cmd_train, "classify": cmd_classify, "generate": cmd_generate,
                 "interpolate": cmd_interpolate}.get(args.command, getattr(args, "func", None))(args)
     except (CheckpointError, DatasetError, TrainingDiverged, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)  # one line, no traceback: these are the user's to fix
+        line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        print(f"error: {line}", file=sys.stderr)  # one line, no traceback: these are the user's to fix
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

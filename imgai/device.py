@@ -21,8 +21,8 @@ def configure_threads(share: int = 1, spare: int = 0) -> int:
     IMGAI_THREADS overrides. torch's setting is process-wide: call once, at start-up.
 
     Never more threads than free cores: each small op is a parallel region that waits for its slowest
-    thread, so one thread pre-empted by another process stalls them all. Measured on 2 cores with one
-    other busy process: a GAN step with 2 threads ran at 25-28 images/s, with 1 thread at 313-341."""
+    thread, so one thread pre-empted by another process stalls them all (on 2 cores shared with one other
+    busy process, GAN training with 2 threads ran many times slower than with 1)."""
     cores = os.cpu_count() or 1
     n = int(os.environ.get("IMGAI_THREADS") or 0) or max(1, (cores - spare) // max(1, share))
     torch.set_num_threads(n)

@@ -1,49 +1,67 @@
 """Jobs: a training loop running in a background thread that a user interface can watch and steer.
 
-    job = Job(run.loop, run.meta, run.model); job.start(); ...; job.pause(); job.step(); job.save("mine")
+    job = Job(run.loop, run.meta, evaluate=run.evaluate); job.start(); ...; job.pause(); job.step(); job.save("mine")
 
 The thread is the only one touching the model being trained. Everything others read — metric history,
 sample grids, the latest weights — is copied out under a lock, so a page can redraw at any time.
 Pause, step, stop and learning-rate changes are requests the thread applies between two batches.
+The final weights are published before the status leaves running/paused, so whoever sees "done" or
+"stopped" can save exactly the last step. A finished job lets go of its model, optimiser and data; it keeps
+the CPU copy of the weights (and the evaluate function's validation split) so it can still be saved.
 """
+import bisect
 import threading
 import time
 import uuid
 
 import torch
 
-from .checkpoint import save_checkpoint
-from .models import build_model, model_config
+from .checkpoint import checkpoint_zip, save_checkpoint
+from .models import model_config, model_from_weights
+from .runs import LIMITS
 from .train import TrainingDiverged, TrainState
 
 ACTIVE = ("running", "paused")
+VAL_KEYS = ("val_acc", "val_loss", "train_loss")  # measured at epoch ends, on the weights of that step
 
 
 class JobLimitError(RuntimeError):
     """Too many jobs on this server; str(e) is one line for the user."""
 
 
+def _duration(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} minutes"
+
+
 class Job:
     def __init__(self, loop_factory, meta: dict, *, owner: str = "", snapshot_every_s: float = 2.0,
-                 abandon_after_s: float | None = None, max_grids: int = 120):
+                 abandon_after_s: float | None = None, max_grids: int = 120, max_history: int = 4000,
+                 evaluate=None):
+        """loop_factory(state) → the training generator (e.g. imgai.runs.Run.loop). evaluate(model) → dict of
+        validation figures for save(); None takes the loop's run's own (Run.evaluate) when there is one."""
         self.id = uuid.uuid4().hex[:12]
         self.owner, self.meta = owner, dict(meta)
         self._factory = loop_factory
+        if evaluate is None:
+            evaluate = getattr(getattr(loop_factory, "__self__", None), "evaluate", None)
+        self._evaluate, self._scored = evaluate, None   # _scored: (snapshot it scored, its figures)
         self._state = TrainState()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread = None
-        self.status, self.error = "created", None
+        self.status, self.error, self.hint = "created", None, None
         self.history, self.grids, self.confusion = [], [], None   # grids: [(step, uint8 images, extra dict)]
+        self._seq, self.recorded = [], 0  # history[i] was the seq[i]-th row recorded; rows recorded in all
         self.last = {}                  # the latest metrics, merged (so val_acc stays visible between epochs)
+        self._val_step = None           # the step whose weights the val_* figures in `last` measured
         self.started_at = self.finished_at = None
         self._pause = self._stop = False
         self._step_until = None         # while paused: run until this step, then pause again
         self._lr_request = None
-        self._snapshot, self._snapshot_step, self._snapshot_t = None, -1, 0.0
+        self._snapshot, self._snapshot_step, self._snapshot_metrics, self._snapshot_t = None, -1, {}, 0.0
         self._snapshot_every = snapshot_every_s
         self._abandon_after, self._seen = abandon_after_s, time.monotonic()
-        self._max_grids = max_grids
+        self._max_grids, self._max_history = max_grids, max(8, int(max_history))
 
     # ---- control (any thread) ----
     def start(self):
@@ -80,8 +98,9 @@ class Job:
                 self._wake.notify_all()
 
     def set_lr(self, lr: float):
-        if not (lr > 0 and lr < 10):
-            raise ValueError(f"learning rate must be between 0 and 10, not {lr}")
+        low, high = LIMITS["lr"]
+        if not (low <= lr <= high):  # NaN fails too
+            raise ValueError(f"learning rate must be between {low:g} and {high:g}, not {lr:g}")
         with self._lock:
             self._lr_request = float(lr)
             self._wake.notify_all()  # a paused job shows the new rate at once
@@ -105,8 +124,11 @@ class Job:
         return self._state.base_lr
 
     def metrics(self, since: int = 0) -> list:
+        """The metric rows recorded since the `since`-th (rows are numbered 0, 1, ... as recorded; `recorded`
+        is the next number). Recent rows are all kept; older ones are thinned (epoch-end rows first kept),
+        so a caller that fetches from 0 gets a bounded, evenly thinned history."""
         with self._lock:
-            return self.history[since:]
+            return self.history[bisect.bisect_left(self._seq, since):] if since > 0 else list(self.history)
 
     def latest_grid(self):
         with self._lock:
@@ -126,51 +148,88 @@ class Job:
         weights, _ = self.snapshot()
         if weights is None:
             return None
-        model = build_model(self.meta["kind"], self.meta["config"])
-        model.load_state_dict(weights)
-        return model.eval()
+        return model_from_weights(self.meta["kind"], self.meta["config"], {k: v.clone() for k, v in weights.items()}).eval()
+
+    def checkpoint(self):
+        """(model, meta) for the latest published weights, from ONE snapshot: weights, step and the metrics
+        recorded with them. Classifiers are scored on their validation split now, so meta["metrics"]
+        ["val_acc"] (and "val_images", how many images) is the accuracy of exactly these weights."""
+        with self._lock:
+            weights, step, metrics = self._snapshot, self._snapshot_step, dict(self._snapshot_metrics)
+        if weights is None:
+            raise RuntimeError("nothing to save yet: the job has not finished a step")
+        model = model_from_weights(self.meta["kind"], self.meta["config"],
+                                   {k: v.clone() for k, v in weights.items()}).eval()
+        if self._evaluate is not None:
+            scored = self._scored
+            if scored is None or scored[0] is not weights:  # a save and a download of one snapshot: score once
+                scored = self._scored = (weights, self._evaluate(model))
+            metrics.update(scored[1])
+        return model, {**self.meta, "step": step, "metrics": metrics}
 
     def save(self, path):
-        """Write the latest weights as a checkpoint (during or after the run)."""
-        model = self.model()
-        if model is None:
-            raise RuntimeError("nothing to save yet: the job has not finished a step")
-        _, step = self.snapshot()
-        metrics = {k: v for k, v in self.last.items() if isinstance(v, float)}
-        return save_checkpoint(path, model, {**self.meta, "step": step, "metrics": metrics})
+        """Write the latest weights as a checkpoint (during or after the run). CheckpointError (one line)
+        when the folder cannot take it; the job is unchanged and can be saved again or downloaded."""
+        model, meta = self.checkpoint()
+        return save_checkpoint(path, model, meta)
+
+    def zip_bytes(self, name: str) -> bytes:
+        """The checkpoint of the latest weights as a zip in memory (NAME.safetensors + NAME.json): a download
+        that works when no folder can be written."""
+        model, meta = self.checkpoint()
+        return checkpoint_zip(name, model, meta)
 
     def summary(self) -> dict:
-        last = dict(self.last)
-        return {"id": self.id, "status": self.status, "error": self.error, "kind": self.meta.get("kind"),
-                "dataset": self.meta.get("dataset"), "step": int(last.get("step", 0)),
-                "progress": float(last.get("progress", 0.0)), "seconds": float(last.get("seconds", 0.0)),
-                "images_per_s": float(last.get("images_per_s", 0.0)),
-                **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z") if k in last}}
+        with self._lock:
+            last, status, error, hint = dict(self.last), self.status, self.error, self.hint
+        out = {"id": self.id, "status": status, "error": error, "kind": self.meta.get("kind"),
+               "dataset": self.meta.get("dataset"), "step": int(last.get("step", 0)),
+               "progress": float(last.get("progress", 0.0)), "seconds": float(last.get("seconds", 0.0)),
+               "images_per_s": float(last.get("images_per_s", 0.0)),
+               **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z") if k in last}}
+        if hint:
+            out["hint"] = hint
+        return out
 
     # ---- the training thread ----
     def _run(self):
+        end, loop = ("error", "training failed: the job ended unexpectedly"), None
         try:
             loop = self._factory(self._state)
             for item in loop:
                 self._record(item)
                 self._publish_weights()
-                if not self._between_steps():
+                end = self._between_steps()
+                if end:
                     break
             else:
-                self._finish("done")
+                end = ("done", None)
         except TrainingDiverged as e:
-            self._finish("error", str(e))
+            end = ("error", str(e))
         except Exception as e:  # an error in a background thread must reach the user, not vanish
             first = (str(e).strip().splitlines() or [""])[0][:200]
-            self._finish("error", f"training failed: {type(e).__name__}: {first}")
+            end = ("error", f"training failed: {type(e).__name__}: {first}")
         finally:
-            self._publish_weights(force=True)
+            try:
+                if loop is not None:
+                    loop.close()  # a loop left at a yield holds its model and data until closed
+                self._publish_weights(force=True)  # the final weights, before anyone sees the job end
+            except Exception:
+                pass  # keep the last snapshot that did publish
+            self._release()
+            self._finish(*end)
 
     def _record(self, item: dict):
         with self._lock:
             if "event" not in item:
                 self.history.append(item)
+                self._seq.append(self.recorded)
+                self.recorded += 1
                 self.last.update(item)
+                if "val_acc" in item:
+                    self._val_step = item.get("step")
+                if len(self.history) > self._max_history:
+                    self._thin_history()
             elif item["event"] == "samples":
                 extra = {k: v for k, v in item.items() if k not in ("event", "step", "images")}
                 self.grids.append((int(item["step"]), item["images"], extra))
@@ -178,6 +237,20 @@ class Job:
                     self.grids = self.grids[:1] + [g for i, g in enumerate(self.grids[1:-1]) if i % 2] + self.grids[-1:]
             elif item["event"] == "confusion":
                 self.confusion = item
+            elif item["event"] == "hint":
+                self.hint = str(item.get("text", ""))[:300] or None
+
+    def _thin_history(self):
+        """Keep the newest half of max_history at full resolution; of the older rows keep every other one
+        and every epoch end, halving again until they fit a quarter. Total stays below max_history, and the
+        work is amortised: the next thinning is max_history/4 rows away."""
+        n = self._max_history
+        cut = len(self.history) - n // 2
+        keep = [i for i in range(cut) if i % 2 == 0 or "val_acc" in self.history[i]]
+        while len(keep) > n // 4:
+            keep = keep[::2]
+        self.history = [self.history[i] for i in keep] + self.history[cut:]
+        self._seq = [self._seq[i] for i in keep] + self._seq[cut:]
 
     def _publish_weights(self, force=False):
         model, now = self._state.model, time.monotonic()
@@ -189,34 +262,41 @@ class Job:
             return
         weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         with self._lock:
-            self._snapshot, self._snapshot_step, self._snapshot_t = weights, int(self.last.get("step", 0)), now
+            step = int(self.last.get("step", 0))
+            metrics = {k: v for k, v in self.last.items() if isinstance(v, float)}
+            if self._val_step != step:  # epoch-end figures of earlier weights do not describe these
+                metrics = {k: v for k, v in metrics.items() if k not in VAL_KEYS}
+            self._snapshot, self._snapshot_step, self._snapshot_metrics = weights, step, metrics
+            self._snapshot_t = now
 
-    def _between_steps(self) -> bool:
-        """Apply requests; block while paused. False means: stop now."""
+    def _between_steps(self):
+        """Apply requests; block while paused. Returns None to go on, or (status, error) to end now."""
         with self._lock:
             while True:
                 if self._lr_request is not None:
                     self._state.base_lr, self._lr_request = self._lr_request, None
                 if self._stop:
-                    self._finish_locked("stopped")
-                    return False
+                    return "stopped", None
                 if self._abandon_after and time.monotonic() - self._seen > self._abandon_after:
-                    self._finish_locked("stopped", f"stopped after {self._abandon_after / 60:.0f} minutes "
-                                                   "with nobody watching (the browser tab was closed)")
-                    return False
+                    return "stopped", (f"stopped after {_duration(self._abandon_after)} with nobody watching (the "
+                                       "browser tab was closed); the weights so far can still be saved")
                 if not self._pause:
-                    return True
+                    return None
                 if self._step_until is not None and self.last.get("step", 0) < self._step_until:
-                    return True     # single-stepping: keep going until that batch is done
+                    return None     # single-stepping: keep going until that batch is done
                 self._step_until = None
                 self._wake.wait(timeout=1.0)
 
+    def _release(self):
+        """Let go of what only training needed: the model on its device, the optimiser and its moments,
+        the loop and the run (its training data). The snapshot stays, so the job can still be saved."""
+        with self._lock:
+            self._state = TrainState(base_lr=self._state.base_lr)
+            self._factory = None
+
     def _finish(self, status, error=None):
         with self._lock:
-            self._finish_locked(status, error)
-
-    def _finish_locked(self, status, error=None):
-        self.status, self.error, self.finished_at = status, error, time.time()
+            self.status, self.error, self.finished_at = status, error, time.time()
 
 
 class JobRegistry:

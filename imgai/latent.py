@@ -118,10 +118,9 @@ def principal_directions(generator, nz: int, k: int = 8, n: int = 2000, seed: in
     z, y = z.cpu(), y.cpu()                                                    # a small PCA: CPU is fine
     y = y - y.mean(0)
     # randomized PCA (Halko et al. 2011): the top k+10 components of an (n, D) matrix in a fraction of the
-    # time an exact SVD takes; seeded locally so the directions of a generator never change between runs
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        U, S, _ = torch.pca_lowrank(y, q=min(k + 10, *y.shape), center=False, niter=4)
+    # time an exact SVD takes; from its own seeded generator, so the directions of a generator never change
+    # between runs and no other thread's random numbers are touched
+    U, S = _randomized_svd(y, min(k + 10, *y.shape), niter=4, generator=torch.Generator().manual_seed(int(seed)))
     evals = S[:k] ** 2
     x = U[:, :k] * S[:k]                                                       # (n, k) PCA coordinates
     total = (y * y).sum().clamp_min(1e-12)
@@ -131,6 +130,19 @@ def principal_directions(generator, nz: int, k: int = 8, n: int = 2000, seed: in
     sign = torch.sign((q * u.T).sum(0))
     q = q * torch.where(sign == 0, torch.ones_like(sign), sign)               # keep each row's sense
     return Directions(vectors=q.T.contiguous(), explained=(evals / total))
+
+
+def _randomized_svd(a: torch.Tensor, q: int, niter: int, generator: torch.Generator):
+    """(U, S) of the top-q singular triplets of a (m, n): torch.pca_lowrank's algorithm (Halko et al. 2011,
+    subspace iteration with re-orthonormalisation) with the random start drawn from `generator`
+    (torch.pca_lowrank draws it from the process-wide RNG)."""
+    r = torch.randn(a.shape[1], q, generator=generator, dtype=a.dtype)          # (n, q) random start
+    basis = torch.linalg.qr(a @ r).Q                                            # (m, q)
+    for _ in range(niter):
+        basis = torch.linalg.qr(a.mT @ basis).Q                                 # (n, q)
+        basis = torch.linalg.qr(a @ basis).Q                                    # (m, q)
+    u, s, _ = torch.linalg.svd(basis.mT @ a, full_matrices=False)               # (q, q), (q,)
+    return basis @ u, s
 
 
 def _early_features(generator, z: torch.Tensor) -> torch.Tensor:

@@ -2,20 +2,24 @@
 
     run = prepare_run(RunSpec(model="cnn", dataset="digits")); for m in run.loop(): ...
 
-The CLI and the app's Train page both start runs here, so a run means the same thing everywhere.
+The CLI and the app's Train page both start runs here, so a run means the same thing everywhere: the same
+limits on every setting (check_settings), the same seeded weights, the same way of scoring saved weights.
 """
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
+from typing import Callable
 
 import torch
 
 from .data import ImageData, load_dataset
-from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
-from .train import TrainConfig, TrainState, train_classifier, train_gan
+from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, build_seeded
+from .train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
 # "textbook" ones are the Keras tutorials' own.
 TRAIN_PRESETS = {
-    # 8 epochs with a one-cycle schedule: 98%+ on digits in about 25 s on 2 cores (bench/bench_cnn.py)
+    # 8 epochs with a one-cycle schedule (time to 98% on digits: bench/results/cnn.json)
     ("cnn", "fast"): TrainConfig(epochs=8, batch_size=64, lr=3e-3, schedule="onecycle", augment=True),
     # the CIFAR-10 tutorial: model.fit(epochs=10) with Keras defaults (batch 32, Adam 1e-3)
     ("cnn", "textbook"): TrainConfig(epochs=10, batch_size=32, lr=1e-3, schedule="constant", augment=False),
@@ -29,6 +33,85 @@ TRAIN_PRESETS = {
                                        augment=False, sample_every=20),
 }
 MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS}
+
+# The sane range of every number a run takes: (lowest, highest), both allowed. Outside it a run cannot learn,
+# or ties up the server for no gain. The Train page's widgets and the CLI both stay inside these.
+LIMITS = {
+    "epochs": (0.01, 1000),         # 1000 passes over the bundled digits take hours on 2 cores
+    "seconds": (1, 24 * 3600),      # under a second is no run; a day is more than any class needs
+    "batch_size": (2, 4096),        # batch norm needs 2 images; 4096 CIFAR images are 50 MB of floats a batch
+    "lr": (1e-6, 10),               # beyond these nothing moves, or everything explodes at once
+    "weight_decay": (0, 1),         # 1 already pulls every weight to zero within a few steps
+    "beta1": (0, 0.999),            # Adam's momentum: 1 would never forget the first gradient
+    "label_smoothing": (0, 0.5),    # 0.5 tells D that real images are as likely fake
+    "log_every": (1, 10_000),
+    "sample_every": (1, 100_000),
+    "n_samples": (1, 256),          # a sample grid of 16x16 pictures is the most a page shows
+    "seed": (0, 2**63 - 1),         # torch.Generator.manual_seed takes 64-bit seeds
+    "dropout": (0, 0.95),           # model overrides: 1 would drop everything
+    "d_dropout": (0, 0.95),
+}
+LABELS = {"lr": "learning rate", "beta1": "Adam's beta1", "d_dropout": "dropout in D"}  # else: name with spaces
+INTEGER = {"batch_size", "log_every", "sample_every", "n_samples", "seed"}
+CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant")}
+OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"}}
+
+
+class SettingsError(ValueError):
+    """Run settings out of range; str(e) is one line naming every setting that is."""
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _problem(key: str, value) -> str | None:
+    low, high = LIMITS[key]
+    name = LABELS.get(key, key.replace("_", " "))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name} must be a number, not {value!r}"
+    if math.isnan(value):
+        return f"{name} must be a number, not NaN"
+    if key in INTEGER and value != int(value):
+        return f"{name} must be a whole number, not {_fmt(value)}"
+    if not low <= value <= high:
+        return f"{name} must be between {_fmt(low)} and {_fmt(high)}, not {_fmt(value)}"
+    return None
+
+
+def settings_problems(train: TrainConfig, model: str = "cnn", overrides: dict | None = None) -> list[str]:
+    """Every setting outside its range in LIMITS, as one short phrase each; [] when the run is sane."""
+    problems = []
+    if train.seconds is None and train.epochs is None:
+        problems.append("give a number of epochs or a time budget in seconds")
+    for f in fields(train):
+        value = getattr(train, f.name)
+        if f.name == "epochs" and train.seconds is not None:
+            continue  # a time budget overrides the epochs
+        if f.name in LIMITS and value is not None:
+            problems.append(_problem(f.name, value))
+        elif f.name in CHOICES and value not in CHOICES[f.name]:
+            problems.append(f"{f.name} must be one of {', '.join(CHOICES[f.name])}, not {value!r}")
+    for k, v in (overrides or {}).items():
+        if k not in OVERRIDES.get(model, ()):
+            problems.append(f"{k!r} is not a setting of the {model} model")
+        elif k in LIMITS:
+            problems.append(_problem(k, v))
+    return [p for p in problems if p]
+
+
+def check_settings(train: TrainConfig, model: str = "cnn", overrides: dict | None = None) -> TrainConfig:
+    """Raise SettingsError (one line) when any setting is outside LIMITS; return `train` when all are sane."""
+    problems = settings_problems(train, model, overrides)
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return train
+
+
+def score_classifier(model, val_x, val_y, mean, std) -> dict:
+    """The accuracy of exactly these weights on the validation split: what a checkpoint records."""
+    acc, loss, _ = evaluate(model, val_x, val_y, mean, std)
+    return {"val_acc": acc, "val_loss": loss, "val_images": int(len(val_y))}
 
 
 @dataclass
@@ -48,6 +131,9 @@ class Run:
     train: TrainConfig
     meta: dict            # checkpoint description, less step and metrics
     device: torch.device
+    # model → {"val_acc", "val_loss", "val_images"} on this run's validation split (classifiers; None for GANs).
+    # A plain function (a partial of score_classifier over CPU tensors), so it pickles wherever a job goes.
+    evaluate: Callable | None = None
 
     def loop(self, state: TrainState | None = None):
         fn = train_classifier if self.spec.model == "cnn" else train_gan
@@ -58,25 +144,31 @@ def default_train_config(model: str, preset: str) -> TrainConfig:
     return replace(TRAIN_PRESETS[(model, preset)])
 
 
-def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None):
+def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None, seed: int = 0):
+    """The preset's network sized for the data, its weights drawn from a generator seeded with `seed`."""
     if model not in MODELS or preset not in MODELS[model]:
         raise ValueError(f"unknown model/preset {model}/{preset}: choose cnn or dcgan, fast or textbook")
     if model == "cnn":
         cfg = MODELS[model][preset](in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
-        return CNN(replace(cfg, **(overrides or {})))
+        return build_seeded(lambda: CNN(replace(cfg, **(overrides or {}))), seed)
     cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
-    return DCGAN(replace(cfg, **(overrides or {})))
+    return build_seeded(lambda: DCGAN(replace(cfg, **(overrides or {}))), seed)
 
 
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:
+    """Check the settings (SettingsError, one line), load the data, build the seeded model."""
     from .device import pick_device
+    train = check_settings(spec.train or default_train_config(spec.model, spec.preset), spec.model,
+                           spec.model_overrides)
     data = data or load_dataset(spec.dataset)
     if data.size not in (28, 32):
         raise ValueError(f"images must be 28 or 32 pixels square, not {data.size}")
-    train = spec.train or default_train_config(spec.model, spec.preset)
-    torch.manual_seed(train.seed)  # the initial weights are part of a seeded run
-    model = build_for_data(spec.model, spec.preset, data, spec.model_overrides)
+    # the initial weights are part of a seeded run, drawn without touching torch's global RNG
+    model = build_for_data(spec.model, spec.preset, data, spec.model_overrides, seed=train.seed)
     meta = {"kind": spec.model, "preset": spec.preset, "dataset": data.name, "class_names": list(data.class_names),
             "image_size": data.size, "channels": data.channels, "mean": list(data.mean), "std": list(data.std),
             "intake": data.intake, "train": asdict(train)}
-    return Run(spec, model, data, train, meta, device or pick_device())
+    score = None
+    if spec.model == "cnn":
+        score = partial(score_classifier, val_x=data.val_x.cpu(), val_y=data.val_y.cpu(), mean=data.mean, std=data.std)
+    return Run(spec, model, data, train, meta, device or pick_device(), score)

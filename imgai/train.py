@@ -5,7 +5,8 @@
 A metrics dict has "step", "epoch", "progress" (0..1), "seconds" (active training time), "images_per_s",
 "lr" and "loss"/"acc" (classifier) or "loss_d"/"loss_g"/"d_x"/"d_g_z" (GAN); epoch ends add "val_acc".
 An event dict has an "event" key: "samples" carries "images" (uint8 N,H,W,C) and, for classifiers,
-"pred"/"true" label indices; "confusion" carries the validation confusion matrix.
+"pred"/"true" label indices; "confusion" carries the validation confusion matrix; "hint" carries "text",
+one line saying that a classifier stalled at chance level and what to change.
 The loops never print, sleep, save or import streamlit: the CLI, the job runner and tests consume them.
 """
 import math
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import ImageData, normalize
+from .models import use_generator
 
 
 @dataclass
@@ -167,8 +169,8 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     """Train a classifier with cross-entropy; yields metrics each log step, and at each epoch end the
     validation accuracy, a grid of validation images with predictions, and the confusion matrix."""
     state = state or TrainState()
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # shuffles, augmentation and dropout: this run's own RNG
+    use_generator(model, gen)
     model.to(device).train()
     x, y = data.train_x.to(device), data.train_y.to(device)
     vx, vy = data.val_x.to(device), data.val_y.to(device)
@@ -183,7 +185,7 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     sample_idx = torch.randperm(len(vy), generator=gen)[:cfg.n_samples].to(device)
     clock, step, seen = _Clock(), 0, 0
     loss_sum = acc_sum = 0.0
-    n_sum = 0
+    n_sum, hinted = 0, False
     for idx, lr in _batches(cfg, state, N, B, gen, clock, total, device):
         xb = normalize(x[idx], data.mean, data.std)
         if cfg.augment:
@@ -207,13 +209,20 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
                    "loss": l, "acc": acc_sum / n_sum}
             clock.resume()
         if step % steps_per_epoch == 0:
-            yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg,
-                                  clock, loss_sum / max(n_sum, 1), seen)
+            val_acc = yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total,
+                                            cfg, clock, loss_sum / max(n_sum, 1), seen)
             loss_sum = acc_sum = 0.0
             n_sum = 0
+            hint = None if hinted else stall_hint(val_acc, n_classes, state.base_lr, cfg.optimizer, step / steps_per_epoch)
+            if hint:
+                hinted = True
+                yield {"event": "hint", "step": step, "text": hint}
     if step % steps_per_epoch != 0 or step == 0:  # the run ended mid-epoch: score what we have
-        yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock,
-                              loss_sum / max(n_sum, 1), seen)
+        val_acc = yield from _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg,
+                                        clock, loss_sum / max(n_sum, 1), seen)
+        hint = None if hinted else stall_hint(val_acc, n_classes, state.base_lr, cfg.optimizer, step / steps_per_epoch)
+        if hint:
+            yield {"event": "hint", "step": step, "text": hint}
 
 
 def _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock, loss, seen):
@@ -228,6 +237,23 @@ def _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch
     yield {"event": "confusion", "step": step, "epoch": step / steps_per_epoch,
            "matrix": confusion_matrix(vy, pred, n_classes)}
     clock.resume()
+    return val_acc
+
+
+def stall_hint(val_acc: float, n_classes: int, lr: float, optimizer: str, epochs_done: float) -> str | None:
+    """One line when a classifier that has seen every training image at least once still scores at chance
+    level (within 5 points, or a tenth of the way to 100%): most often a learning rate far too high (the
+    ReLUs die and every picture gets the same answer), sometimes one far too low. None otherwise."""
+    chance = 1 / n_classes
+    if epochs_done < 1 or val_acc > chance + max(0.05, 0.1 * (1 - chance)):
+        return None
+    good = 3e-3 if optimizer != "sgd" else 3e-2   # the fast preset's Adam rate; SGD with momentum takes ~10x
+    where = f"stalled at chance level ({val_acc:.1%} on validation with {n_classes} classes)"
+    if lr > 3 * good:
+        return f"{where}: the learning rate {lr:g} is too high; try {good:g}"
+    if lr < good / 30:
+        return f"{where}: the learning rate {lr:g} is too low; try {good:g}, or train longer"
+    return f"{where}: train longer, or try a learning rate near {good:g}"
 
 
 def fixed_noise(nz: int, n: int, seed: int, device="cpu") -> torch.Tensor:
@@ -257,8 +283,8 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     """Train a DCGAN with the non-saturating BCE losses of the tutorial; yields losses, D(x) and D(G(z))
     every log step, and a grid from fixed noise every sample_every steps."""
     state = state or TrainState()
-    torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    use_generator(gan, gen)  # D's dropout draws from this run's generator, not the process-wide one
     G, D, c = gan.generator.to(device).train(), gan.discriminator.to(device).train(), gan.config
     real_all = data.train_x.to(device)
     lr = cfg.lr

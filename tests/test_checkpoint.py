@@ -1,15 +1,26 @@
+"""Checkpoints: save → load round trips, safe pairs, one-line refusals of every broken or crafted checkpoint
+(the corpus of crafted ones is tests/checkpoint_corpus.py), and writes that fail cleanly (full disk,
+read-only folder) without losing the previous checkpoint."""
+import errno
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError
 
-from imgai.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir, save_checkpoint
+from checkpoint_corpus import CORPUS, _json, make, meta, tiny_cnn
+from imgai.checkpoint import (HASH_KEY, CheckpointError, list_checkpoints, load_checkpoint, models_dir, read_meta,
+                              save_checkpoint)
 from imgai.models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
 
-
-def meta(kind="cnn"):
-    return {"kind": kind, "dataset": "digits", "class_names": [str(i) for i in range(10)], "image_size": 28,
-            "channels": 1, "mean": [0.1307], "std": [0.3081], "intake": "digit", "step": 3, "metrics": {"val_acc": 0.5}}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("kind,model", [("cnn", lambda: CNN(CNN_PRESETS["fast"]())),
@@ -21,53 +32,190 @@ def test_save_then_load_gives_identical_outputs(tmp_path, kind, model):
     assert (tmp_path / "m.safetensors").exists() and (tmp_path / "m.json").exists()
     loaded, info = load_checkpoint(str(path) + ".safetensors")  # with or without the extension
     assert info["kind"] == kind and info["config"] and info["version"]
+    assert info[HASH_KEY] == hashlib.sha256((tmp_path / "m.safetensors").read_bytes()).hexdigest()
     if kind == "cnn":
         x = torch.randn(4, 1, 28, 28)
         assert torch.equal(m(x), loaded(x))
     else:
         z = torch.randn(4, 100)
         assert torch.equal(m.generator(z), loaded.generator(z))
-    assert not list(tmp_path.glob("*.tmp"))  # no temporary files left behind
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
-def test_loading_is_strict(tmp_path):
-    save_checkpoint(tmp_path / "m", CNN(CNN_PRESETS["fast"]()), meta())
-    info = json.loads((tmp_path / "m.json").read_text())
-    info["config"]["hidden"] = 32  # the JSON no longer describes the weights
-    (tmp_path / "m.json").write_text(json.dumps(info))
-    with pytest.raises(CheckpointError, match="do not fit"):
-        load_checkpoint(tmp_path / "m")
+def test_a_dotted_name_keeps_its_dots(tmp_path):
+    base = save_checkpoint(tmp_path / "run.v2", tiny_cnn(), meta())
+    assert base == tmp_path / "run.v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.v2.json", "run.v2.safetensors"]
+    assert load_checkpoint(tmp_path / "run.v2")[1]["step"] == 3
+    assert load_checkpoint(tmp_path / "run.v2.json")[1]["step"] == 3
 
 
-@pytest.mark.parametrize("damage", ["weights", "json", "missing", "pickle"])
-def test_broken_checkpoints_fail_with_one_line(tmp_path, damage):
-    base = tmp_path / "m"
-    save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    if damage == "weights":
-        (tmp_path / "m.safetensors").write_bytes(b"\x00" * 100)
-    elif damage == "json":
-        (tmp_path / "m.json").write_text("{not json")
-    elif damage == "missing":
-        (tmp_path / "m.safetensors").unlink()
-    else:  # a torch pickle under a safetensors name must never be unpickled
-        torch.save({"x": torch.zeros(1)}, tmp_path / "m.safetensors")
+def test_the_models_own_config_wins_over_the_callers(tmp_path):
+    model = tiny_cnn()
+    save_checkpoint(tmp_path / "m", model, {**meta(), "config": {"hidden": 999, "num_classes": 3}})
+    assert read_meta(tmp_path / "m")["config"]["hidden"] == 8
+    assert load_checkpoint(tmp_path / "m")[0].config.hidden == 8
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.__name__[5:])
+def test_each_bad_checkpoint_is_refused_with_one_line(tmp_path, case, monkeypatch):
+    base = make(case, tmp_path)
+    built = []
+    monkeypatch.setattr("imgai.models.cnn.CNN.__init__", _spy(CNN.__init__, built))
     with pytest.raises(CheckpointError) as e:
         load_checkpoint(base)
-    assert "\n" not in str(e.value)
+    line = str(e.value)
+    assert CORPUS[case] in line and "\n" not in line and len(line) < 300
+    assert all(device == "meta" for device in built)  # nothing real was built before the refusal
+    assert "m" not in {c["name"] for c in list_checkpoints([tmp_path])}
 
 
-def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+def _spy(init, log):
+    def spy(self, config):
+        log.append(str(torch.get_default_device()))
+        return init(self, config)
+    return spy
+
+
+def test_a_checkpoint_from_before_hashes_still_loads(tmp_path):
+    model = tiny_cnn().eval()
+    save_checkpoint(tmp_path / "old", model, meta())
+    info = _json(tmp_path / "old")
+    del info[HASH_KEY]
+    (tmp_path / "old.json").write_text(json.dumps(info))
+    loaded, _ = load_checkpoint(tmp_path / "old")
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), loaded(x))
+    assert "old" in {c["name"] for c in list_checkpoints([tmp_path])}
+
+
+# ---- writing: pair order, stale temporaries, full disk, read-only folder ----
+
+def test_a_save_killed_before_the_json_leaves_a_pair_that_is_refused(tmp_path, monkeypatch):
     base = tmp_path / "m"
-    save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    before = (tmp_path / "m.safetensors").read_bytes()
+    save_checkpoint(base, tiny_cnn(), meta())
+    import imgai.checkpoint as ck
+    real = ck._atomic_write
 
-    def full_disk(*a, **k):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr("imgai.checkpoint.save_file", full_disk)
-    with pytest.raises(CheckpointError, match="No space left"):
-        save_checkpoint(base, CNN(CNN_PRESETS["fast"]()), meta())
-    assert (tmp_path / "m.safetensors").read_bytes() == before
+    def killed_at_json(target, data):
+        if target.name.endswith(".json"):
+            raise KeyboardInterrupt  # the process dies between the two moves
+        real(target, data)
+    monkeypatch.setattr(ck, "_atomic_write", killed_at_json)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(base, tiny_cnn(hidden=16), meta())
+    monkeypatch.undo()
+    with pytest.raises(CheckpointError, match="not the one its description was saved with"):
+        load_checkpoint(base)
+    assert list_checkpoints([tmp_path]) == []
+    save_checkpoint(base, tiny_cnn(hidden=16), meta())  # saving again repairs it
+    assert load_checkpoint(base)[0].config.hidden == 16
+
+
+def test_stale_temporary_files_are_removed_and_fresh_ones_kept(tmp_path):
+    save_checkpoint(tmp_path / "m", tiny_cnn(), meta())
+    old = [tmp_path / ".m.safetensors.k1ll3d.tmp", tmp_path / ".m.json.x.tmp"]
+    fresh = tmp_path / ".n.safetensors.saving.tmp"
+    keep = tmp_path / ".notes.tmp"  # not a checkpoint temporary: never ours to delete
+    for p in (*old, fresh, keep):
+        p.write_bytes(b"partial")
+    for p in (*old, keep):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    assert [c["name"] for c in list_checkpoints([tmp_path])] == ["m"]
+    assert not any(p.exists() for p in old) and fresh.exists() and keep.exists()
+
+
+FULL_DISK = [
+    ("os", OSError(errno.ENOSPC, "No space left on device")),
+    ("safetensors", SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
+                                    'message: "No space left on device" })')),
+]
+
+
+@pytest.mark.parametrize("where,error", FULL_DISK, ids=[w for w, _ in FULL_DISK])
+def test_full_disk_says_so_in_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch, where, error):
+    base = tmp_path / "m"
+    save_checkpoint(base, tiny_cnn(), meta())
+    before = (tmp_path / "m.safetensors").read_bytes(), (tmp_path / "m.json").read_bytes()
+
+    def fail(*a, **k):
+        raise error
+    # the OS fails while the bytes are flushed to disk; safetensors reports with its own error type
+    monkeypatch.setattr("imgai.checkpoint.os.fsync" if where == "os" else "imgai.checkpoint.safetensors_bytes", fail)
+    with pytest.raises(CheckpointError) as e:
+        save_checkpoint(base, tiny_cnn(hidden=16), meta())
+    assert str(e.value) == f"could not save the checkpoint {base}: no space left on device"
+    assert ((tmp_path / "m.safetensors").read_bytes(), (tmp_path / "m.json").read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_read_only_folder_says_so_in_one_line(tmp_path, monkeypatch, code):
+    """As root (CI containers) chmod does not stop writes, so the refusal is simulated where the OS gives it:
+    creating the temporary file. test_read_only_folder_for_real covers chmod where it applies."""
+    def refuse(*a, **k):
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr("imgai.checkpoint.tempfile.mkstemp", refuse)
+    with pytest.raises(CheckpointError, match=f"the folder {tmp_path} is read-only"):
+        save_checkpoint(tmp_path / "m", tiny_cnn(), meta())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_read_only_folder_for_real(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(CheckpointError, match="read-only"):
+            save_checkpoint(folder / "m", tiny_cnn(), meta())
+    finally:
+        folder.chmod(0o755)
+
+
+SAVE_INTO = """
+import os
+import sys
+from imgai.checkpoint import CheckpointError, save_checkpoint
+from imgai.models import CNN, CNN_PRESETS
+try:
+    save_checkpoint(sys.argv[1], CNN(CNN_PRESETS["textbook"](stages=[[4], [8]], hidden=8)), {"kind": "cnn"})
+except CheckpointError as e:
+    print(e)
+    print(sorted(os.listdir(os.path.dirname(sys.argv[1]))))  # nothing left behind, temporaries included
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a private read-only mount")
+def test_read_only_mount_for_real(tmp_path):
+    """A real read-only file system, even as root: a bind mount remounted read-only in a private mount
+    namespace (skipped where the container does not allow mounts)."""
+    folder, script = tmp_path / "ro", tmp_path / "save.py"
+    folder.mkdir()
+    script.write_text(SAVE_INTO)
+    shell = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 77; exec "$2" "$3" "$1/m"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", shell, "sh", str(folder), sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if p.returncode == 77 or "unshare:" in p.stderr:
+        pytest.skip(f"no private mounts here: {p.stderr.strip()[:100]}")
+    assert p.returncode == 3, p.stderr[-1000:]
+    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: the folder {folder} is read-only\n[]\n"
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a private tmpfs")
+def test_full_disk_for_real(tmp_path):
+    """A real full disk: a 16 KB tmpfs in a private mount namespace, too small for the tiny model's 40 KB."""
+    folder, script = tmp_path / "tiny", tmp_path / "save.py"
+    folder.mkdir()
+    script.write_text(SAVE_INTO)
+    shell = 'mount -t tmpfs -o size=16k tmpfs "$1" || exit 77; exec "$2" "$3" "$1/m"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", shell, "sh", str(folder), sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if p.returncode == 77 or "unshare:" in p.stderr:
+        pytest.skip(f"no private mounts here: {p.stderr.strip()[:100]}")
+    assert p.returncode == 3, p.stderr[-1000:]
+    assert p.stdout == f"could not save the checkpoint {folder / 'm'}: no space left on device\n[]\n"
 
 
 def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
@@ -79,3 +227,17 @@ def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
     assert "stray" not in found
     shipped = [m for m in found.values() if m["shipped"]]
     assert {m["name"] for m in shipped} >= {"digits-cnn", "digits-dcgan"}
+
+
+def test_a_photo_head_round_trips(tmp_path):
+    from imgai.photo import PhotoHead, PhotoHeadConfig
+    head = PhotoHead(PhotoHeadConfig(num_classes=3)).eval()
+    with torch.no_grad():
+        head.mean.normal_()
+    info = {"kind": "photo-head", "dataset": "mine", "class_names": ["cat", "dog", "cup"], "intake": "photo"}
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "teach", head, info))
+    f = torch.randn(2, head.config.num_features)
+    assert torch.equal(head(f), loaded(f))
+    with pytest.raises(CheckpointError, match="names 2 classes but its config has 3 outputs"):
+        save_checkpoint(tmp_path / "bad", head, {**info, "class_names": ["cat", "dog"]})
+        load_checkpoint(tmp_path / "bad")

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from checkpoint_corpus import CORPUS, make
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CNN, SHIPPED_GAN = ROOT / "weights" / "digits-cnn", ROOT / "weights" / "digits-dcgan"
 
@@ -54,8 +56,100 @@ def test_train_shows_progress_on_stderr_only(tmp_path):
 def test_train_refuses_bad_arguments_with_one_line(tmp_path):
     p = imgai("train", "--model", "cnn", "--dataset", "nope", "--epochs", "1", "--out", tmp_path / "m", check=False)
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "nope" in p.stderr
-    p = imgai("train", "--model", "cnn", "--lr", "-1", "--out", tmp_path / "m", check=False)
-    assert p.returncode == 2
+    p = imgai("train", "--model", "cnn", "--epochs", "inf", "--out", tmp_path / "m", check=False)
+    assert p.returncode == 2 and p.stderr.strip() == "error: epochs must be between 0.01 and 1000, not inf"
+    assert not list(tmp_path.iterdir())
+
+
+def run_main(capsys, *args):
+    """The CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from imgai.cli import main
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's refusals
+        rc = e.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+ABSURD = [  # the settings of issue 9, and what the one line says
+    (["--epochs", "inf"], "epochs must be between 0.01 and 1000, not inf"),
+    (["--seconds", "1e9"], "seconds must be between 1 and 86400, not 1e+09"),
+    (["--seconds", "1e-9"], "seconds must be between 1 and 86400, not 1e-09"),
+    (["--batch-size", "100000000"], "batch size must be between 2 and 4096, not 100000000"),
+    (["--epochs", "nan"], "epochs must be a number, not NaN"),
+    (["--lr", "NaN"], "learning rate must be a number, not NaN"),
+    (["--lr", "-1"], "learning rate must be between 1e-06 and 10, not -1"),
+    (["--weight-decay", "7"], "weight decay must be between 0 and 1, not 7"),
+    (["--batch-size", "1e8"], "argument --batch-size: not a whole number: 1e8"),
+    (["--seed", "-3"], "seed must be between 0 and"),
+]
+
+
+@pytest.mark.parametrize("args,says", ABSURD, ids=[" ".join(a) for a, _ in ABSURD])
+def test_train_refuses_absurd_settings_in_one_line_before_anything_runs(capsys, tmp_path, monkeypatch, args, says):
+    monkeypatch.setattr("imgai.runs.load_dataset", lambda *a: pytest.fail("the data was loaded"))
+    rc, out, err = run_main(capsys, "train", "--model", "cnn", *args, "--out", tmp_path / "m")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith(f"error: {says}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_refuses_an_unwritable_out_before_training(capsys, tmp_path, monkeypatch):
+    import errno
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr("imgai.checkpoint.tempfile.mkstemp", read_only)  # as root, chmod would not stop us
+    monkeypatch.setattr("imgai.runs.load_dataset", lambda *a: pytest.fail("training started"))
+    rc, out, err = run_main(capsys, "train", "--model", "cnn", "--epochs", "0.05", "--out", tmp_path / "ro" / "m")
+    assert rc == 2 and out == ""
+    assert err == f"error: cannot save to {tmp_path / 'ro' / 'm'}: the folder {tmp_path / 'ro'} is read-only\n"
+
+
+@pytest.mark.parametrize("fallback", [True, False], ids=["named", "temporary"])
+def test_a_full_disk_at_the_end_keeps_the_run_elsewhere(capsys, tmp_path, monkeypatch, fallback):
+    import errno
+    import imgai.checkpoint as ck
+    full = tmp_path / "full"
+    real = ck._atomic_write
+
+    def write(target, data):
+        if full in target.parents:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(target, data)
+    monkeypatch.setattr(ck, "_atomic_write", write)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    extra = ["--fallback-out", tmp_path / "elsewhere" / "m"] if fallback else []
+    rc, out, err = run_main(capsys, "train", "--model", "cnn", "--epochs", "0.05", "--out", full / "m", *extra)
+    summary = json.loads(out.strip().splitlines()[-1])
+    saved = Path(summary["checkpoint"])
+    assert rc == 1 and saved.parent == (tmp_path / "elsewhere" if fallback else tmp_path / "tmp" / "imgai-rescue")
+    line = err.strip().splitlines()[-1]
+    assert line == f"error: could not save the checkpoint {full / 'm'}: no space left on device; saved it to {saved} instead"
+    from imgai.checkpoint import load_checkpoint
+    assert load_checkpoint(saved)[1]["step"] == summary["steps"] >= 1
+    assert not list(full.iterdir())
+
+
+def test_a_saved_run_records_the_accuracy_of_its_saved_weights(trained, digits):
+    from imgai.checkpoint import load_checkpoint
+    from imgai.runs import score_classifier
+    out, cnn, _ = trained
+    model, meta = load_checkpoint(out / "cnn")
+    truth = score_classifier(model, digits.val_x, digits.val_y, digits.mean, digits.std)
+    assert meta["metrics"]["val_acc"] == pytest.approx(truth["val_acc"]) == pytest.approx(cnn["val_acc"], abs=1e-4)
+    assert meta["metrics"]["val_images"] == len(digits.val_y)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.__name__[5:])
+def test_bad_checkpoints_are_refused_by_the_cli_in_one_line(capsys, tmp_path, case, digits):
+    base = make(case, tmp_path)
+    picture = tmp_path / "digit.png"
+    Image.fromarray(digits.val_x[0, 0].numpy()).save(picture)
+    for command in (["classify", "--weights", base, picture], ["generate", "--weights", base, "--out", tmp_path / "g.png"]):
+        rc, out, err = run_main(capsys, *command)
+        assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: ") and CORPUS[case] in err
 
 
 def test_classify_reports_each_file_and_survives_bad_ones(trained, tmp_path, digits):
@@ -115,3 +209,9 @@ def test_generate_refuses_a_classifier_checkpoint(trained):
     out, _, _ = trained
     p = imgai("generate", "--weights", out / "cnn", "--n", "4", "--out", out / "x.png", check=False)
     assert p.returncode == 2 and "not a generator" in p.stderr
+
+
+def test_generate_refuses_an_absurd_number_of_pictures_in_one_line(capsys, tmp_path):
+    rc, out, err = run_main(capsys, "generate", "--weights", SHIPPED_GAN, "--n", "100000000", "--out", tmp_path / "g.png")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and "at most 4096" in err
+    assert not list(tmp_path.iterdir())

@@ -143,6 +143,16 @@ def test_directions_are_orthonormal_and_deterministic(gan, directions):
     assert not gan[0].training  # the generator's mode is left as it was
 
 
+def test_directions_leave_other_threads_random_numbers_alone(gan, directions):
+    """The randomized PCA draws from its own generator: no global seeding (a job training in another
+    thread would be rewound by fork_rng + manual_seed), and the global state does not change the result."""
+    torch.manual_seed(11)
+    state = torch.get_rng_state()
+    again = principal_directions(gan[0], NZ, k=6)
+    assert torch.equal(state, torch.get_rng_state())
+    assert torch.equal(again.vectors, directions.vectors)
+
+
 def test_first_direction_changes_the_image_more_than_random_ones(gan, directions):
     G, _ = gan
     z = seed_latents(0, 32, NZ)

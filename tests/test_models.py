@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from imgai.models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, build_model, model_config
+from imgai.models import (CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, Dropout, build_model, build_seeded, model_config,
+                          model_from_weights, use_generator)
 
 
 @pytest.mark.parametrize("preset", CNN_PRESETS)
@@ -45,3 +46,46 @@ def test_build_model_rebuilds_from_config():
     again.load_state_dict(gan.state_dict(), strict=True)
     with pytest.raises(ValueError, match="unknown model kind"):
         build_model("transformer", {})
+
+
+@pytest.mark.parametrize("make", [lambda: CNN(CNN_PRESETS["fast"]()), lambda: DCGAN(GAN_PRESETS["textbook"]())],
+                         ids=["cnn", "dcgan"])
+def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone(make):
+    state = torch.get_rng_state()
+    a, b, c = build_seeded(make, 1), build_seeded(make, 1), build_seeded(make, 2)
+    assert torch.equal(state, torch.get_rng_state())
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+    for m in a.modules():  # torch's default ranges: weights within ±1/sqrt(fan_in) (kaiming, a=√5), biases too
+        if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            fan_in = torch.nn.init._calculate_fan_in_and_fan_out(m.weight)[0]
+            assert m.weight.abs().max() <= fan_in ** -0.5 and m.weight.std() > 0.4 * fan_in ** -0.5
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert torch.equal(m.weight, torch.ones_like(m.weight)) and torch.equal(m.running_var, torch.ones_like(m.running_var))
+
+
+def test_model_from_weights_builds_nothing_random_and_matches():
+    model = build_seeded(lambda: CNN(CNN_PRESETS["fast"]()), 0).eval()
+    state = torch.get_rng_state()
+    again = model_from_weights("cnn", model_config(model), {k: v.clone() for k, v in model.state_dict().items()}).eval()
+    assert torch.equal(state, torch.get_rng_state())
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(model(x), again(x))
+    with pytest.raises(RuntimeError):
+        model_from_weights("cnn", model_config(model), {})
+
+
+def test_dropout_draws_from_its_generator_and_is_off_in_eval():
+    d = Dropout(0.5)
+    x = torch.ones(1000)
+    masks = []
+    for _ in range(2):
+        use_generator(d, torch.Generator().manual_seed(3))
+        torch.manual_seed(len(masks))  # the global RNG differs each time: the masks must not
+        masks.append(d(x))
+    assert torch.equal(masks[0], masks[1]) and set(masks[0].unique().tolist()) == {0.0, 2.0}
+    assert 400 < int((masks[0] == 0).sum()) < 600
+    use_generator(d, None)
+    assert d(x).shape == x.shape                      # torch's own dropout without a generator
+    assert torch.equal(d.eval()(x), x)

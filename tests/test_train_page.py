@@ -125,10 +125,11 @@ def test_tiny_cnn_run_to_the_end_then_save_and_download():
     at.text_input(key=f"train_save_name_{job.id}").set_value("my-digits_1")
     at.button(key=f"train_save_{job.id}").click().run()
     assert not at.error and "Saved as **my-digits_1**" in texts(at.success)
-    assert (models_dir() / "my-digits_1.safetensors").exists()
-    listed = {c["name"]: c for c in list_checkpoints()}
+    mine = models_dir() / NO_BROWSER                         # this browser's own folder (AppTest has no cookie)
+    assert (mine / "my-digits_1.safetensors").exists()
+    listed = {c["name"]: c for c in list_checkpoints([mine])}
     assert listed["my-digits_1"]["kind"] == "cnn" and "val_acc" in listed["my-digits_1"]["metrics"]
-    load_checkpoint(models_dir() / "my-digits_1")
+    load_checkpoint(mine / "my-digits_1")
     download = at.download_button(key=f"train_download_{job.id}")
     assert download.label == "Download"
 

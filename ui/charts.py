@@ -15,6 +15,8 @@ import math
 
 import plotly.graph_objects as go
 
+from ui.safe_text import plot
+
 MAX_POINTS = 400         # per line: enough for a smooth curve, small enough to resend every second
 CHART_HEIGHT = 250       # px; fixed so that nothing below a chart moves while it updates
 CONFUSION_HEIGHT = 400   # about the height of the 6x6 prediction grid beside it
@@ -129,7 +131,7 @@ def confusion_figure(matrix: list | None, class_names: list, step: int | None = 
     """Rows: the true class; columns: the network's answer. The diagonal holds the right answers.
     matrix None: an empty grey stand-in of the same size (before the first epoch ends)."""
     n = len(class_names)
-    labels = [str(c)[:12] for c in class_names]
+    labels = [plot(c, 12) for c in class_names]  # plotly renders <a href>, <b> … in labels
     waiting = matrix is None
     heat = {"type": "heatmap", "z": [[0] * n for _ in range(n)] if waiting else matrix, "x": labels, "y": labels,
             "colorscale": [[0, "#F1F3F5"], [1, "#F1F3F5"]] if waiting else "Blues", "showscale": False,
@@ -148,7 +150,7 @@ def confusion_figure(matrix: list | None, class_names: list, step: int | None = 
 
 def class_counts_figure(counts: dict) -> go.Figure:
     """Training images per class: an unbalanced data set teaches the network to favour big classes."""
-    names = [str(k)[:14] for k in counts]
+    names = [plot(k, 14) for k in counts]
     bars = {"type": "bar", "x": names, "y": list(counts.values()), "marker": {"color": COLORS["main"]},
             "hovertemplate": "%{x}: %{y} images<extra></extra>"}
     return go.Figure({"data": [bars],

@@ -21,12 +21,15 @@ _KEY = "imgai_job_id"      # session_state: this session's current job
 _XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
 _FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
+_LOST = "imgai_job_lost"   # the ?job= link named a job this server does not know (any more)
 
 
 def abandon_after_s() -> float:
-    """A job nobody has watched for this long stops itself. Browsers poll hidden tabs as rarely as once a
-    minute (Chrome's intensive throttling), so this must be several minutes. IMGAI_ABANDON_S overrides."""
-    return float(os.environ.get("IMGAI_ABANDON_S") or 600)
+    """A job nobody has watched for this long stops itself (and stays saveable). The live view polls every
+    2 s; Chrome throttles a tab hidden for 5 minutes to one timer wake-up per minute (intensive throttling),
+    so a hidden but open tab still polls about once a minute. 90 s sits above that minute with margin and
+    frees a closed tab's training slot within a minute and a half. IMGAI_ABANDON_S overrides."""
+    return float(os.environ.get("IMGAI_ABANDON_S") or 90)
 
 
 def max_jobs() -> int:
@@ -78,6 +81,8 @@ def current_job(full_run: bool = True) -> Job | None:
             job_id = st.session_state[_KEY] = wanted   # a reload: take the job back
         elif wanted:
             del st.query_params[PARAM]  # another browser's job (a shared link), or one from before a restart
+            if found is None:
+                st.session_state[_LOST] = wanted
     job = reg.get(job_id) if job_id else None
     if full_run:
         if job is None:
@@ -91,6 +96,7 @@ def current_job(full_run: bool = True) -> Job | None:
 
 
 def attach(job: Job):
+    st.session_state.pop(_LOST, None)
     st.session_state[_KEY] = job.id
     st.query_params[PARAM] = job.id
     st.session_state[_FULL_ACTIVE] = job.active

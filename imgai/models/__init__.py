@@ -1,12 +1,20 @@
 """Model registry: every kind of model a checkpoint can hold, rebuilt from its config dict alone.
 
     model = build_model("cnn", {"in_channels": 1, "image_size": 28, "num_classes": 10})
+
+Randomness never comes from torch's process-wide RNG here, so jobs training in other threads cannot change
+a model: `build_seeded` initialises weights from its own seeded generator, `model_from_weights` builds on
+the meta device (no initialisation at all) and takes the given tensors, and `use_generator` hands a
+training loop's generator to the dropout layers.
 """
+import importlib
+import math
 from dataclasses import asdict
 
+import torch
 import torch.nn as nn
 
-from .cnn import CNN, CNN_PRESETS, CNNConfig
+from .cnn import CNN, CNN_PRESETS, CNNConfig, Dropout
 from .dcgan import DCGAN, GAN_PRESETS, DCGANConfig
 
 
@@ -32,4 +40,66 @@ def model_config(model: nn.Module) -> dict:
     return asdict(model.config)
 
 
-__all__ = ["CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "GAN_PRESETS", "build_model", "model_config"]
+def build_on_meta(kind: str, config: dict) -> nn.Module:
+    """The model's structure without memory or initialisation (tensors on the meta device): cheap even for
+    an absurd config, so its shapes can be checked before anything real is built."""
+    if kind == "photo-head":
+        importlib.import_module("..photo", __name__)  # imported first: its module-level tensors stay real
+    with torch.device("meta"):
+        return build_model(kind, config)
+
+
+def model_from_weights(kind: str, config: dict, tensors: dict) -> nn.Module:
+    """Build the model and take `tensors` (a full state dict, strict) as its weights, without initialising
+    anything first. The model uses the tensors themselves: pass copies if they must stay untouched."""
+    model = build_on_meta(kind, config)
+    model.load_state_dict(tensors, strict=True, assign=True)
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left:
+        raise RuntimeError(f"the weights do not set {left[0]}")
+    return model
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """torch's default initialisation (kaiming-uniform with a=sqrt(5), biases uniform in ±1/sqrt(fan_in);
+    batch norm to identity), drawn from `generator` instead of the global RNG."""
+    done = set()
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+            done.add(m.weight)
+            if m.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+                done.add(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._NormBase):
+            m.reset_parameters()  # ones, zeros and fresh running statistics: no randomness
+            done.update(t for t in (m.weight, m.bias, m.running_mean, m.running_var, m.num_batches_tracked)
+                        if t is not None)
+    missed = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t not in done]
+    if missed:  # a layer type added later must get its initialisation here, not silently keep garbage
+        raise TypeError(f"init_weights does not know how to initialise {missed[0]}")
+    return model
+
+
+def build_seeded(make, seed: int, device="cpu") -> nn.Module:
+    """`make()` builds a model; its weights are initialised from a generator seeded with `seed`. The same
+    seed gives the same weights whatever other threads do with torch's global RNG."""
+    with torch.device("meta"):
+        model = make()
+    model.to_empty(device=device)
+    with torch.no_grad():
+        return init_weights(model, torch.Generator(device=device).manual_seed(int(seed)))
+
+
+def use_generator(model: nn.Module, generator: torch.Generator | None) -> nn.Module:
+    """Make every dropout layer of `model` draw its masks from `generator` (None: torch's global RNG)."""
+    for m in model.modules():
+        if isinstance(m, Dropout):
+            m.generator = generator
+    return model
+
+
+__all__ = ["CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "Dropout", "GAN_PRESETS", "build_model",
+           "build_on_meta", "build_seeded", "init_weights", "model_config", "model_from_weights", "use_generator"]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn as nn
 
+from .cnn import Dropout  # masks from the training loop's own generator
+
 
 @dataclass
 class DCGANConfig:
@@ -52,7 +54,7 @@ class Discriminator(nn.Module):
             bn = c.d_batch_norm and i > 0
             layers += [nn.Conv2d(ch, w, c.kernel, 2, (c.kernel - 1) // 2, bias=not bn)]
             layers += [nn.BatchNorm2d(w)] if bn else []
-            layers += [nn.LeakyReLU(0.2), nn.Dropout(c.d_dropout)]
+            layers += [nn.LeakyReLU(0.2), Dropout(c.d_dropout)]
             ch = w
         self.body = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():

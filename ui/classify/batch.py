@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.classify.common import analyse_upload, md_escape, result_card
+from ui.safe_text import md_line
 
 MAX_FILES = 40      # per batch: ~0.3 s of CPU each for the ImageNet model's saliency, ~1 MB of session memory
 CARDS_OPEN = 12     # result cards shown in full; the rest sit in a collapsed expander
@@ -54,7 +55,7 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
 
     for r in records:
         if r["error"]:
-            st.error(r["error"], icon=":material/broken_image:")
+            st.error(md_line(r["error"]), icon=":material/broken_image:")  # it quotes the file's name
     good = [r for r in records if not r["error"]]
     df = results_table(records, clf.name)
     if len(records) > 1:

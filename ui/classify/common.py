@@ -15,7 +15,10 @@ from imgai.checkpoint import CheckpointError
 from imgai.explain import explain_image, overlay
 from imgai.grids import upscale
 from imgai.vision import ImageError, open_image
-from ui.models import cached_classifier, classifier_options
+from ui.models import PICKER_CAPTION, cached_classifier, classifier_options
+from ui.safe_text import clean, md, md_line, plot
+
+md_escape = md  # the name the Classify sections import; one escaping rule for the whole app (ui/safe_text.py)
 
 SHOW_PX = 168          # on-screen size of the small pictures in a result card (28 px inputs × 6)
 CHART_PX = 300         # width of a top-5 chart: three 168 px pictures and it fit one row beside the sidebar
@@ -24,27 +27,22 @@ CACHE_ENTRIES = 90     # analysed pictures kept per session: at most ~1 MB each 
 METHOD_LABELS = {"Grad-CAM": "grad-cam", "Input gradients": "gradients"}
 
 
-def md_escape(text: str) -> str:
-    """A file or class name shown in markdown without being interpreted (`*`, `_`, `[` ...)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
-
-
 def describe_model(clf) -> str:
     """One line saying what the chosen model knows and what it does to a picture before reading it."""
     m, names = clf.meta, clf.class_names
-    shown = ", ".join(names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
+    shown = ", ".join(clean(n, 40) for n in names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
     if m.get("kind") == "imagenet":
         return ("Knows **1000 everyday things** (ImageNet: animals, objects, food, vehicles …). "
                 "A photo is cropped to its centre square and shrunk to 224×224 before it is read.")
     if m.get("kind") == "photo-head":
-        return (f"**Your own classes**: {md_escape(shown)}. Trained on top of the ImageNet network's features; "
+        return (f"**Your own classes**: {md(shown, None)}. Trained on top of the ImageNet network's features; "
                 "a photo is cropped to its centre square and shrunk to 224×224.")
     size, ch = m.get("image_size"), m.get("channels")
     recipe = ("a photo of a digit is turned into white ink on black, cropped and centred like MNIST"
               if clf.intake == "digit" else "a photo is cropped to its centre square and shrunk")
     colour = "grey" if ch == 1 else "colour"
     hint = " For photos of other things, pick **imagenet** in the Model list." if clf.intake == "digit" else ""
-    return (f"Trained on **{md_escape(m.get('dataset', '?'))}** · classes: {md_escape(shown)}. "
+    return (f"Trained on **{md_escape(m.get('dataset', '?'))}** · classes: {md(shown, None)}. "
             f"Reads {size}×{size} {colour} pictures: {recipe}.{hint}")
 
 
@@ -66,9 +64,9 @@ def model_picker():
     try:
         clf = cached_classifier(weights)
     except (CheckpointError, OSError, ValueError) as e:
-        st.error(f"Could not load this model: {' '.join(str(e).split())}")
+        st.error(f"Could not load this model: {md_line(e)}")
         st.stop()
-    st.caption(describe_model(clf))
+    st.caption(describe_model(clf) + "  \n" + PICKER_CAPTION)
     token = f"{weights}@{clf.meta.get('created', '')}"
     return clf, weights, token, METHOD_LABELS[method]
 
@@ -125,7 +123,7 @@ def top_chart(top: list, key: str):
     """Horizontal bars of the top classes' probabilities, the winner on top."""
     labels, seen = [], set()
     for n, _ in top:  # ImageNet repeats a few names ("crane" the bird and the machine): keep both bars
-        label = str(n)
+        label = plot(n, 40)  # plotly renders <a href>, <b> … in tick labels: a class name is the user's
         while label in seen:
             label += "\u200b"
         seen.add(label)

@@ -9,6 +9,7 @@ from PIL import Image
 from imgai.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
 from imgai.grids import make_grid, upscale
 from ui.classify.common import SHOW_PX, big_input, input_caption, md_escape, recall, remember
+from ui.safe_text import clean
 
 TILE_PX = 84       # on-screen size a small activation map is enlarged to (28×28 ×3, 14×14 ×6, 7×7 ×12)
 FILTER_PX = 40     # on-screen size of one 3×3 filter
@@ -30,7 +31,7 @@ def _example_digits() -> dict[str, np.ndarray]:
 
 def _sources(clf, uploads: list[dict]) -> dict:
     """label → (kind, payload): uploaded pictures (already prepared), the drawing, example digits."""
-    src = {f"photo: {r['name']}": ("x", r["x"]) for r in uploads}
+    src = {f"photo: {clean(r['name'])}": ("x", r["x"]) for r in uploads}
     drawing = st.session_state.get("classify_drawing")
     if drawing is not None:
         src["your drawing"] = ("img", drawing)

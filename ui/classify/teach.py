@@ -7,19 +7,18 @@ session's state. A fragment: adding photos reruns this section only.
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
-from imgai.checkpoint import CheckpointError, models_dir, save_checkpoint
+from imgai.checkpoint import checkpoint_zip, save_checkpoint
 from imgai.classify import Classifier
 from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.vision import ImageError, open_image
-from ui.classify.common import analyse_upload, md_escape, result_card
+from ui.classify.common import analyse_upload, result_card
+from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
+from ui.safe_text import md, md_line
 
 MAX_CLASSES = 8
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")   # a file name on every OS, no paths
 
 
 def _features(uploads) -> tuple[list, list[str]]:
@@ -49,7 +48,7 @@ def _class_inputs(n: int) -> list[tuple[str, list]]:
             name = st.text_input(f"Class {i + 1}", value=f"class {chr(ord('A') + i)}", key=f"teach_name_{i}",
                                  max_chars=40, help="What the photos of this class show, e.g. 'mug' or 'plant'.")
             files = st.file_uploader(
-                f"Photos of {name or 'this class'}", accept_multiple_files=True, key=f"teach_files_{i}",
+                f"Photos of {md(name) or 'this class'}", accept_multiple_files=True, key=f"teach_files_{i}",
                 help="A handful (5–30) of varied photos of this class: different angles, backgrounds, light.")
             st.caption(f"{len(files or [])} photos")
             out.append((name.strip(), files or []))
@@ -65,7 +64,7 @@ def _problems(classes) -> list[str]:
         msgs.append("Two classes have the same name: make each name different.")
     for n, files in classes:
         if len(files) < 2:
-            msgs.append(f"Add at least 2 photos to {n or 'every class'} (5 or more work better).")
+            msgs.append(f"Add at least 2 photos to {md(n) or 'every class'} (5 or more work better).")
     return msgs
 
 
@@ -78,11 +77,11 @@ def _train(classes, holdout: float):
             labels += [c] * len(f)
             errors += err
     for e in errors:
-        st.error(e, icon=":material/broken_image:")
+        st.error(md_line(e), icon=":material/broken_image:")  # it quotes the file's name
     names = [n for n, _ in classes]
     counts = [labels.count(c) for c in range(len(names))]
     if min(counts) == 0:
-        st.error(f"No readable photos left for {names[counts.index(0)]}: add some and train again.")
+        st.error(f"No readable photos left for {md(names[counts.index(0)])}: add some and train again.")
         return
     import torch  # only to stack the cached feature vectors into the (N, 1280) matrix the trainer takes
     head, report = train_photo_head(torch.stack(feats), labels, names, holdout=holdout)
@@ -115,29 +114,31 @@ def _report(res):
 
 
 def _save(res):
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-    name = c1.text_input("Save as", value="my-classes", key="teach_save_name", max_chars=48,
-                         help="A model name: letters, digits, - and _. It then appears in the Model list "
-                              "at the top of this page, and on the other pages that classify.")
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    name = c1.text_input("Save as", value="my-classes", key="teach_save_name", max_chars=64,
+                         help="A model name: letters, digits, - and _. It then appears in your Model list "
+                              "at the top of this page. Saving again under the same name replaces your own "
+                              "model of that name (never anybody else's).")
+    share = st.checkbox("Share with the class", key="teach_share", help=SHARE_HELP)
     if c2.button("Save model", key="teach_save", icon=":material/save:",
-                 help="Write it to your models folder as a checkpoint."):
-        if not NAME_RE.match(name):
-            st.error("Use only letters, digits, - and _ (up to 48), starting with a letter or digit.")
-            return
-        path = models_dir() / name
-        if path.with_suffix(".json").exists():
-            st.error(f"A model called {name} already exists: choose another name.")
-            return
-        try:
-            save_checkpoint(path, res["head"], res["meta"])
-        except CheckpointError as e:
-            st.error(str(e))
-            return
-        st.session_state["teach_saved"] = name
-        st.rerun(scope="app")  # the picker at the top of the page lists the new model
-    if st.session_state.get("teach_saved"):
-        st.success(f"Saved as **{md_escape(st.session_state['teach_saved'])}**: pick it in the Model list at "
-                   "the top to use it like any other model.")
+                 help="Write it as a checkpoint to your models folder, or to the class folder when shared."):
+        path, error = save_as(name, share, lambda p: save_checkpoint(p, res["head"], res["meta"]))
+        if error:
+            st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""), icon=":material/error:")
+        else:
+            st.session_state["teach_saved"] = {"name": path.name, "shared": share}
+            st.rerun(scope="app")  # the picker at the top of the page lists the new model
+    file_name = name.strip() if NAME_RE.match(name.strip()) else "my-classes"
+    head, meta = res["head"], res["meta"]
+    c3.download_button("Download", data=lambda: checkpoint_zip(file_name, head, meta), file_name=f"{file_name}.zip",
+                       icon=":material/download:", mime="application/zip", on_click="ignore", key="teach_download",
+                       help="A zip of the model (.safetensors) and its description (.json), straight from memory: "
+                            "works even when saving does not.")
+    saved = st.session_state.get("teach_saved")
+    if saved:
+        where = " in the class folder (read-only for everybody)" if saved["shared"] else ""
+        st.success(f"Saved as **{md(saved['name'])}**{where}: pick it in the Model list at the top to use it like "
+                   "any other model.")
 
 
 @st.fragment
@@ -182,7 +183,7 @@ def teach_section(method: str):
     for i, f in enumerate(tries or []):
         r = analyse_upload(clf, token, f, method)
         if r["error"]:
-            st.error(r["error"], icon=":material/broken_image:")
+            st.error(md_line(r["error"]), icon=":material/broken_image:")
         else:
             result_card(clf, r, key=f"top5-teach-{i}", method=method)
     st.markdown("#### Keep it")

@@ -14,6 +14,8 @@ from typing import Callable
 
 import streamlit as st
 
+from ui.safe_text import md
+
 STATE = "latent_state"
 PREFIX = "latent_w_"             # widget keys: session state is shared by all pages, so ours are prefixed
 MAX_SEED = 2 ** 31 - 1
@@ -89,10 +91,10 @@ def start(generator_names: list) -> list:
         try:
             values[key] = f.parse(text)
         except ValueError as e:
-            warnings.append(f"{key}={text[:40]!r} ({str(e) or 'not a number'})")
+            warnings.append(f"{key}='{md(text, 40)}' ({md(e) or 'not a number'})")  # the link's text: escaped
     if values["gen"] not in generator_names:
         if values["gen"]:
-            warnings.append(f"gen={values['gen'][:40]!r} (no generator of that name here)")
+            warnings.append(f"gen='{md(values['gen'], 40)}' (no generator of that name here)")
         values["gen"] = generator_names[0] if generator_names else ""
     st.session_state[STATE] = values
     return [f"Ignored from the link: {'; '.join(warnings)}."] if warnings else []

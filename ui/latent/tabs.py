@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui.latent import state as S
 from ui.latent import views as V
+from ui.safe_text import md
 
 STOPS = [-3.0, -1.5, 0.0, 1.5, 3.0]   # slider positions shown in "what each slider does"
 
@@ -31,9 +32,6 @@ class Picture:
         return self.gen_meta["config"]["nz"]
 
 
-def md(text) -> str:
-    """A class name shown in markdown as written (user class folders may be called anything)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
 
 
 def interpolate_tab(p: Picture):

@@ -24,6 +24,7 @@ from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits,
 from imgai.train import sample_images
 from ui.latent import state as S
 from ui.models import cached_classifier, cached_gan, classifier_options, generator_options
+from ui.safe_text import md, plot
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 BLUE, ORANGE, GREY = "#4C6EF5", "#F76707", "#868E96"
@@ -139,6 +140,7 @@ def captions(n: int, head=None, labels=None) -> list:
         h = head[i] if head and head[i] else ""
         if labels:
             lab, conf = labels[i]
+            lab = md(lab, 24)  # captions are markdown; a class name is the user's
             out.append(f"{h}: {lab} ({conf:.0%})" if h else f"{lab} ({conf:.0%})")
         else:
             out.append(h)
@@ -192,7 +194,7 @@ def histogram_figure(h: dict) -> go.Figure:
     names, counts = h["class_names"], h["counts"]
     n = sum(counts)
     conf = [f"{c:.0%}" if k else "–" for c, k in zip(h["confidence"], counts)]
-    fig = go.Figure(go.Bar(x=names, y=counts, marker_color=BLUE, customdata=conf,
+    fig = go.Figure(go.Bar(x=[plot(c, 24) for c in names], y=counts, marker_color=BLUE, customdata=conf,
                            hovertemplate="class %{x}: %{y} samples, mean confidence %{customdata}<extra></extra>"))
     fig.add_hline(y=n / len(names), line_dash="dash", line_color=GREY,
                   annotation_text="even share", annotation_position="top left", annotation_font_color=GREY)
@@ -211,12 +213,12 @@ def collapse_summary(h: dict) -> str:
     top = max(range(K), key=lambda i: counts[i])
     share, even = counts[top] / max(n, 1), 1 / K
     if share > 0.5 or len(missing) > K // 2:
-        return (f":material/warning: **Mode collapse**: {share:.0%} of the samples are '{names[top]}'"
+        return (f":material/warning: **Mode collapse**: {share:.0%} of the samples are '{md(names[top])}'"
                 + (f" and {len(missing)} of the {K} classes never appear" if missing else "")
                 + ". The generator found a few pictures that fool its discriminator and draws little else.")
-    never = (f"; it never draws {', '.join(repr(m) for m in missing)}" if missing else "")
+    never = (f"; it never draws {', '.join(md(repr(m)) for m in missing)}" if missing else "")
     if missing or share > 2.5 * even:
-        return (f"**Uneven**: '{names[top]}' is {share:.0%} of the samples where an even share is {even:.0%}"
+        return (f"**Uneven**: '{md(names[top])}' is {share:.0%} of the samples where an even share is {even:.0%}"
                 f"{never}. The generator favours some classes: a partial mode collapse.")
     return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
 
@@ -227,7 +229,7 @@ def probability_figure(prob: list, target_name: str) -> go.Figure:
     fig.update_layout(height=220, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
                       showlegend=False)
     fig.update_xaxes(title="frame (steering step)", dtick=max(1, len(prob) // 10))
-    fig.update_yaxes(title=f"p(class '{target_name}')", range=[0, 1.02])
+    fig.update_yaxes(title=f"p(class '{plot(target_name, 24)}')", range=[0, 1.02])
     return fig
 
 

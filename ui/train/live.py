@@ -9,19 +9,18 @@ copies out under its lock (metrics, grids, the confusion matrix): never the tens
 import io
 import re
 import time
-import zipfile
 
 import streamlit as st
 from PIL import Image
 
-from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, models_dir
 from ui import charts
 from ui.jobs import control, registry, rerun_if_ended
+from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
+from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
 
 POLL_S = 1.0
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
           "error": "stopped by an error", "created": "starting"}
 KIND = {"cnn": "CNN classifier", "dcgan": "GAN generator"}
@@ -32,14 +31,9 @@ def live_view(job):
 
 
 def _history(job) -> list:
-    """The job's metric rows, fetched incrementally: each poll copies only the rows added since the last one."""
-    cache = st.session_state.setdefault("train_history", {})
-    rows = cache.get(job.id)
-    if rows is None:
-        cache.clear()  # one job's history per session is enough
-        rows = cache[job.id] = []
-    rows.extend(job.metrics(since=len(rows)))
-    return rows
+    """The job's metric rows. The job keeps them bounded (recent rows in full, older ones thinned), so each
+    poll takes them all: a list of references, and no copy growing in the session for hour-long runs."""
+    return job.metrics()
 
 
 def _fmt_time(s: float) -> str:
@@ -99,11 +93,11 @@ def _live(job_id: str):
 
 def _status(job, s: dict):
     kind, preset = KIND.get(job.meta["kind"], job.meta["kind"]), job.meta.get("preset", "")
-    what = f"**{kind}** ({preset}) on **{job.meta.get('dataset')}**"
+    what = f"**{kind}** ({md(preset)}) on **{md(job.meta.get('dataset'))}**"
     if job.status == "error":
-        st.error(f"Training broke down — {job.error}", icon=":material/error:")
+        st.error(f"Training broke down — {md_line(job.error)}", icon=":material/error:")
     elif job.status == "stopped":
-        st.warning(f"{what}: stopped at step {s['step']:,}. " + (f"It {job.error}." if job.error else
+        st.warning(f"{what}: stopped at step {s['step']:,}. " + (f"It {md_line(job.error)}." if job.error else
                    "You can still save what it learned so far, or start a new run."))
     elif job.status == "done":
         st.success(f"{what}: {_summary_line(job, s)}")
@@ -243,46 +237,50 @@ def _default_name(job) -> str:
     return f"{ds or 'data'}-{job.meta['kind']}-{time.strftime('%H%M', time.localtime(job.started_at or time.time()))}"
 
 
-def _zip_bytes(base) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for ext in (".safetensors", ".json"):
-            z.write(str(base) + ext, arcname=base.name + ext)
-    return buf.getvalue()
-
-
-def save_model(job, name: str) -> str | None:
-    """Save the job's latest weights as models_dir()/name; returns an error line, or None when saved."""
-    name = name.strip()
-    if not NAME_RE.match(name):
-        return "Use only letters, digits, - and _ in the name (at most 64), e.g. my-digits-1."
-    if (WEIGHTS_DIR / f"{name}.json").exists():
-        return f"'{name}' is the name of a model that comes with the app; choose another name."
+def download_zip(job, name: str) -> bytes:
+    """The job's latest weights as NAME.zip, built from memory when the button is pressed (never kept)."""
     try:
-        base = job.save(models_dir() / name)
-    except (RuntimeError, CheckpointError, OSError) as e:
-        return f"Could not save: {str(e).splitlines()[0][:200]}"
-    st.session_state[f"train_saved_{job.id}"] = {"name": name, "zip": _zip_bytes(base), "step": job.snapshot()[1]}
+        return job.zip_bytes(name)
+    except RuntimeError:  # no step finished yet: nothing to download
+        return b""
+
+
+def save_model(job, name: str, share: bool = False) -> str | None:
+    """Save the job's latest weights under NAME (see ui.models.save_as for where); returns an error line,
+    or None when saved. A failed save changes nothing: the job can be saved again or downloaded."""
+    path, error = save_as(name, share, job.save)
+    if error:
+        return error
+    st.session_state[f"train_saved_{job.id}"] = {"name": path.name, "step": job.snapshot()[1], "shared": share}
     return None
 
 
 def save_panel(job):
     with st.container(border=True):
-        st.markdown("**Save this model** — it then appears in the Classify / Latent space pages' model pickers.")
+        st.markdown("**Save this model** — it then appears in your model pickers on the Classify / Latent space "
+                    "pages.")
         a, b, c = st.columns([3, 1, 1.3], vertical_alignment="bottom")
         name = a.text_input("Name", value=_default_name(job), key=f"train_save_name_{job.id}", max_chars=64,
-                            help="Letters, digits, - and _ only. Saving again under the same name replaces it.")
+                            help="Letters, digits, - and _ only. Saving again under the same name replaces your "
+                                 "own model of that name (never anybody else's).")
+        share = st.checkbox("Share with the class", key=f"train_share_{job.id}", help=SHARE_HELP)
         if b.button("Save", icon=":material/save:", key=f"train_save_{job.id}", width="stretch",
                     help="Saves the latest weights — also in the middle of a run."):
-            error = save_model(job, name)
+            error = save_model(job, name, share)
             if error:
-                st.error(error)
+                st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""),
+                         icon=":material/error:")
+        has_weights = job.snapshot()[0] is not None
+        file_name = name.strip() if NAME_RE.match(name.strip()) else _default_name(job)
+        c.download_button("Download", data=lambda: download_zip(job, file_name), file_name=f"{file_name}.zip",
+                          icon=":material/download:", mime="application/zip", on_click="ignore",
+                          key=f"train_download_{job.id}", width="stretch", disabled=not has_weights,
+                          help="A zip of the latest weights (.safetensors) and description (.json), straight "
+                               "from memory: works even when saving does not.")
         saved = st.session_state.get(f"train_saved_{job.id}")
         if saved:
-            c.download_button("Download", data=saved["zip"], file_name=f"{saved['name']}.zip",
-                              icon=":material/download:", mime="application/zip", on_click="ignore",
-                              key=f"train_download_{job.id}", width="stretch",
-                              help="A zip of the weights (.safetensors) and description (.json).")
             later = " Save again later to keep newer weights." if job.active else ""
-            st.success(f"Saved as **{saved['name']}** (the weights of step {saved['step']:,}): pick it on the "
-                       f"Classify or Latent space page.{later}", icon=":material/save:")
+            where = "shared with the class (read-only for everybody)" if saved.get("shared") else "in your models"
+            # the name passed NAME_RE (letters, digits, - and _, starting with one of the first two): literal markdown
+            st.success(f"Saved as **{saved['name']}** {where} (the weights of step {saved['step']:,}): pick it "
+                       f"on the Classify or Latent space page.{later}", icon=":material/save:")

@@ -19,6 +19,7 @@ from imgai.models import CNN_PRESETS, GAN_PRESETS
 from imgai.runs import RunSpec, default_train_config, prepare_run
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
+from ui.safe_text import md, md_line
 from ui.train.grids import class_preview, first_per_class
 
 ZIP = "zip"
@@ -182,7 +183,8 @@ def setup_panel(job) -> Choice:
         st.caption(f"{d['train']:,} training + {d['val']:,} validation images · {d['size']}×{d['size']} "
                    f"{'colour' if d['channels'] == 3 else 'grey'} · {d['classes']} classes")
     elif error:
-        (st.info if dataset == ZIP and upload is None else st.error)(error)
+        # a zip's message may quote its file and member names: those are the user's
+        (st.info if dataset == ZIP and upload is None else st.error)(md_line(error) if dataset == ZIP else error)
     train, overrides = _knobs(model, preset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
@@ -230,7 +232,7 @@ def data_preview(choice: Choice):
         return
     d = data.describe()
     colour = "colour" if d["channels"] == 3 else "greyscale"
-    st.markdown(f"**{d['name']}** · {d['train']:,} training and {d['val']:,} validation images · "
+    st.markdown(f"**{md(d['name'])}** · {d['train']:,} training and {d['val']:,} validation images · "
                 f"{d['size']}×{d['size']} {colour} · {d['classes']} classes")
     if d["skipped"]:
         n = d["skipped"]
