@@ -50,6 +50,10 @@ def texts(at: AppTest) -> str:
                      + [i.value for i in at.info] + [e.value for e in at.error])
 
 
+def board_table(at: AppTest):
+    return [d.value for d in at.dataframe if "nickname" in d.value.columns][0]
+
+
 def chart_titles(at: AppTest) -> list:
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
@@ -92,18 +96,19 @@ def test_publishing_puts_a_run_on_the_board_with_its_nickname_escaped(store):
     assert not at.exception, at.exception
     assert store.get(rid, history=False)["nickname"] == "<b>Ada</b>[x](http://e)"
     shown = texts(at)
-    assert "Published as" in shown and "<b>" not in shown and "](http" not in shown and "&lt;b&gt;" in shown
-    board = at.dataframe[-1].value
+    assert "Published as" in shown and "<b>" not in shown and "](http" not in shown and "\\<b\\>Ada" in shown
+    board = board_table(at)
     assert list(board["nickname"]) == ["Grace", "<b>Ada</b>[x](http://e)"]   # ranked; a table cell is plain text
     assert list(board["yours"]) == [False, True]
-    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Every published run")]
     assert spec["data"][0]["text"] == ["Grace", "&lt;b&gt;Ada&lt;/b&gt;[x](http://e)"]
     at.number_input(key="exp_board_target").set_value(97.0)
     at.number_input(key="exp_board_within").set_value(30.0).run()
     assert "0 of 2 runs beat 97% within 30 s" in texts(at)         # Grace: 98% but in 40 s; Ada: 96% in 20 s
     at.number_input(key="exp_board_within").set_value(60.0).run()
     assert "1 of 2 runs beat 97% within 60 s" in texts(at)
-    assert list(at.dataframe[-1].value["meets challenge"]) == [True, False]
+    assert list(board_table(at)["meets challenge"]) == [True, False]
     at.button(key=f"exp_unpublish_{rid}").click().run()
     assert [r["nickname"] for r in store.board()] == ["Grace"]
 
@@ -164,7 +169,8 @@ def test_a_recorded_experiment_and_the_benchmark_show_accuracies_with_spread(sto
     assert "adding generated digits raised validation accuracy by 10.5 points" in shown
     assert "may be luck" not in shown             # 10.5 points > the spread of either setting (7.1, 0.7)
     assert "No runs yet" in shown                 # an experiment is not offered for comparing runs
-    table = [d.value for d in at.dataframe if "real per class" in d.value.columns][0]
+    tables = [d.value for d in at.dataframe if "real per class" in d.value.columns]
+    table = tables[-1]                            # yours; the project's measured one (if any) comes first
     real = table[table["training data"] == "real"].iloc[0]
     assert real["mean"] == pytest.approx(75) and real["spread"] == pytest.approx(7.07, abs=0.01)   # percent
 
@@ -186,3 +192,14 @@ def test_every_training_run_of_the_server_is_recorded_when_it_ends(store, digits
         time.sleep(0.1)
     (run,) = store.runs(owner=NO_BROWSER)
     assert run["status"] == "stopped" and run["kind"] == "cnn" and run["settings"]["train"]["epochs"] == 5
+
+
+def test_the_projects_measured_result_is_shown_as_written_down():
+    bench = ROOT / "bench" / "results" / "experiments.json"
+    if not bench.exists():
+        pytest.skip("no measured result in bench/results yet")
+    measured = json.loads(bench.read_text())["figures"]["augment"]["settings"]
+    at = page()
+    (table,) = [d.value for d in at.dataframe if "real per class" in d.value.columns]
+    assert list(table["mean"]) == pytest.approx([100 * s["mean"] for s in measured])
+    assert list(table["spread"]) == pytest.approx([100 * s["spread"] for s in measured])
