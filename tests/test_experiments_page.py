@@ -99,7 +99,7 @@ def test_publishing_puts_a_run_on_the_board_with_its_nickname_escaped(store):
     assert "Published as" in shown and "<b>" not in shown and "](http" not in shown and "\\<b\\>Ada" in shown
     board = board_table(at)
     assert list(board["nickname"]) == ["Grace", "<b>Ada</b>[x](http://e)"]   # ranked; a table cell is plain text
-    assert list(board["yours"]) == [False, True]
+    assert list(board["yours"]) == [False, True] and list(board["score"]) == pytest.approx([98.0, 96.0])
     (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
                if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Every published run")]
     assert spec["data"][0]["text"] == ["Grace", "&lt;b&gt;Ada&lt;/b&gt;[x](http://e)"]

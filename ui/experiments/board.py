@@ -72,8 +72,9 @@ def _board(store, owner: str):
                    "(the green corner of the chart).")
     st.plotly_chart(fig, key="exp_board_chart", config=CHART_CONFIG)
     table = pd.DataFrame(rows).set_index("rank")
+    table["score"] = table["score"] * 100   # shown as percent with one decimal, as on the other tabs
     st.dataframe(table, width="stretch", column_config={
-        "score": st.column_config.NumberColumn(metric, format="percent"),
+        "score": st.column_config.NumberColumn(metric, format="%.1f%%"),
         "seconds": st.column_config.NumberColumn("seconds", format="%.0f"),
         "epochs": st.column_config.NumberColumn("epochs", format="%.1f"),
         "lr": st.column_config.NumberColumn("learning rate", format="%g"),
