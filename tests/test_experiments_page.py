@@ -175,9 +175,8 @@ def test_a_recorded_experiment_and_the_benchmark_show_accuracies_with_spread(sto
     assert real["mean"] == pytest.approx(75) and real["spread"] == pytest.approx(7.07, abs=0.01)   # percent
 
 
-def test_every_training_run_of_the_server_is_recorded_when_it_ends(store, digits):
+def test_every_training_run_of_the_server_is_recorded_when_it_ends(store):
     """The one line in ui/jobs.submit: a Train-page run, stopped early, lands in the store as stopped."""
-    from imgai.runs import RunSpec, prepare_run
     at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()
     at.number_input(key="knob_epochs_cnn_fast").set_value(5).run()
     at.button(key="train_start").click().run()
