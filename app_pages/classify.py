@@ -13,9 +13,13 @@ st.caption("Show a trained network a picture and see what it answers, how sure i
 
 clf, weights, token, method = model_picker()
 
+# on_change="rerun": opening a tab redraws the page, so 'Inside the network' lists a digit drawn a moment ago
+# (the drawing box is a fragment: a stroke reruns only itself). Every tab is still drawn on every run, so the
+# uploaders on the other tabs keep their files.
 photos, draw, inside, teach = st.tabs(
     [":material/photo_library: Classify photos", ":material/draw: Draw a digit",
-     ":material/layers: Inside the network", ":material/school: Teach your own classes"])
+     ":material/layers: Inside the network", ":material/school: Teach your own classes"],
+    key="classify_tab", on_change="rerun")
 with photos:
     uploads = batch_section(clf, token, method)
 with draw:

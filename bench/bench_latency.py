@@ -1,12 +1,14 @@
 """Latency a user feels: classifying one photo (intake + model) and redrawing GAN samples, beside the bare
-model forward pass on the same input, in one run.
+model forward pass on the same input; and the digit-photo recipe on scipy.ndimage beside the hand-rolled
+filters it replaced (imgai/vision.py at --old-ref, loaded from git), on the same photos in the same run.
 
-    python bench/bench_latency.py [--repeat 20]
+    PYTHONPATH=. IMGAI_THREADS=1 python bench/bench_latency.py [--repeat 20] [--old-ref 33b8452] [--dry-run]
 """
 import argparse
+import os
 import io
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -17,21 +19,29 @@ from PIL import Image
 from imgai.checkpoint import load_checkpoint
 from imgai.classify import load_classifier
 from imgai.device import configure_threads
+from imgai.digit_photo import digit_from_photo
+from imgai.intake import open_image
 from imgai.latent import seed_latents
 from imgai.train import sample_images
-from imgai.vision import open_image
+from old_code import module_at
+from record import add_dry_run, record
 
 ROOT = Path(__file__).resolve().parent.parent
+# The last commit with the hand-rolled morphology and labelling (imgai/vision.py), before the split.
+OLD_REF = "33b8452"
 
 
-def median_ms(fn, repeat):
+def median_ms(fn, repeat) -> tuple[float, float]:
+    """(wall ms, CPU ms of this process) medians. On a machine other jobs share, the wall figure mostly
+    measures the others; the CPU figure is what the work itself costs (with one thread: its latency alone)."""
     fn()  # warm up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return round(1000 * statistics.median(times), 2)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return round(1000 * statistics.median(wall), 2), round(1000 * statistics.median(cpu), 2)
 
 
 def phone_like_photo() -> bytes:
@@ -46,30 +56,93 @@ def phone_like_photo() -> bytes:
     return buf.getvalue()
 
 
+def old_digit_recipe(ref: str):
+    """digit_from_photo of imgai/vision.py at `ref`; None if git cannot show it (a shallow checkout)."""
+    old = module_at(ref, "imgai/vision.py")
+    return None if old is None else old.digit_from_photo
+
+
+def digit_photos(n: int) -> list:
+    """n synthetic phone photos of digits in every style of tests/image_corpus.py, decoded."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from image_corpus import PHOTO_STYLES, load_digits, phone_photo
+    digits, rng = load_digits(), np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        style = PHOTO_STYLES[i % len(PHOTO_STYLES)]
+        size = 300 if style == "small" else int(rng.integers(300, 600))
+        out.append(open_image(phone_photo(digits["val_x"][i], rng, size=size, style=style)))
+    return out + [Image.fromarray(d) for d in digits["val_x"][:n]]  # and MNIST digits themselves
+
+
+def compare_recipes(old, photos, repeat) -> dict:
+    """CPU ms per picture of both recipes over the same pictures, and how many outputs are identical."""
+    same = sum(np.array_equal(old(p), digit_from_photo(p)) for p in photos)
+    per = {}
+    for label, fn in (("hand-rolled", old), ("scipy.ndimage", digit_from_photo)):
+        runs = []
+        for _ in range(repeat):
+            t = time.process_time()
+            for p in photos:
+                fn(p)
+            runs.append((time.process_time() - t) / len(photos))
+        per[label] = round(1000 * statistics.median(runs), 2)
+    return {"pictures": len(photos), "identical_outputs": int(same), "cpu_ms_per_picture": per}
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = add_dry_run(argparse.ArgumentParser())
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--old-ref", default=OLD_REF, help="commit whose imgai/vision.py is the old digit recipe")
     a = ap.parse_args()
-    configure_threads()
+    repeat = 2 if a.dry_run else a.repeat
+    load_before = os.getloadavg()[0]
+    threads = configure_threads()
+    on = f"{threads} thread" + ("s" if threads > 1 else "")
+    figures, readme = {"threads": threads, "classify": [], "gan": []}, []
+
     cases = [("classify phone photo of a digit (1200x1600 JPEG)", str(ROOT / "weights" / "digits-cnn"),
               phone_like_photo()),
              ("classify a photo with the ImageNet model", "imagenet",
               (ROOT / "tests" / "photos" / "chelsea.jpg").read_bytes())]
-    for task, weights, data in cases:
+    for task, weights, data in cases[:1] if a.dry_run else cases:
         clf = load_classifier(weights)
         x = clf.prepare(open_image(data))
         with torch.no_grad():
-            bare = median_ms(lambda: clf.model(x), a.repeat)
-        full = median_ms(lambda: clf.predict(open_image(data)), a.repeat)
-        print(json.dumps({"task": task, "end_to_end_ms": full, "bare_forward_ms": bare}), flush=True)
+            bare = median_ms(lambda: clf.model(x), repeat)
+        full = median_ms(lambda: clf.predict(open_image(data)), repeat)
+        figures["classify"].append({"task": task, "end_to_end_ms": full[0], "bare_forward_ms": bare[0],
+                                    "end_to_end_cpu_ms": full[1], "bare_forward_cpu_ms": bare[1]})
+        readme.append((f"{task}, CPU end to end (bare forward pass), {on}",
+                       f"{full[1]:.0f} ms ({bare[1]:.0f} ms)"))
+
+    old = old_digit_recipe(a.old_ref)
+    if old is None:
+        print(f"git cannot show {a.old_ref}:imgai/vision.py; the old-vs-new digit recipe is left out", flush=True)
+    else:
+        cmp = compare_recipes(old, digit_photos(3 if a.dry_run else 45), 1 if a.dry_run else 3)
+        figures["digit_recipe"] = {"old_ref": a.old_ref, **cmp}
+        ms = cmp["cpu_ms_per_picture"]
+        readme.append((f"digit-photo recipe, CPU per picture: scipy.ndimage vs hand-rolled ({a.old_ref})",
+                       f"{ms['scipy.ndimage']:.0f} ms vs {ms['hand-rolled']:.0f} ms; identical output on "
+                       f"{cmp['identical_outputs']} of {cmp['pictures']}"))
 
     gan, _ = load_checkpoint(str(ROOT / "weights" / "digits-dcgan"))
-    for n in (1, 8, 64):
+    for n in (1, 8) if a.dry_run else (1, 8, 64):
         z = seed_latents(0, n, gan.config.nz)
         with torch.no_grad():
-            bare = median_ms(lambda: gan.generator(z), a.repeat)
-        full = median_ms(lambda: sample_images(gan.generator, z), a.repeat)
-        print(json.dumps({"task": f"redraw {n} GAN samples", "end_to_end_ms": full, "bare_forward_ms": bare}), flush=True)
+            bare = median_ms(lambda: gan.generator(z), repeat)
+        full = median_ms(lambda: sample_images(gan.generator, z), repeat)
+        figures["gan"].append({"task": f"redraw {n} GAN samples", "end_to_end_ms": full[0], "bare_forward_ms": bare[0],
+                               "end_to_end_cpu_ms": full[1], "bare_forward_cpu_ms": bare[1]})
+        readme.append((f"redraw {n} GAN samples, CPU end to end (bare forward pass), {on}",
+                       f"{full[1]:.1f} ms ({bare[1]:.1f} ms)"))
+
+    load = os.getloadavg()[0]
+    record("latency", figures, readme=readme, dry_run=a.dry_run,
+           note=f"medians of wall-clock and CPU time on a shared {os.cpu_count()}-core machine with other jobs "
+                f"running (load average {load_before:.1f} at the start, {load:.1f} at the end): the wall figures "
+                "mostly measure the other jobs, so the README rows give CPU time; compare within this run only")
 
 
 if __name__ == "__main__":

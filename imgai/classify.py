@@ -12,7 +12,8 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import normalize
-from .vision import digit_from_photo, fit_image
+from .digit_photo import digit_from_photo
+from .intake import fit_image
 
 IMAGENET = "imagenet"  # the name of the built-in photo model in pickers and on the command line
 

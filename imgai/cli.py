@@ -160,7 +160,7 @@ def cmd_train(a) -> int:
 
 def cmd_classify(a) -> int:
     from .classify import load_classifier
-    from .vision import ImageError, open_image
+    from .intake import ImageError, open_image
     clf = load_classifier(a.weights)
     failed = 0
     for f in a.files:

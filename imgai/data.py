@@ -30,7 +30,7 @@ class ImageData:
     class_names: list
     mean: tuple              # per channel, 0..1 scale: the classifier sees (x/255 - mean) / std
     std: tuple
-    intake: str = "fit"      # "digit": photos go through the MNIST recipe (vision.digit_from_photo)
+    intake: str = "fit"      # "digit": photos go through the MNIST recipe (digit_photo.digit_from_photo)
     skipped: int = 0         # files in a folder/zip that were not usable images
 
     @property
@@ -110,10 +110,10 @@ def split_validation(y: np.ndarray, share: float = 0.2, seed: int = 0) -> np.nda
     return is_val
 
 
-def _folder(path: str, size: int = 32, channels: int = 3) -> ImageData:
+def _folder(path: str, size: int = 32, channels: int = 3, progress=None) -> ImageData:
     from .folder import FolderError, load_image_folder
     try:
-        x, y, classes, skipped = load_image_folder(path, size=size, channels=channels)
+        x, y, classes, skipped = load_image_folder(path, size=size, channels=channels, progress=progress)
     except FolderError as e:
         raise DatasetError(str(e)) from None
     is_val = split_validation(y)
@@ -131,11 +131,12 @@ def _folder(path: str, size: int = 32, channels: int = 3) -> ImageData:
 DATASETS = ["digits", "mnist", "fashion-mnist", "cifar10"]  # plus folder:PATH
 
 
-def load_dataset(name: str) -> ImageData:
+def load_dataset(name: str, progress=None) -> ImageData:
+    """progress(stage, done, total): called between the files of a folder:PATH data set (see imgai.folder)."""
     if name == "digits":
         return _digits()
     if name in DATASETS:
         return _torchvision(name)
     if name.startswith("folder:"):
-        return _folder(name[len("folder:"):])
+        return _folder(name[len("folder:"):], progress=progress)
     raise DatasetError(f"unknown data set '{name}': choose one of {', '.join(DATASETS)} or folder:PATH")

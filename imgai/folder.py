@@ -3,7 +3,11 @@
 A dataset is a folder (or a zip of one) holding a sub-folder per class: `cats/`, `dogs/`, ...
 Zips come from strangers over the web, so extraction refuses anything that could write outside
 its folder, fill the disk or hide behind a password; every image goes through
-`vision.open_image`, and files that are not images, or are broken, are skipped and counted.
+`intake.open_image`, and files that are not images, or are broken, are skipped and counted.
+What an upload costs is its decoded pixels: all headers are read first and the upload is refused
+when they add up to more than a budget, before a single pixel is decoded. A `progress` callback
+is called between files; whatever it raises stops the reading (the app raises when its page is
+gone) and nothing is left behind.
 
     x, y, class_names, skipped = load_image_folder("pets.zip", size=32, channels=3)
 """
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgai import vision
+from imgai import intake
 
 MAX_FILES = 10_000  # images per dataset: a classroom set; decoding 10k phone photos takes minutes
 MAX_ZIP_ENTRIES = 50_000  # every entry, folders and __MACOSX clutter included: bounds the scan
@@ -69,7 +73,8 @@ def _entry_parts(filename: str, zip_name: str) -> list[str]:
     return parts
 
 
-def extract_zip(zip_source, dest_dir, *, max_files: int | None = None, max_bytes: int | None = None) -> Path:
+def extract_zip(zip_source, dest_dir, *, max_files: int | None = None, max_bytes: int | None = None,
+                progress=None) -> Path:
     """Extract a zip (path, bytes or binary file) into a new folder inside `dest_dir`.
 
     Returns the class-folder root: the extraction folder, or the single top-level folder that
@@ -77,12 +82,13 @@ def extract_zip(zip_source, dest_dir, *, max_files: int | None = None, max_bytes
     paths, drive letters), symlinks and special files, encrypted entries, more than
     `max_files` files (default MAX_FILES) or more than `max_bytes` uncompressed bytes (default
     MAX_TOTAL_BYTES; checked on the declared sizes first, then on the bytes actually written).
-    __MACOSX and dot-files are ignored; nothing is left behind when it refuses.
+    __MACOSX and dot-files are ignored; nothing is left behind when it refuses. progress("unpacking",
+    done, total) is called before each file; what it raises stops the extraction (nothing left behind).
     """
-    return _extract_zip(zip_source, dest_dir, max_files, max_bytes)[0]
+    return _extract_zip(zip_source, dest_dir, max_files, max_bytes, progress)[0]
 
 
-def _extract_zip(zip_source, dest_dir, max_files=None, max_bytes=None) -> tuple[Path, int]:
+def _extract_zip(zip_source, dest_dir, max_files=None, max_bytes=None, progress=None) -> tuple[Path, int]:
     """extract_zip, also returning how many files were left out for being over the per-file size."""
     max_files = MAX_FILES if max_files is None else max_files
     max_bytes = MAX_TOTAL_BYTES if max_bytes is None else max_bytes
@@ -121,7 +127,7 @@ def _extract_zip(zip_source, dest_dir, max_files=None, max_bytes=None) -> tuple[
                 continue
             if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 raise _fail(name, f"refused: entry {info.filename!r} is not a regular file")
-            if info.file_size > vision.MAX_BYTES:
+            if info.file_size > intake.MAX_BYTES:
                 too_big += 1  # open_image would refuse it anyway: skip it, count it
                 continue
             n_files += 1
@@ -139,7 +145,9 @@ def _extract_zip(zip_source, dest_dir, max_files=None, max_bytes=None) -> tuple[
             for parts in dirs:
                 out.joinpath(*parts).mkdir(parents=True, exist_ok=True)
             written = 0
-            for info, parts in plan:
+            for done, (info, parts) in enumerate(plan):
+                if progress is not None:
+                    progress("unpacking", done, len(plan))
                 target = out.joinpath(*parts)
                 if not target.resolve().is_relative_to(out):  # belt and braces after _entry_parts
                     raise _fail(name, f"refused: entry {info.filename!r} points outside the folder")
@@ -171,6 +179,9 @@ def _extract_zip(zip_source, dest_dir, max_files=None, max_bytes=None) -> tuple[
         except (OSError, RuntimeError) as e:
             shutil.rmtree(out, ignore_errors=True)
             raise _fail(name, f"could not extract the zip ({type(e).__name__}: {e})") from None
+        except BaseException:  # stopped by the progress callback (a closed page), or interrupted
+            shutil.rmtree(out, ignore_errors=True)
+            raise
     return _class_root(out), too_big
 
 
@@ -198,14 +209,19 @@ def _class_root(path: Path) -> Path:
 
 
 def load_image_folder(path_or_zip, size: int = 32, channels: int = 3, max_files: int = MAX_FILES,
-                      work_dir=None) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+                      work_dir=None, progress=None, megapixels: float | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Load a folder with one sub-folder per class, or a zip of one (path, bytes or binary file).
 
     Returns (x uint8 (N, size, size, channels), y int64 (N,), class_names sorted, skipped):
     each image centre-cropped and resized; files that are not images or cannot be decoded are
     skipped and counted; classes without a single image are left out. A zip is extracted into
     `work_dir` when given (and left there), else into a temporary folder that is removed.
-    Raises FolderError (one line) unless at least two classes have images.
+    Raises FolderError (one line) unless at least two classes have images, or when the images'
+    headers add up to more than `megapixels` of decoded pixels (default intake.UPLOAD_MEGAPIXELS;
+    JPEGs count at the reduced scale they are decoded at), before any of them is decoded.
+    progress(stage, done, total), stage "unpacking", "checking" or "reading", is called before each
+    file; whatever it raises stops the loading and propagates (temporary files are removed).
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, not {channels}")
@@ -215,17 +231,17 @@ def load_image_folder(path_or_zip, size: int = 32, channels: int = 3, max_files:
     if isinstance(path_or_zip, (str, os.PathLike)):
         path = Path(path_or_zip)
         if path.is_dir():
-            return _load_classes(path, name, size, channels, max_files, 0)
+            return _load_classes(path, name, size, channels, max_files, 0, progress, megapixels)
         if not path.is_file():
             raise _fail(name, "no such folder or zip file")
         if not zipfile.is_zipfile(path):
             raise _fail(name, "not a folder or a zip file")
     if work_dir is not None:
-        root, skipped = _extract_zip(path_or_zip, work_dir, max_files)
-        return _load_classes(root, name, size, channels, max_files, skipped)
+        root, skipped = _extract_zip(path_or_zip, work_dir, max_files, progress=progress)
+        return _load_classes(root, name, size, channels, max_files, skipped, progress, megapixels)
     with tempfile.TemporaryDirectory(prefix="imgai-") as tmp:
-        root, skipped = _extract_zip(path_or_zip, tmp, max_files)
-        return _load_classes(root, name, size, channels, max_files, skipped)
+        root, skipped = _extract_zip(path_or_zip, tmp, max_files, progress=progress)
+        return _load_classes(root, name, size, channels, max_files, skipped, progress, megapixels)
 
 
 def _class_files(folder: Path, name: str, max_files: int, seen: int) -> tuple[list[Path], int, int]:
@@ -249,8 +265,9 @@ def _class_files(folder: Path, name: str, max_files: int, seen: int) -> tuple[li
     return images, others, seen
 
 
-def _load_classes(root: Path, name: str, size: int, channels: int, max_files: int,
-                  skipped: int) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+def _load_classes(root: Path, name: str, size: int, channels: int, max_files: int, skipped: int,
+                  progress=None, megapixels: float | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     dirs, loose = _visible(root)
     skipped += len(loose)  # files beside the class folders belong to no class
     per_class, seen, total = [], 0, 0
@@ -268,20 +285,37 @@ def _load_classes(root: Path, name: str, size: int, channels: int, max_files: in
         raise _fail(name, f"{total} images at {size}x{size} would need over "
                           f"{MAX_ARRAY_BYTES / 2**30:.0f} GB; use fewer images or a smaller size")
 
+    # Twice the target size is all the centre-crop + resize needs: JPEGs decode at the smallest
+    # 1/2..1/8 scale still above it, other formats are box-reduced right after decoding.
+    min_side = 2 * size
+    # What decoding will cost, from the headers alone: refuse a pixel bomb before decoding any of it.
+    budget = intake.PixelBudget(megapixels)
+    done = 0
+    for _, files in per_class:
+        for f in files:
+            if progress is not None:
+                progress("checking", done, total)
+            done += 1
+            try:
+                budget.charge(f, min_side=min_side)
+            except intake.ImageError as e:
+                raise _fail(name, str(e)) from None
+
     x = np.empty((total, size, size, channels), np.uint8)
     y = np.empty(total, np.int64)
-    class_names, n = [], 0
+    class_names, n, done = [], 0, 0
     for class_name, files in per_class:
         start = n
         for f in files:
+            if progress is not None:
+                progress("reading", done, total)
+            done += 1
             try:
-                # draft: JPEGs decode at the smallest 1/2..1/8 scale still >= twice the target.
-                img = vision._open_image(f, name=f"{class_name}/{f.relative_to(root / class_name)}",
-                                         draft=2 * size)
-            except vision.ImageError:
+                img = intake.open_image(f, name=f"{class_name}/{f.relative_to(root / class_name)}", min_side=min_side)
+            except intake.ImageError:
                 skipped += 1
                 continue
-            x[n] = vision.fit_image(img, size, channels)
+            x[n] = intake.fit_image(img, size, channels)
             y[n] = len(class_names)
             n += 1
         if n > start:

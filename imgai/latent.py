@@ -268,6 +268,17 @@ class SteerPath:
     confidence: list
     target: int
 
+    @property
+    def best(self) -> int:
+        """The frame where p(target) was highest (the first, on a tie). A fixed-length step can overshoot a
+        narrow ridge, so a walk may rise and then fall back: what it reached is this frame, not the last."""
+        return max(range(len(self.prob)), key=lambda i: (self.prob[i], -i))
+
+    def to_best(self) -> "SteerPath":
+        """The path up to and including its best frame."""
+        n = self.best + 1
+        return SteerPath(self.latents[:n], self.prob[:n], self.labels[:n], self.confidence[:n], self.target)
+
 
 def steer(generator, classifier, z0: torch.Tensor, target: int, steps: int = 20, step_size: float = 1.0,
           stop_at: float | None = None) -> SteerPath:
@@ -319,3 +330,26 @@ def _eval(module):
     was = module.training
     module.eval()
     return lambda: module.train(was)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Seeds as the Latent space page edits them (sliders and truncation applied to seeds' own latents)
+# ---------------------------------------------------------------------------------------------------------
+
+def edited_seed_latents(seeds, nz: int, directions=None, offsets=None, psi: float = 1.0) -> torch.Tensor:
+    """(N, nz): each seed's own latent (seed_latent), truncated by psi and moved by the direction offsets."""
+    return edit_latents(torch.stack([seed_latent(s, nz) for s in seeds]), directions, offsets, psi)
+
+
+def seed_interpolation(a: int, b: int, nz: int, steps: int, method: str = "slerp") -> torch.Tensor:
+    """(steps, nz): from seed a's latent to seed b's, ends included."""
+    return interpolate(seed_latent(a, nz), seed_latent(b, nz), steps, method)
+
+
+def direction_grid(generator, seed: int, nz: int, directions, offsets, psi: float, stops):
+    """uint8 (D, S, H, W, C): for each direction d, seed's current picture (offsets and psi applied) with
+    slider d set to each of the S stops — "what would this slider do from here"."""
+    from .train import sample_images
+    z = direction_sweeps(edit_latents(seed_latent(seed, nz), directions, offsets, psi), directions, offsets, stops)
+    images = sample_images(generator, z.reshape(-1, nz))                          # (D * S, H, W, C)
+    return images.reshape(len(offsets), len(stops), *images.shape[1:])

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from image_corpus import corpus_cases, phone_photo
 from imgai.classify import load_classifier
-from imgai.vision import open_image
+from imgai.intake import open_image
 from ui.jobs import NO_BROWSER
 from ui.safe_text import md
 
@@ -73,6 +73,13 @@ def table(at) -> "dict[str, dict]":
     return {row["file"]: row for row in frame_with(at, "top 5").to_dict("records")}
 
 
+def png(img: Image.Image) -> bytes:
+    import io
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def jpeg(img: Image.Image) -> bytes:
     import io
     buf = io.BytesIO()
@@ -116,7 +123,7 @@ def test_digit_photos_and_bad_files_through_the_uploader(models, digits, tmp_pat
     assert sum(c.startswith("what the model reads: 28×28") for c in caps) >= len(good)
     assert sum(c.startswith("where it looked (Grad-CAM)") for c in caps) >= len(good)
 
-    # the CLI gives the same answer for the same files: both are Classifier.predict on vision.open_image
+    # the CLI gives the same answer for the same files: both are Classifier.predict on intake.open_image
     for n, (data, _) in good.items():
         (tmp_path / n).write_bytes(data)
     out = subprocess.run([sys.executable, "-m", "imgai", "classify", "--weights", str(models / MODEL),
@@ -154,9 +161,13 @@ def test_imagenet_names_the_cat(models):
     at.file_uploader(key="classify_files").set_value([
         ("chelsea.jpg", (PHOTOS / "chelsea.jpg").read_bytes(), "image/jpeg"),
         ("coffee.jpg", (PHOTOS / "coffee.jpg").read_bytes(), "image/jpeg"),
+        ("icon.png", png(Image.open(PHOTOS / "chelsea.jpg").resize((32, 32))), "image/png"),
     ])
     at.run()
     assert not at.exception, at.exception
+    # a 32×32 picture is read as a 224×224 blur: the page says so, under that picture only
+    hints = [c.value for c in at.caption if "blown up to 224×224" in c.value]
+    assert len(hints) == 1 and "only 32×32 pixels" in hints[0]
     rows = table(at)
     assert rows["chelsea.jpg"]["prediction"] in CAT_CLASSES
     assert rows["coffee.jpg"]["prediction"] in {"espresso", "cup", "coffee mug"}
@@ -273,3 +284,122 @@ def test_teach_your_own_separates_two_classes_and_saves(models):
     at.run()
     rows = table(at)
     assert rows["again.jpg"]["prediction"] == "disc" and rows["stripy.jpg"]["prediction"] == "stripes"
+
+
+def test_the_picker_shows_the_saved_weights_own_accuracy_and_nothing_when_unknown(models):
+    """The figure beside a model is its meta's val_acc (with how many images it was measured on), never a
+    figure from elsewhere; a checkpoint without one shows no figure."""
+    for name, metrics in (("scored", {"val_acc": 0.827, "val_images": 500, "acc": 0.95}),
+                          ("unscored", {"acc": 0.95, "loss": 0.2})):
+        for ext in (".safetensors", ".json"):
+            shutil.copy(models / (MODEL + ext), models / (name + ext))
+        meta = json.loads((models / f"{name}.json").read_text())
+        (models / f"{name}.json").write_text(json.dumps({**meta, "metrics": metrics}))
+    options = AppTest.from_file(PAGE, default_timeout=90).run().selectbox(key="classify_model").options
+    scored = next(o for o in options if o.startswith("scored"))
+    unscored = next(o for o in options if o.startswith("unscored"))
+    assert "82.7% right on 500 unseen images" in scored and "95" not in scored
+    assert "%" not in unscored
+
+
+def _zip_of(folders: dict) -> bytes:
+    """{folder: [PIL images]} → zip bytes with a folder per class inside one wrapping folder, as a user zips it."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for folder, imgs in folders.items():
+            for i, img in enumerate(imgs):
+                z.writestr(f"my photos/{folder}/{i}.jpg", jpeg(img))
+        z.writestr("my photos/disc/readme.txt", "not a photo")
+    return buf.getvalue()
+
+
+def test_teach_takes_a_zip_of_class_folders_and_clear_all_empties_the_photo_boxes():
+    rng = np.random.default_rng(1)
+    at = start(None)
+    # a zip dropped into one class's box is refused there, with the way to use it
+    at.file_uploader(key="teach_files_0").set_value([("pets.zip", b"PK\x05\x06" + b"\0" * 18, "application/zip"),
+                                                     ("d0.jpg", jpeg(disc(rng)), "image/jpeg")])
+    at.run()
+    assert any(w.value.startswith("pets") and "is a zip: choose **one zip with a folder per class**" in w.value
+               for w in at.warning)
+    assert "1 photo" in [c.value for c in at.caption]              # not "1 photos"
+    # Clear all photos empties every box (new drops would otherwise pile onto the old ones)
+    at.button(key="teach_clear").click().run()
+    assert not at.exception, at.exception
+    assert [c.value for c in at.caption if c.value.endswith(("photo", "photos"))] == ["0 photos", "0 photos"]
+    assert all(not u.value for u in at.get("file_uploader") if u.proto.label.startswith("Photos of"))
+
+    # one zip with a folder per class: the folders become the classes
+    at.radio(key="teach_source").set_value("zip").run()
+    assert at.button(key="teach_train").disabled
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("my photos.zip", _zip_of({"disc": [disc(rng) for _ in range(6)],
+                                                   "stripes": [stripes(rng) for _ in range(6)]}),
+                         "application/zip")])
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any(m.value.startswith("2 classes from my photos") and "**disc** (6 photos)" in m.value
+               for m in at.markdown)
+    assert any("1 file in the zip was not a readable photo" in c.value for c in at.caption)
+    at.button(key="teach_train").click().run()
+    assert not at.exception, at.exception
+    assert any("Trained on 10 photos" in s.value and "right on the 2 photos" in s.value for s in at.success), \
+        [s.value for s in at.success]
+    assert at.session_state["teach_result"]["names"] == ["disc", "stripes"]
+
+    # a zip that is not one: one line, Train stays off
+    at.button(key="teach_clear").click().run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("broken.zip", b"not a zip at all", "application/zip")]).run()
+    assert not at.exception and len(at.error) == 1 and "\n" not in at.error[0].value
+    assert at.button(key="teach_train").disabled and "teach_result" not in at.session_state
+
+
+def test_inside_the_network_keeps_the_first_pick_made_as_a_drawing_appears(models, monkeypatch):
+    """The drawing box is a fragment: the page learns of a new drawing in the same run as the user's next pick
+    in 'Inside the network'. That pick must stand, and the drawing must be offered."""
+    import ui.classify.draw as draw
+    drawing = {"img": None}
+    monkeypatch.setattr(draw, "canvas_picture", lambda rgba: drawing["img"])
+    at = start()
+    pick = next(s for s in at.selectbox if s.label == "Picture")
+    assert "your drawing" not in pick.options
+    seven = next(o for o in pick.options if o.startswith("example: a 7"))
+    one = Image.new("RGB", (280, 280))
+    ImageDraw.Draw(one).rectangle([130, 50, 150, 230], fill=(255, 255, 255))
+    drawing["img"] = one                                      # a stroke on the canvas ...
+    pick.set_value(seven)                                     # ... then the first pick in Inside
+    at.run()
+    assert not at.exception, at.exception
+    pick = next(s for s in at.selectbox if s.label == "Picture")
+    assert pick.value == seven and "your drawing" in pick.options
+    assert any(m.value.startswith("The model says **7**") for m in at.markdown)
+    pick.set_value("your drawing")
+    at.run()
+    assert next(s for s in at.selectbox if s.label == "Picture").value == "your drawing"
+    assert any(m.value.startswith("The model says **1**") for m in at.markdown)
+
+
+def test_the_page_names_the_buttons_it_has(models):
+    at = start()
+    info = " ".join(i.value for i in at.info)
+    assert "**Upload**" in info and "Browse files" not in info       # Streamlit's uploader button says Upload
+    draw_caption = next(c.value for c in at.caption if "bin" in c.value)
+    assert "After your first stroke" in draw_caption                # the canvas shows its toolbar only then
+
+
+def test_teach_refuses_a_zip_too_big_for_it_with_a_pointer(monkeypatch):
+    import ui.classify.teach as teach
+    monkeypatch.setattr(teach, "MAX_ZIP_PHOTOS", 4)
+    rng = np.random.default_rng(2)
+    at = start(None)
+    at.radio(key="teach_source").set_value("zip").run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "One zip with a folder per class")
+    uploader.set_value([("big.zip", _zip_of({"disc": [disc(rng) for _ in range(3)],
+                                             "stripes": [stripes(rng) for _ in range(3)]}), "application/zip")])
+    at.run()
+    assert not at.exception and len(at.error) == 1
+    assert "Teach takes up to 4 photos" in at.error[0].value and "Train page" in at.error[0].value
+    assert at.button(key="teach_train").disabled

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from image_corpus import corpus_cases, write_corpus
-from imgai import folder, vision
+from imgai import folder, intake
 from imgai.folder import FolderError, extract_zip, load_image_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
@@ -139,7 +139,7 @@ def test_too_many_files(tmp_path, monkeypatch):
 
 
 def test_oversized_entry_is_skipped_and_counted(monkeypatch):
-    monkeypatch.setattr(vision, "MAX_BYTES", len(RED) + 10)
+    monkeypatch.setattr(intake, "MAX_BYTES", len(RED) + 10)
     x, y, names, skipped = load_image_folder(_zip([("cats/a.png", RED), ("cats/big.png", RED + bytes(100)),
                                                    ("dogs/b.png", BLUE)]))
     assert len(x) == 2 and skipped == 1

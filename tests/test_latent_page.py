@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image, ImageSequence
 from streamlit.testing.v1 import AppTest
@@ -274,3 +275,58 @@ def test_no_generator_explains_where_to_get_one(models, monkeypatch, tmp_path):
     monkeypatch.setenv("IMGAI_MODELS", str(tmp_path / "empty"))
     at = ok(page())
     assert "No image generator yet" in at.info[0].value
+
+
+def test_a_slider_keeps_its_value_after_its_tab_or_the_page_was_left(models):
+    """A widget key written while its widget is not drawn would outlive the widget as plain state and win
+    over the page's own state when the widget comes back."""
+    at = switch_tab(ok(page()), "directions")
+    at.slider(key="latent_w_d1").set_value(2.0)
+    ok(at.run())
+    at = switch_tab(at, "interpolate")                  # the slider is not drawn now
+    at = switch_tab(at, "directions")
+    assert at.slider(key="latent_w_d1").value == 2.0 and at.query_params["d1"] == "2"
+    at.slider(key="latent_w_d1").set_value(-1.0)
+    ok(at.run())
+    at = switch_tab(at, "interpolate")
+    at = switch_tab(at, "directions")
+    assert at.slider(key="latent_w_d1").value == -1.0 and at.query_params["d1"] == "-1"
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    app.switch_page("app_pages/latent.py").run()
+    app.session_state["latent_tab"] = TAB["directions"]
+    ok(app.run())
+    app.slider(key="latent_w_d1").set_value(1.5)
+    ok(app.run())
+    ok(app.switch_page("app_pages/train.py").run())     # another page: no latent widget is drawn
+    ok(app.switch_page("app_pages/latent.py").run())
+    assert app.slider(key="latent_w_d1").value == 1.5
+    app.slider(key="latent_w_d1").set_value(0.5)
+    ok(app.run())
+    ok(app.switch_page("app_pages/train.py").run())
+    ok(app.switch_page("app_pages/latent.py").run())
+    assert app.slider(key="latent_w_d1").value == 0.5
+
+
+def test_steering_that_rises_then_falls_back_keeps_its_best_frame_and_says_when_it_failed(models, monkeypatch):
+    import ui.latent.views as V
+    from imgai.latent import SteerPath
+    clf = load_classifier(models[1])
+    gan, _ = load_checkpoint(models[0])
+    nz = gan.config.nz
+    walks = {}
+
+    def scripted(G, classifier, z0, target, steps=20, step_size=1.0, stop_at=None):
+        prob = walks[steps]
+        return SteerPath(torch.stack([z0.reshape(-1) * (1 + 0.1 * i) for i in range(len(prob))]), prob,
+                         [clf.class_names[0]] * len(prob), [0.5] * len(prob), int(target))
+    monkeypatch.setattr(V, "steer", scripted)
+    walks[7] = [0.01, 0.2, 0.9, 0.6, 0.3, 0.2, 0.1, 0.05]       # up to 90%, then back down to 5%
+    walks[9] = [0.01, 0.1, 0.36, 0.2, 0.1, 0.05, 0.04, 0.03, 0.02, 0.04]   # never above 36%
+    at = switch_tab(ok(page({"steps": "7"})), "classifier")
+    summary = next(m.value for m in at.markdown if "went from" in m.value)
+    assert "went from **1%** to **90%** in 2 steps" in summary and "fell back" in summary, summary
+    assert "failed" not in summary
+    assert len([c for c, _ in images(at) if c.startswith(("start", "1:", "2:", "3:"))]) == 3   # frames to the best
+    at = switch_tab(ok(page({"steps": "9"})), "classifier")
+    summary = next(m.value for m in at.markdown if "went from" in m.value)
+    assert "**Steering failed**" in summary and "to **36%**" in summary, summary

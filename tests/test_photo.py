@@ -1,4 +1,5 @@
 """Tests for imgai.photo: the ImageNet model on real photos, features, teach-your-own, head save/load."""
+import io
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 
+from imgai.intake import open_image
 from imgai.photo import (
     IMAGENET_CLASSES,
     NUM_FEATURES,
@@ -162,3 +164,15 @@ def test_photo_head_save_load_round_trip(tmp_path):
     rebuilt.eval()
     with torch.no_grad():
         assert torch.equal(rebuilt(f), head(f))  # standardisation travels with the head
+
+
+def test_a_big_photo_is_read_shrunk_and_still_named(model):
+    # open_image decodes a 13.5-megapixel JPEG at half scale; the ImageNet model still names the cat.
+    big = Image.open(PHOTOS / "chelsea.jpg").convert("RGB").resize((4510, 3000), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=90)
+    img = open_image(buf.getvalue())
+    assert img.size == (2255, 1500)
+    with torch.no_grad():
+        top = model(imagenet_input(img))[0].argmax().item()
+    assert IMAGENET_CLASSES[top] in CAT_CLASSES, IMAGENET_CLASSES[top]

@@ -5,6 +5,7 @@ pause/resume/step/stop; the job outlives page switches and reloads; clear messag
 """
 import io
 import json
+import threading
 import time
 import zipfile
 from dataclasses import replace
@@ -326,3 +327,73 @@ def test_the_sidebar_panel_shows_the_job_and_controls_it():
 def _tiny_textbook_run():
     cfg = replace(default_train_config("cnn", "textbook"), epochs=None, seconds=30)
     return prepare_run(RunSpec("cnn", "textbook", train=cfg), device="cpu")
+
+
+def _scripted_gan(release: threading.Semaphore):
+    """A stand-in GAN loop that yields one metric row and one sample grid each time the test releases it:
+    the test decides exactly when a new grid exists."""
+    def loop(state):
+        step = 0
+        while True:
+            release.acquire()
+            yield {"step": step, "progress": 0.0, "seconds": 0.0, "images_per_s": 0.0, "lr": 2e-4,
+                   "loss_d": 1.0, "loss_g": 1.0, "d_x": 0.5, "d_g_z": 0.5}
+            yield {"event": "samples", "step": step, "images": np.full((4, 8, 8, 1), step % 256, np.uint8)}
+            step += 20
+    return loop
+
+
+def _grid_captions(at: AppTest) -> str:
+    return " | ".join(c for img in at.image for c in img.captions)
+
+
+def _publish(release: threading.Semaphore, job, k: int = 1):
+    """Let the scripted loop publish k more grids, and wait until the job holds them."""
+    n = len(job.grid_history()) + k
+    for _ in range(k):
+        release.release()
+    t0 = time.monotonic()
+    while len(job.grid_history()) < n:
+        assert time.monotonic() - t0 < 10, "the scripted loop did not publish its grid"
+        time.sleep(0.02)
+
+
+def test_a_running_gans_grid_keeps_advancing_after_a_page_switch():
+    release = threading.Semaphore(0)
+    job = registry().submit(_scripted_gan(release), {"kind": "dcgan", "dataset": "digits", "preset": "fast",
+                                                     "train": {"seconds": 600}}, owner=NO_BROWSER)
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["job"] = job.id                        # this session's run (as after a reload)
+        at.run()
+        at.switch_page("app_pages/train.py")
+        _publish(release, job)
+        at.run()                                               # one grid: the disabled placeholder slider
+        assert "at step 0 " in _grid_captions(at)
+        _publish(release, job, 2)
+        at.run()                                               # the real slider follows the newest grid
+        assert "at step 40 " in _grid_captions(at)
+        assert at.select_slider(key=f"train_grid_step_{job.id}").value == 40
+        at.switch_page("app_pages/classify.py").run()          # look at another page while it trains
+        _publish(release, job, 2)
+        at.switch_page("app_pages/train.py").run()             # back: the newest grid, not a stale one
+        assert not at.exception, at.exception
+        assert "at step 80 " in _grid_captions(at)
+        _publish(release, job)
+        at.run()
+        assert "at step 100 " in _grid_captions(at)
+        # looking back stays put while new grids arrive; moving the slider to the newest follows again
+        at.select_slider(key=f"train_grid_step_{job.id}").set_value(20).run()
+        assert "at step 20 " in _grid_captions(at)
+        _publish(release, job)
+        at.run()
+        assert "at step 20 " in _grid_captions(at)
+        at.select_slider(key=f"train_grid_step_{job.id}").set_value(120).run()
+        _publish(release, job)
+        at.run()
+        assert "at step 140 " in _grid_captions(at)
+    finally:
+        job.stop()
+        for _ in range(3):
+            release.release()
+        job.wait(5)

@@ -7,13 +7,11 @@ so a job keeps running while its user looks at another page, and stops itself on
 """
 import streamlit as st
 
-from ui.jobs import control, current_job, registry, rerun_if_ended
+from ui.jobs import KIND, STATUS, control, current_job, registry, rerun_if_ended
 
 POLL_S = 2.0
-KIND = {"cnn": "CNN", "dcgan": "GAN"}
-STATUS = {"running": ":material/autorenew: training", "paused": ":material/pause_circle: paused",
-          "done": ":material/check_circle: finished", "stopped": ":material/stop_circle: stopped",
-          "error": ":material/error: stopped by an error", "created": "starting"}
+ICON = {"running": ":material/autorenew:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
+        "stopped": ":material/stop_circle:", "error": ":material/error:"}
 
 
 def job_panel():
@@ -33,7 +31,8 @@ def _panel(job_id: str):
     rerun_if_ended(job)
     s = job.summary()
     with st.container(border=True):
-        kind, status = KIND.get(s["kind"], s["kind"]), STATUS.get(s["status"], s["status"])
+        kind = KIND.get(s["kind"], s["kind"])
+        status = f"{ICON.get(s['status'], '')} {STATUS.get(s['status'], s['status'])}".strip()
         st.markdown(f"**{kind}** on **{s['dataset']}**  \n{status}")
         st.progress(min(1.0, s["progress"]), text=f"{s['progress']:.0%} · step {s['step']:,}")
         if s["kind"] == "cnn" and "val_acc" in s:

@@ -19,6 +19,9 @@ from imgai.jobs import Job, JobRegistry
 PARAM = "job"              # the query parameter that carries the job id
 _KEY = "imgai_job_id"      # session_state: this session's current job
 _XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
+KIND = {"cnn": "CNN", "dcgan": "GAN"}            # what a job trains, as the Train page and the sidebar name it
+STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
+          "error": "stopped by an error", "created": "starting"}
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
 _FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
 _LOST = "imgai_job_lost"   # the ?job= link named a job this server does not know (any more)

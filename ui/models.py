@@ -1,4 +1,5 @@
-"""Model pickers, who owns which saved model, and cached model loading for the Classify and Latent pages.
+"""Model pickers and names, who owns which saved model, and cached model loading, shared by the Train,
+Classify and Latent pages.
 
 A checkpoint saved on the Train page appears here at once: the list is read from disk on every run
 (a directory listing, cheap) while the loaded models are cached by path and modification time.
@@ -14,6 +15,7 @@ import errno
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -45,11 +47,29 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model in a picker: where its weights are and the line the picker shows."""
+    path: str
+    label: str
+
+
+def accuracy_text(metrics: dict | None) -> str | None:
+    """The saved weights' own validation accuracy, as a picker shows it; None when the checkpoint has none.
+    `val_images` (how many images it was measured on) is written when the exact saved weights are scored."""
+    metrics = metrics or {}
+    acc, n = metrics.get("val_acc"), metrics.get("val_images")
+    if not isinstance(acc, (int, float)):
+        return None
+    return f"{acc:.1%} right on {int(n):,} unseen images" if isinstance(n, (int, float)) and n else \
+        f"{acc:.1%} right on unseen images"
+
+
 def _label(meta: dict) -> str:
-    acc = (meta.get("metrics") or {}).get("val_acc")
     parts = [meta["name"], meta.get("dataset", "?")]
-    if acc is not None:
-        parts.append(f"{acc:.1%} val")
+    acc = accuracy_text(meta.get("metrics"))
+    if acc:
+        parts.append(acc)
     if meta.get("shipped"):
         parts.append("shipped")
     elif meta.get("created"):
@@ -57,11 +77,12 @@ def _label(meta: dict) -> str:
     return " · ".join(parts)
 
 
-def _mtime(path: str) -> float:
+def mtime(path: str) -> float:
+    """The weights file's modification time: part of every cache key, so a model saved again is reloaded."""
     try:
         return os.path.getmtime(path + ".safetensors")
     except OSError:
-        return time.time()
+        return time.time()  # gone or unreadable: never served from a cache
 
 
 def own_dir(owner: str | None = None) -> Path:
@@ -186,9 +207,9 @@ def _gan(weights: str, mtime: float):
 
 def cached_classifier(weights: str):
     """A Classifier, reloaded when its file changes (a name saved again on the Train page)."""
-    return _classifier(weights, 0.0 if weights == IMAGENET else _mtime(weights))
+    return _classifier(weights, 0.0 if weights == IMAGENET else mtime(weights))
 
 
 def cached_gan(weights: str):
     """(DCGAN in eval mode, meta)."""
-    return _gan(weights, _mtime(weights))
+    return _gan(weights, mtime(weights))

@@ -1,6 +1,7 @@
-"""The real app for browser tests: `streamlit run app.py` on a free port, and Chromium's launch settings.
+"""The real app for browser tests: `streamlit run app.py` on a free port, Chromium's launch settings, and the
+helpers every browser test uses (the fixtures are in conftest.py).
 
-    proc, url = start_app({"IMGAI_MODELS": str(tmp)}); ...; stop(proc)
+    proc, url = start_app({"IMGAI_MODELS": str(tmp)}); ...; settle(page); shot(page, "latent", "1-start"); stop(proc)
 """
 import os
 import socket
@@ -44,6 +45,27 @@ def start_app(env: dict, log=subprocess.DEVNULL):
             time.sleep(0.5)
     stop(proc)
     pytest.fail("streamlit did not start within a minute")
+
+
+def settle(page, timeout_s: float = 90):
+    """Wait until the app has drawn a page and no script run is in progress (no running indicator, no
+    spinner) for a moment."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)  # every page starts with its title
+    quiet, end = 0, time.time() + timeout_s
+    while quiet < 6 and time.time() < end:
+        busy = sum(page.locator(f'[data-testid="{t}"]').count() for t in ("stStatusWidget", "stSpinner"))
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(250)  # lets Playwright process the browser's events (time.sleep would not)
+
+
+def shot(page, folder: str, name: str, full_page: bool = True) -> Path:
+    """A screenshot to $IMGAI_SHOTS/folder/name.png (default /tmp/shots/folder), to look at as a user would."""
+    out = Path(os.environ.get("IMGAI_SHOTS", "/tmp/shots")) / folder
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 def stop(proc):

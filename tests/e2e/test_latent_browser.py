@@ -2,17 +2,13 @@
 sliders moved with the keyboard, seeds picked by clicking, the GIF downloaded.
 Screenshots go to $IMGAI_SHOTS (default /tmp/shots/latent)."""
 import io
-import os
 import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from app_server import ARGS, CHROMIUM, ROOT, needs_chromium, start_app, stop
-
-SHOTS = Path(os.environ.get("IMGAI_SHOTS", "/tmp/shots/latent"))
-pytestmark = needs_chromium
+from app_server import ROOT, settle, shot as _shot, start_app, stop
 
 
 def models_env() -> dict:
@@ -24,42 +20,17 @@ def models_env() -> dict:
     return {} if Path(gan).parent == WEIGHTS_DIR else {"IMGAI_MODELS": str(Path(gan).parent)}
 
 
-def start_server(models: Path):
-    return start_app({"IMGAI_MODELS": str(models), **models_env()})
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    proc, url = start_server(tmp_path_factory.mktemp("models"))
+    proc, url = start_app({"IMGAI_MODELS": str(tmp_path_factory.mktemp("models")), **models_env()})
     try:
         yield url
     finally:
         stop(proc)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def settle(page, timeout=90):
-    """Wait until the app has drawn the page and no script run is in progress."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    page.wait_for_selector("h1", timeout=timeout * 1000)
-    quiet, end = 0, time.time() + timeout
-    while quiet < 6 and time.time() < end:
-        busy = sum(page.locator(f'[data-testid="{t}"]').count() for t in ("stStatusWidget", "stSpinner"))
-        quiet = 0 if busy else quiet + 1
-        page.wait_for_timeout(250)
-
-
 def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    _shot(page, "latent", name)
 
 
 def params(page) -> dict:
@@ -135,15 +106,12 @@ def test_a_shared_link_reproduces_the_picture_and_the_page_works(server, browser
 
 # The pages live in app_pages/, not pages/: Streamlit treats a pages/ folder next to app.py as an old-style
 # multipage app until app.py has run once, so the first link opened on a fresh server would skip app.py.
-def test_a_link_opened_on_a_fresh_server_shows_the_whole_app(browser, tmp_path):
-    proc, url = start_server(tmp_path)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/latent?a=3&b=9")
-        settle(page)
-        shot(page, "browser-4-fresh-server-link")
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        assert nav.get_by_text("Latent space").count() == 1 and nav.get_by_text("app", exact=True).count() == 0
-        page.close()
-    finally:
-        stop(proc)
+def test_a_link_opened_on_a_fresh_server_shows_the_whole_app(browser, serve, tmp_path):
+    url = serve({"IMGAI_MODELS": str(tmp_path), **models_env()})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/latent?a=3&b=9")
+    settle(page)
+    shot(page, "browser-4-fresh-server-link")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("Latent space").count() == 1 and nav.get_by_text("app", exact=True).count() == 0
+    page.close()

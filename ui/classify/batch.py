@@ -1,6 +1,6 @@
 """The Classify page's photo section: drop several files, get one result card each, a table and a CSV.
 
-Each file is decoded in memory with imgai.vision.open_image; a bad one gets one clear line and the rest are
+Each file is decoded in memory with imgai.intake.open_image; a bad one gets one clear line and the rest are
 still classified. The same Classifier.predict path as `python -m imgai classify`, so both agree.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
         help="JPEG, PNG, WebP, BMP or GIF (first frame), up to 25 MB and 50 megapixels each. Files are read "
              "in memory for this session only and never stored.")
     if not files:
-        st.info("Drag one or more pictures onto the box above (or click **Browse files**). Each gets the "
+        st.info("Drag one or more pictures onto the box above (or click **Upload**). Each gets the "
                 "model's answer, the picture it actually read, and where it looked.")
         return []
     if len(files) > MAX_FILES:

@@ -1,7 +1,7 @@
 """Streamlit pieces the Classify page's sections share: the model picker, one result card per picture
 (photo, model input, saliency, top-5 chart) and a per-session cache of analysed uploads.
 
-Uploads are decoded in memory (imgai.vision.open_image on the bytes) and never written to disk.
+Uploads are decoded in memory (imgai.intake.open_image on the bytes) and never written to disk.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image
 from imgai.checkpoint import CheckpointError
 from imgai.explain import explain_image, overlay
 from imgai.grids import upscale
-from imgai.vision import ImageError, open_image
+from imgai.intake import ImageError, open_image
 from ui.models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
 
@@ -33,7 +33,8 @@ def describe_model(clf) -> str:
     shown = ", ".join(clean(n, 40) for n in names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
     if m.get("kind") == "imagenet":
         return ("Knows **1000 everyday things** (ImageNet: animals, objects, food, vehicles …). "
-                "A photo is cropped to its centre square and shrunk to 224×224 before it is read.")
+                "A photo is cropped to its centre square and scaled to 224×224 before it is read: smaller "
+                "pictures are blown up, and read poorly.")
     if m.get("kind") == "photo-head":
         return (f"**Your own classes**: {md(shown, None)}. Trained on top of the ImageNet network's features; "
                 "a photo is cropped to its centre square and shrunk to 224×224.")
@@ -96,8 +97,8 @@ def analyse(clf, img: Image.Image, name: str, method: str) -> dict:
     out = explain_image(clf, img, method)
     thumb = img.copy()
     thumb.thumbnail((THUMB_PX, THUMB_PX))
-    return {"name": name, "error": None, "thumb": thumb, "prediction": out["prediction"], "x": out["x"],
-            "input": out["input"], "overlay": overlay(out["input"], out["heat"], size=SHOW_PX)}
+    return {"name": name, "error": None, "thumb": thumb, "size": img.size, "prediction": out["prediction"],
+            "x": out["x"], "input": out["input"], "overlay": overlay(out["input"], out["heat"], size=SHOW_PX)}
 
 
 def analyse_upload(clf, token: str, upload, method: str) -> dict:
@@ -153,6 +154,9 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
     p = r["prediction"]
     with st.container(border=True):
         st.markdown(f"**{md_escape(r['name'])}** → **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
+        hint = small_picture_hint(clf, r.get("size"))
+        if hint:
+            st.caption(hint)
         # fixed-size pictures in a wrapping row: on a narrow screen the chart moves below, never on top
         with st.container(horizontal=True, wrap=True, gap="medium"):
             if show_photo:
@@ -162,3 +166,13 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
             st.image(r["overlay"], caption=f"where it looked ({how}): red = most", width=SHOW_PX)
             with st.container(width=CHART_PX):
                 top_chart(p["top"], key=key)
+
+
+def small_picture_hint(clf, size) -> str | None:
+    """A line for a picture far smaller than what a photo model reads (a 32×32 icon becomes a 224×224 blur)."""
+    need = clf.meta.get("image_size") or 0
+    if clf.intake != "photo" or not size or min(size) * 2 > need:
+        return None
+    w, h = size
+    return (f":material/info: This picture is only {w}×{h} pixels: it was blown up to {need}×{need} to be read, "
+            "so the network sees a blur. Expect odd, unsure answers; a larger photo works better.")

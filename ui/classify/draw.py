@@ -41,7 +41,8 @@ def draw_section(weights: str, method: str):
         res = st_canvas(stroke_width=STROKE_PX, stroke_color="#FFFFFF", background_color="#000000",
                         width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", update_streamlit=True,
                         return_image_data=True, key="classify_canvas")
-        st.caption("The answer updates after every stroke. The bin icon above the box clears it; the arrows undo.")
+        st.caption("The answer updates after every stroke. After your first stroke, icons appear above the box: "
+                   "the bin clears it, the arrows undo and redo.")
     img = canvas_picture(res.image_data)
     st.session_state["classify_drawing"] = img  # offered in 'Inside the network'
     with right:

@@ -41,6 +41,32 @@ def _sources(clf, uploads: list[dict]) -> dict:
     return src
 
 
+PICK, SEEN = "classify_inside_choice", "classify_inside_uploads"   # plain keys: the user's pick, uploads seen
+
+
+def _choose(key: str):
+    """on_change of the picture box: remember the user's pick in a plain key (the widget may be redrawn)."""
+    st.session_state[PICK] = st.session_state.get(key)
+
+
+def _pick(where, sources: dict, uploads: list) -> str:
+    """The picture box. The user's pick stays while that picture exists (a drawing or a list that grew since
+    does not drop it); a new upload becomes the one shown. The widget's own key is set only here, where the
+    widget is drawn, so its value never outlives it as stale state."""
+    seen = st.session_state.get(SEEN) or []
+    new = [u for u in uploads if u not in seen]
+    if new:
+        st.session_state[PICK] = new[0]
+    st.session_state[SEEN] = uploads
+    pick = st.session_state.get(PICK)
+    shown = pick if pick in sources else next(iter(sources))
+    key = "classify_inside_pick"
+    st.session_state[key] = shown
+    return where.selectbox("Picture", list(sources), key=key, on_change=_choose, args=(key,),
+                           help="Any picture you uploaded or drew on this page; for digit models also "
+                                "example digits from the bundled data set.")
+
+
 def _grid(maps_u8: np.ndarray) -> np.ndarray:
     """Every map as a TILE_PX square, whatever its size: small maps keep crisp pixels, big ones are shrunk."""
     h = maps_u8.shape[1]
@@ -58,11 +84,7 @@ def inside_section(clf, token: str, uploads: list[dict]):
                 "the network with it.")
         return
     c1, c2 = st.columns([2, 1])
-    # keyed by the list of pictures, so a new upload (first in the list) becomes the one shown
-    pick_key = f"classify_inside_pick_{abs(hash(tuple(sources))) % 10**8}"
-    choice = c1.selectbox("Picture", list(sources), key=pick_key,
-                          help="Any picture you uploaded or drew on this page; for digit models also "
-                               "example digits from the bundled data set.")
+    choice = _pick(c1, sources, [k for k, (kind, _) in sources.items() if kind == "x"])
     n_maps = c2.slider("Maps per layer", 8, 64, 16, step=8, key="classify_inside_n",
                        help="How many activation maps to show per layer: the most active ones first.")
     kind, payload = sources[choice]

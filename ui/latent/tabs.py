@@ -42,7 +42,7 @@ def interpolate_tab(p: Picture):
         "Path", list(S.METHODS), format_func=S.METHODS.get, key=S.widget_key("method"), required=True,
         help="Spherical walks the great circle between A and B, where random latents live; a straight line cuts "
              "inside it, through latents the GAN rarely saw, and its middle pictures are often fainter.")
-    images, labels = V.render(p.G, V.interpolation_latents(p.nz, p.a, p.b, k, method), p.clf)
+    images, labels = V.render(p.G, V.seed_interpolation(p.a, p.b, p.nz, k, method), p.clf)
     with right:
         st.markdown(f"**From seed {p.a} to seed {p.b}** in {k} frames along a {S.METHODS[method]} path"
                     + (" · under each frame, the classifier's answer and how sure it is" if p.clf else ""))
@@ -78,10 +78,10 @@ def directions_tab(p: Picture):
     offsets, psi = S.offsets(), S.state()["psi"]
     with right, V.Timer() as timer:
         seeds = [p.a + i for i in range(8) if p.a + i <= S.MAX_SEED]
-        images, labels = V.render(p.G, V.seed_latents_edited(p.nz, seeds, dirs, offsets, psi), p.clf)
+        images, labels = V.render(p.G, V.edited_seed_latents(seeds, p.nz, dirs, offsets, psi), p.clf)
         st.markdown(f"**Seed {p.a} and the next {len(seeds) - 1} seeds**, all moved by the sliders")
         V.show_images(images, V.captions(len(seeds), [f"seed {s}" for s in seeds], labels))
-        rows = V.direction_rows(p.G, p.nz, p.a, dirs, offsets, psi, STOPS)
+        rows = V.direction_grid(p.G, p.a, p.nz, dirs, offsets, psi, STOPS)
         st.markdown(f"**What each slider does** to seed {p.a}: that slider at "
                     + ", ".join(f"{s:+g}" if s else "0" for s in STOPS))
         for i, row in enumerate(rows, 1):
@@ -121,10 +121,9 @@ def classifier_tab(p: Picture):
         n = len(path["prob"])
         heads = ["start"] + [f"{i}" for i in range(1, n)]
         V.show_images(path["images"], V.captions(n, heads, list(zip(path["labels"], path["confidence"]))))
-        st.plotly_chart(V.probability_figure(path["prob"], names[target]), config=V.PLOT_CONFIG,
+        st.plotly_chart(V.probability_figure(path["walk_prob"], names[target], best=n - 1), config=V.PLOT_CONFIG,
                         key="latent_steer_curve")
-        st.markdown(f"p('{md(names[target])}') went from **{path['prob'][0]:.0%}** to **{path['prob'][-1]:.0%}** "
-                    f"in {n - 1} steps.")
+        st.markdown(V.steer_summary(path, md(names[target])))
         st.caption("A high score need not look like the class to us: the walk finds whatever this classifier "
                    "responds to, and a weak generator can only draw so much.")
         st.download_button("Download the walk (GIF)", V.gif(path["images"]), icon=":material/download:",

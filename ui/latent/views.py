@@ -6,24 +6,22 @@ Everything that costs more than a few milliseconds is cached per model file (pat
 the principal directions once per generator, the class histogram and steering paths per setting. What is
 drawn on every slider move (a few dozen 28x28 images) is recomputed: it takes milliseconds.
 """
-import os
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from imgai.checkpoint import CheckpointError, read_meta
 from imgai.grids import gif_bytes, make_grid, upscale
-from imgai.latent import (class_histogram, direction_sweeps, edit_latents, fits, interpolate, principal_directions,
-                          render, seed_latent, steer)
+from imgai.latent import (class_histogram, direction_grid, edited_seed_latents, fits, principal_directions, render,
+                          seed_interpolation, steer)
 from imgai.train import sample_images
 from ui.latent import state as S
-from ui.models import cached_classifier, cached_gan, classifier_options, generator_options
+from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
+                       mtime)
 from ui.safe_text import md, plot
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -31,31 +29,18 @@ BLUE, ORANGE, GREY = "#4C6EF5", "#F76707", "#868E96"
 HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
 
 
-@dataclass(frozen=True)
-class Choice:
-    path: str
-    label: str
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path + ".safetensors")
-    except OSError:
-        return 0.0
-
-
 # --- pickers --------------------------------------------------------------------------------------------
 
 def generator_choices() -> dict:
-    """name → Choice for every GAN (shipped first); the name is what a link carries."""
+    """name → ModelChoice for every GAN (shipped first); the name is what a link carries."""
     out = {}
     for label, path in generator_options().items():
-        out.setdefault(Path(path).name, Choice(path, label))
+        out.setdefault(Path(path).name, ModelChoice(path, label))
     return out
 
 
 def classifier_choices(gen_meta: dict) -> dict:
-    """name → Choice for the classifiers that read this generator's images (same size and channels)."""
+    """name → ModelChoice for the classifiers that read this generator's images (same size and channels)."""
     out = {}
     for label, path in classifier_options().items():
         try:
@@ -63,7 +48,7 @@ def classifier_choices(gen_meta: dict) -> dict:
         except (CheckpointError, OSError):
             continue  # "imagenet" and unreadable files: not a digits-sized classifier
         if fits(gen_meta, meta):
-            out.setdefault(Path(path).name, Choice(path, label))
+            out.setdefault(Path(path).name, ModelChoice(path, label))
     return out
 
 
@@ -86,7 +71,7 @@ def _directions(path: str, mtime: float, k: int):
 
 
 def directions(path: str, k: int):
-    return _directions(path, _mtime(path), k)
+    return _directions(path, mtime(path), k)
 
 
 @st.cache_data(max_entries=32, show_spinner="Labelling 500 random samples…")
@@ -96,42 +81,27 @@ def _histogram(gen_path: str, gen_mtime: float, clf_path: str, clf_mtime: float,
 
 
 def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES) -> dict:
-    return _histogram(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), n)
+    return _histogram(gen_path, mtime(gen_path), clf_path, mtime(clf_path), n)
 
 
 @st.cache_data(max_entries=32, show_spinner="Steering…")
 def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target, steps) -> dict:
     G, meta = generator(gen_path)
     nz = meta["config"]["nz"]
-    z0 = edit_latents(seed_latent(seed, nz), directions(gen_path, len(offsets)), offsets, psi)
-    path = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
+    z0 = edited_seed_latents([seed], nz, directions(gen_path, len(offsets)), offsets, psi)[0]
+    walk = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
+    path = walk.to_best()  # a walk that rose and fell back ends at its best frame
     return {"images": sample_images(G, path.latents), "prob": path.prob, "labels": path.labels,
-            "confidence": path.confidence}
+            "confidence": path.confidence, "walk_prob": walk.prob}
 
 
 def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int) -> dict:
     """The steering walk from seed `seed` (as edited by the sliders) toward class `target`, with images."""
-    return _steer(gen_path, _mtime(gen_path), clf_path, _mtime(clf_path), int(seed), tuple(offsets), float(psi),
+    return _steer(gen_path, mtime(gen_path), clf_path, mtime(clf_path), int(seed), tuple(offsets), float(psi),
                   int(target), int(steps))
 
 
 # --- images of latents ----------------------------------------------------------------------------------
-
-def seed_latents_edited(nz: int, seeds: list, dirs=None, offsets=None, psi: float = 1.0) -> torch.Tensor:
-    """(N, nz): each seed's own latent, edited by the sliders when dirs/offsets are given."""
-    return edit_latents(torch.stack([seed_latent(s, nz) for s in seeds]), dirs, offsets, psi)
-
-
-def interpolation_latents(nz: int, a: int, b: int, k: int, method: str) -> torch.Tensor:
-    return interpolate(seed_latent(a, nz), seed_latent(b, nz), k, method)
-
-
-def direction_rows(G, nz: int, seed: int, dirs, offsets: list, psi: float, stops: list) -> np.ndarray:
-    """uint8 (D, S, H, W, C): for each direction d, seed's current picture with slider d set to each stop."""
-    z = direction_sweeps(edit_latents(seed_latent(seed, nz), dirs, offsets, psi), dirs, offsets, stops)
-    images = sample_images(G, z.reshape(-1, nz))
-    return images.reshape(len(offsets), len(stops), *images.shape[1:])
-
 
 def captions(n: int, head=None, labels=None) -> list:
     """One caption per image: a head ("seed 7", "A", …) and the classifier's answer: "seed 7: 3 (97%)"."""
@@ -223,9 +193,30 @@ def collapse_summary(h: dict) -> str:
     return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
 
 
-def probability_figure(prob: list, target_name: str) -> go.Figure:
+STEER_REACHED = 0.5   # below this the classifier still thinks the picture is more likely something else
+
+
+def steer_summary(path: dict, target_name: str) -> str:
+    """What the walk did, in a sentence: how far p(class) got, whether it fell back, and when it failed."""
+    prob, walk = path["prob"], path.get("walk_prob") or path["prob"]
+    n, name = len(prob) - 1, f"'{target_name}'"
+    went = f"p({name}) went from **{prob[0]:.0%}** to **{prob[-1]:.0%}** in {n} step{'s' if n != 1 else ''}."
+    back = (f" The walk went on for {len(walk) - len(prob)} more step{'s' if len(walk) - len(prob) != 1 else ''}, "
+            f"but p fell back (to {walk[-1]:.0%} at the end), so it stops at its best frame."
+            if len(walk) > len(prob) else "")
+    if prob[-1] >= STEER_REACHED:
+        return went + back
+    return (f":material/warning: **Steering failed**: the picture did not become a {name}. {went}{back} "
+            f"Near this starting picture the generator may not draw a {name} that this classifier recognises: "
+            "try another seed, more steps, or another class.")
+
+
+def probability_figure(prob: list, target_name: str, best: int | None = None) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(range(len(prob))), y=prob, mode="lines+markers", line={"color": ORANGE},
                                hovertemplate="frame %{x}: p = %{y:.2f}<extra></extra>"))
+    if best is not None and best < len(prob) - 1:   # the walk fell back after its best frame: mark it
+        fig.add_vline(x=best, line_dash="dash", line_color=GREY, annotation_text="best: the walk stops here",
+                      annotation_position="top left", annotation_font_color=GREY)
     fig.update_layout(height=220, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
                       showlegend=False)
     fig.update_xaxes(title="frame (steering step)", dtick=max(1, len(prob) // 10))
@@ -266,7 +257,7 @@ def seed_grid(G, nz: int, clf=None):
     c2.button("Show 16 other seeds", icon=":material/shuffle:", on_click=_next_grid, key="latent_grid_next",
               help=f"Samples of the next {GRID} seeds.")
     seeds = list(range(base, base + GRID))
-    images, labels = render(G, seed_latents_edited(nz, seeds), clf)
+    images, labels = render(G, edited_seed_latents(seeds, nz), clf)
     caps = captions(GRID, None, labels) if labels else [None] * GRID
     chosen = {S.state()["a"]: "A", S.state()["b"]: "B"}
     for row in range(0, GRID, 8):

@@ -13,17 +13,15 @@ import time
 import streamlit as st
 from PIL import Image
 
+from imgai.checkpoint import read_meta
 from ui import charts
-from ui.jobs import control, registry, rerun_if_ended
-from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
+from ui.jobs import KIND, STATUS, control, registry, rerun_if_ended
+from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
 
 POLL_S = 1.0
-STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
-          "error": "stopped by an error", "created": "starting"}
-KIND = {"cnn": "CNN classifier", "dcgan": "GAN generator"}
 
 
 def live_view(job):
@@ -202,20 +200,23 @@ def _gan_pictures(job):
         a.caption("Samples appear after the first steps.")
         return
     steps = [g[0] for g in grids]
-    key, latest_key = f"train_grid_step_{job.id}", f"train_grid_latest_{job.id}"
-    # follow the newest grid unless the user has moved the slider back to look at an older one
-    if st.session_state.get(key) not in steps or st.session_state.get(key) == st.session_state.get(latest_key):
-        st.session_state[key] = steps[-1]
-    st.session_state[latest_key] = steps[-1]
+    # The user's choice lives in a plain key (None: follow the newest grid). The slider's own key is written
+    # only in a run that draws the slider: a value written while only the placeholder is drawn would outlive
+    # the widget as plain state and pin the grid to an old step after a page switch.
+    pick = st.session_state.get(_pick_key(job.id))
+    shown = pick if pick in steps else steps[-1]
     with a:
-        chosen = st.session_state[key]
-        step, images, _ = grids[steps.index(chosen)]
+        step, images, _ = grids[steps.index(shown)]
         st.image(_png((job.id, "gan", step), lambda: sample_grid(images, scale=2)),
                  caption=f"The generator's pictures at step {step:,} — always from the same random inputs, "
                          "so you can watch them sharpen.")
         if len(steps) > 1:
+            key = f"train_grid_step_{job.id}"
+            st.session_state[key] = shown
             st.select_slider("Look back", steps, key=key, format_func=lambda v: f"step {v:,}",
-                             help="Slide left to see what the generator drew earlier in training.")
+                             on_change=_pick_grid, args=(job.id, key, steps[-1]),
+                             help="Slide left to see what the generator drew earlier in training; "
+                                  "slide to the right end to follow the newest again.")
         else:  # the same place and height as the real slider, so nothing jumps when the second grid arrives
             st.select_slider("Look back", ["step 0", "later"], disabled=True, key=f"train_grid_wait_{job.id}",
                              help="Slide left to see what the generator drew earlier in training.")
@@ -227,6 +228,16 @@ def _gan_pictures(job):
         "- As G improves, both drift towards the middle and strokes appear.\n"
         "- If D(G(z)) stays near 0 and the grid stops changing, G has given up: try a smaller learning rate "
         "or more discriminator dropout.")
+
+
+def _pick_key(job_id: str) -> str:
+    return f"train_grid_pick_{job_id}"
+
+
+def _pick_grid(job_id: str, key: str, newest: int):
+    """Slider callback: a step to keep looking at, or None (follow the newest) when moved to the right end."""
+    value = st.session_state.get(key)
+    st.session_state[_pick_key(job_id)] = None if value is None or value >= newest else value
 
 
 # ---- saving ----
@@ -251,7 +262,9 @@ def save_model(job, name: str, share: bool = False) -> str | None:
     path, error = save_as(name, share, job.save)
     if error:
         return error
-    st.session_state[f"train_saved_{job.id}"] = {"name": path.name, "step": job.snapshot()[1], "shared": share}
+    meta = read_meta(path)  # what the pickers will show: the step and the accuracy of exactly these weights
+    st.session_state[f"train_saved_{job.id}"] = {"name": path.name, "step": meta.get("step", 0), "shared": share,
+                                                 "accuracy": accuracy_text(meta.get("metrics"))}
     return None
 
 
@@ -281,6 +294,7 @@ def save_panel(job):
         if saved:
             later = " Save again later to keep newer weights." if job.active else ""
             where = "shared with the class (read-only for everybody)" if saved.get("shared") else "in your models"
+            scored = f", {saved['accuracy']}" if saved.get("accuracy") else ""
             # the name passed NAME_RE (letters, digits, - and _, starting with one of the first two): literal markdown
-            st.success(f"Saved as **{saved['name']}** {where} (the weights of step {saved['step']:,}): pick it "
-                       f"on the Classify or Latent space page.{later}", icon=":material/save:")
+            st.success(f"Saved as **{saved['name']}** {where} (the weights of step {saved['step']:,}{scored}): pick "
+                       f"it on the Classify or Latent space page.{later}", icon=":material/save:")

@@ -19,6 +19,7 @@ from imgai.models import CNN_PRESETS, GAN_PRESETS
 from imgai.runs import RunSpec, default_train_config, prepare_run
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
+from ui.progress import ReadingProgress
 from ui.safe_text import md, md_line
 from ui.train.grids import class_preview, first_per_class
 
@@ -101,8 +102,11 @@ def _load_zip(upload) -> tuple:
     try:
         path = tmp / f"{stem}.zip"
         path.write_bytes(upload.getbuffer())
-        with st.spinner("Reading your images…"):
-            data = load_dataset(f"folder:{path}")
+        bar = ReadingProgress("Your images")  # each update is where a closed tab stops the reading
+        try:
+            data = load_dataset(f"folder:{path}", progress=bar)
+        finally:
+            bar.empty()
         if data.size not in (28, 32):
             data, error = None, f"images must be 28 or 32 pixels square after loading, not {data.size}"
     except DatasetError as e:

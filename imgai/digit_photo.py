@@ -1,233 +1,20 @@
-"""Image intake: decode any user image safely, and turn photos into model inputs.
+"""Phone photos (and drawings) of one hand-written digit -> MNIST-style 28x28 inputs.
 
-Every image that enters imgai (uploads, dataset folders, the CLI) goes through `open_image`,
-which either returns a plain RGB picture or raises `ImageError` with one line a user can act on.
-`digit_from_photo` turns a phone photo of a hand-written digit into an MNIST-style 28x28 array;
-`fit_image` centre-crops and resizes for every other classifier.
+MNIST digits are white on black, fitted into 20x20 and centred by centre of mass in 28x28. A photo
+is dark ink on unevenly lit paper: its paper is estimated with grey-level morphology, the ink
+normalised against it, specks dropped by connected components, thin pen strokes thickened.
 
-    img = open_image(uploaded_bytes, name="cat.jpg"); x = fit_image(img, 32, 3)
+    x = digit_from_photo(open_image("seven.jpg"))   # uint8 (28, 28)
 """
 
 from __future__ import annotations
 
-import io
-import os
-import warnings
-from pathlib import Path
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+from scipy import ndimage
 
-MAX_BYTES = 25 * 1024 * 1024  # a 12-48 Mpx phone JPEG is 3-15 MB; 25 MB leaves room for PNG/TIFF
-MAX_PIXELS = 50_000_000  # 50 Mpx (~8660x5770): above any phone camera; an RGB decode is ~150 MB
-
-# Pillow's own bomb guard (warning above MAX_IMAGE_PIXELS, DecompressionBombError above twice
-# that) is a backstop: we check the header size against MAX_PIXELS ourselves before decoding,
-# so lowering Pillow's limit to ours only makes it refuse sooner. Never raise it above ours.
-if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-# Only plain raster formats are decoded: Pillow also knows EPS (which runs Ghostscript), WMF,
-# FITS, ... that no user of a teaching app needs and that widen the attack surface.
-Image.init()
-_FORMATS = tuple(
-    f for f in ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "DIB", "TIFF", "PPM", "AVIF") if f in Image.ID
-)
-
-# Recognisable things that are not (supported) images, for a more helpful refusal.
-_KNOWN_OTHER = (
-    (b"%PDF", "a PDF document, not an image"),
-    (b"PK\x03\x04", "a zip archive, not an image"),
-    (b"8BPS", "a Photoshop file; export it as PNG or JPEG"),
-    (b"\x00\x00\x01\x00", "an icon file; export it as PNG"),
-)
-
-
-class ImageError(ValueError):
-    """str(e) is one clear line for the user, naming the problem (and the file when known)."""
-
-
-def _fail(name: str | None, problem: str) -> ImageError:
-    # One line, whatever the file name holds: a user-supplied name could carry newlines.
-    if name:
-        problem = f"{name}: {problem}"
-    return ImageError(" ".join(problem.split()))
-
-
-def _read_bytes(source, name: str | None) -> bytes:
-    """Read at most MAX_BYTES + 1 bytes, so an oversized input is never held in memory."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source[: MAX_BYTES + 1])
-    elif isinstance(source, (str, os.PathLike)):
-        try:
-            if os.path.getsize(source) > MAX_BYTES:  # refuse before reading anything
-                raise _fail(name, f"file too large ({os.path.getsize(source) / 2**20:.0f} MB; "
-                                  f"the limit is {MAX_BYTES / 2**20:.0f} MB)")
-            with open(source, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
-        except OSError as e:
-            raise _fail(name, f"could not read the file ({e.strerror or type(e).__name__})") from None
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            try:
-                source.seek(0)  # Streamlit's UploadedFile may have been read already
-            except (OSError, ValueError):
-                pass
-        data = source.read(MAX_BYTES + 1)
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("open_image needs a binary file object (opened with 'rb')")
-        data = bytes(data)
-    else:
-        raise TypeError(f"open_image takes a path, bytes or a binary file, not {type(source).__name__}")
-    if len(data) > MAX_BYTES:
-        raise _fail(name, f"file too large (over {MAX_BYTES / 2**20:.0f} MB)")
-    return data
-
-
-def open_image(source, name: str | None = None) -> Image.Image:
-    """Decode a path, bytes or binary file into an RGB image, or raise ImageError (one line).
-
-    EXIF orientation is applied, animations give their first frame, transparency is composited
-    on white, and 16-bit / CMYK / palette / float modes are converted. `name` (default: the
-    file name of a path or of a file object with `.name`) prefixes the error message.
-    """
-    return _open_image(source, name)
-
-
-def _open_image(source, name: str | None = None, draft: int | None = None) -> Image.Image:
-    """open_image, plus `draft`: let JPEG decode at 1/2..1/8 scale when only `draft` px are needed
-    (load_image_folder resizes to 32 px, so full-resolution decodes of phone photos are waste)."""
-    if name is None and isinstance(source, (str, os.PathLike)):
-        name = Path(source).name
-    elif name is None and isinstance(getattr(source, "name", None), str):
-        name = Path(source.name).name
-    data = _read_bytes(source, name)
-    if not data:
-        raise _fail(name, "empty file (0 bytes)")
-
-    try:
-        with warnings.catch_warnings():  # Pillow warns before it refuses: make its warning the refusal
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_FORMATS)
-    except UnidentifiedImageError:
-        raise _fail(name, _unidentified(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow's own check fired while reading the header (a claimed size far above ours).
-        raise _fail(name, f"image too large (over {MAX_PIXELS / 1e6:.0f} megapixels; "
-                          "possibly a decompression bomb)") from None
-    except Exception as e:  # noqa: BLE001 - a malformed header can raise almost anything in a plugin
-        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
-
-    # Size check on the header alone, before a single pixel is decoded.
-    w, h = im.size
-    if w <= 0 or h <= 0:
-        raise _fail(name, f"corrupt image file (size {w}x{h})")
-    if w * h > MAX_PIXELS:
-        raise _fail(name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
-                          f"{MAX_PIXELS / 1e6:.0f})")
-
-    try:
-        if draft and im.format in ("JPEG", "MPO"):
-            im.draft("RGB", (draft, draft))  # decoder picks a scale that stays >= draft px
-        im.load()  # first frame only: Image.open leaves animations at frame 0
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _fail(name, "image too large (possibly a decompression bomb)") from None
-    except MemoryError:
-        raise _fail(name, "image too large to decode") from None
-    except Exception as e:  # noqa: BLE001 - truncated / corrupt data: OSError, SyntaxError, ...
-        if "truncated" in str(e):
-            raise _fail(name, "truncated image file (the end of the file is missing)") from None
-        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
-
-    try:
-        im = ImageOps.exif_transpose(im) or im
-    except Exception:  # noqa: BLE001 - a broken EXIF block should not cost the user the picture
-        pass
-    try:
-        return to_rgb(im)
-    except ValueError as e:
-        raise _fail(name, str(e)) from None
-
-
-def _reason(e: Exception) -> str:
-    msg = str(e).strip().splitlines()
-    return msg[0][:120] if msg and msg[0] else type(e).__name__
-
-
-def _unidentified(data: bytes) -> str:
-    head = data[:16]
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return "HEIC/HEIF photos are not supported; export the photo as JPEG or PNG"
-    for magic, what in _KNOWN_OTHER:
-        if head.startswith(magic):
-            return what
-    if head.lstrip().startswith((b"<svg", b"<?xml")):
-        return "an SVG drawing, not a raster image; export it as PNG"
-    return "not an image file (could not identify the format)"
-
-
-def to_rgb(im: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB; transparency is composited on white.
-
-    Raises ValueError for modes that cannot be converted."""
-    mode = im.mode
-    if mode == "RGB":
-        return im
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        # Pillow's own convert("L") clips these to 0..255, so a 16-bit photo turns white.
-        return Image.fromarray(_wide_to_uint8(np.asarray(im)), "L").convert("RGB")
-    if (mode == "P" and "transparency" in im.info) or mode in ("PA", "LA", "La", "RGBA", "RGBa"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    try:
-        # CMYK (Pillow undoes Adobe's inverted CMYK while decoding), YCbCr, LAB, HSV, P, L, 1.
-        return im.convert("RGB")
-    except (ValueError, OSError):
-        raise ValueError(f"unsupported colour mode {mode}") from None
-
-
-def _wide_to_uint8(a: np.ndarray) -> np.ndarray:
-    """Scale a 16-bit / int32 / float image to 0..255 by its container range, not by clipping."""
-    a = a.astype(np.float64)
-    finite = np.isfinite(a)
-    if not finite.any():
-        return np.zeros(a.shape, np.uint8)
-    a = np.where(finite, a, 0.0)
-    lo, hi = a.min(), a.max()
-    if lo >= 0 and hi <= 1.0 and a.dtype.kind == "f":
-        scale = 255.0  # float images are conventionally 0..1
-    elif lo >= 0 and hi <= 255:
-        scale = 1.0  # an 8-bit image stored wide (common for mode "I" TIFFs)
-    elif lo >= 0 and hi <= 65535:
-        scale = 255.0 / 65535.0  # 16-bit: 65535 -> 255, the mid-grey stays mid-grey
-    else:
-        a, scale = a - lo, 255.0 / (hi - lo)  # anything else: stretch its range
-    return np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
-
-
-def fit_image(img: Image.Image, size: int, channels: int) -> np.ndarray:
-    """Centre-crop to a square, resize to size x size; uint8 (size, size, channels), channels 1 or 3."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
-    if size < 1:
-        raise ValueError(f"size must be positive, not {size}")
-    img = to_rgb(img)
-    w, h = img.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    # Crop first, then resize (LANCZOS anti-aliases when shrinking): resizing with a box would
-    # let the filter reach outside the square and bleed the cropped-off edges in.
-    img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
-    if channels == 1:
-        return np.asarray(img.convert("L"), dtype=np.uint8)[:, :, None].copy()
-    return np.asarray(img, dtype=np.uint8).copy()
-
-
-# ---------------------------------------------------------------------------------------------
-# Digit photos -> MNIST format
-# ---------------------------------------------------------------------------------------------
+from .intake import _wide_to_uint8, to_rgb
 
 _WORK_SIDE = 400  # working resolution: a digit a third of the photo tall is still ~130 px
 _MNIST_BOX = 20  # MNIST digits were fitted into 20x20, keeping their aspect ratio ...
@@ -366,50 +153,21 @@ def _border(g: np.ndarray) -> tuple[float, bool]:
     return float(np.median(ring)), bool(np.percentile(ring, 90) - np.percentile(ring, 10) < 0.04)
 
 
-def _filter1d(a: np.ndarray, r: int, axis: int, fn) -> np.ndarray:
-    """Running min/max (fn: np.minimum or np.maximum) over 2r+1 samples along `axis`, edges
-    repeated. van Herk / Gil-Werman: prefix and suffix runs within blocks of the window's length,
-    so the cost does not grow with r (an opening as wide as the photo costs what a 3x3 one does)."""
-    a = np.moveaxis(a, axis, -1)
-    n, win = a.shape[-1], 2 * r + 1
-    if r <= 3:  # a few shifted copies are cheaper than the block bookkeeping
-        p = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(r, r)], mode="edge")
-        out = p[..., :n]
-        for i in range(1, win):
-            out = fn(out, p[..., i:i + n])
-        return np.moveaxis(out, -1, axis)
-    extra = -(n + 2 * r) % win
-    p = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(r, r + extra)], mode="edge")
-    blocks = p.reshape(*p.shape[:-1], -1, win)
-    prefix = fn.accumulate(blocks, axis=-1).reshape(p.shape)
-    suffix = fn.accumulate(blocks[..., ::-1], axis=-1)[..., ::-1].reshape(p.shape)
-    # The window [i, i + win) is the suffix of i's block joined to the prefix of the next one.
-    return np.moveaxis(fn(suffix[..., :n], prefix[..., win - 1:win - 1 + n]), -1, axis)
-
-
-def _minmax(a: np.ndarray, r: int, fn) -> np.ndarray:
-    """Separable square min/max filter of radius r (fn np.minimum: erosion, np.maximum: dilation)."""
-    if r <= 0:
-        return a
-    return _filter1d(_filter1d(a, r, 0, fn), r, 1, fn)
-
-
 def _opening(x: np.ndarray, r: int) -> np.ndarray:
     """Grey-level opening by a (2r+1)^2 square: removes bright things narrower than the square
-    (ink, once inverted) and keeps everything wider exactly, steps included (a shadow's edge)."""
-    return _minmax(_minmax(x, r, np.minimum), r, np.maximum)
+    (ink, once inverted) and keeps everything wider exactly, steps included (a shadow's edge).
+    scipy's min/max filters cost the same whatever r (an opening as wide as the photo included)."""
+    return ndimage.grey_opening(x, size=(2 * r + 1, 2 * r + 1), mode="nearest")
+
+
+def _dilate(a: np.ndarray, r: int) -> np.ndarray:
+    """Max over a (2r+1)^2 square: widens bright strokes (or a mask) by r pixels on every side."""
+    return ndimage.maximum_filter(a, size=2 * r + 1, mode="nearest") if r > 0 else a
 
 
 def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window via cumulative sums: cost independent of r."""
-    for axis in (0, 1):
-        n = a.shape[axis]
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (r + 1, r)
-        c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis, dtype=np.float64)
-        a = (np.take(c, np.arange(2 * r + 1, 2 * r + 1 + n), axis=axis)
-             - np.take(c, np.arange(n), axis=axis)) / (2 * r + 1)
-    return a.astype(np.float32)
+    """Mean over a (2r+1)^2 window, edges repeated."""
+    return ndimage.uniform_filter(a.astype(np.float32), size=2 * r + 1, mode="nearest")
 
 
 def _strength(x: np.ndarray, bg) -> np.ndarray:
@@ -467,54 +225,17 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """8-connected components of a boolean mask, largest first: (labels, areas, boxes).
 
     labels (H, W) int32 is 0 off the mask and k+1 on component k; boxes[k] = y0, y1, x0, x1
-    (inclusive). Works on horizontal runs, so the Python loop is over runs, not pixels."""
-    h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows, starts = np.nonzero(edges == 1)  # run [start, end) on row `rows`, in row-major order
-    ends = np.nonzero(edges == -1)[1]
-    n = len(rows)
+    (inclusive)."""
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
-        return np.zeros((h, w), np.int32), np.zeros(0, np.int64), np.zeros((0, 4), np.int64)
-    parent = list(range(n))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first = np.searchsorted(rows, np.arange(h + 1)).tolist()
-    st, en = starts.tolist(), ends.tolist()
-    for y in range(1, h):
-        i, i_end, j, j_end = first[y - 1], first[y], first[y], first[y + 1]
-        while i < i_end and j < j_end:
-            if st[i] <= en[j] and st[j] <= en[i]:  # overlap or touch diagonally (8-connected)
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[rj] = ri
-            if en[i] < en[j]:
-                i += 1
-            else:
-                j += 1
-    roots = np.array([find(i) for i in range(n)])
-    _, comp = np.unique(roots, return_inverse=True)
-    lengths = ends - starts
-    areas = np.bincount(comp, weights=lengths).astype(np.int64)
+        return labels.astype(np.int32), np.zeros(0, np.int64), np.zeros((0, 4), np.int64)
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.int64)
+    boxes = np.array([(s[0].start, s[0].stop - 1, s[1].start, s[1].stop - 1) for s in ndimage.find_objects(labels)],
+                     np.int64)
     order = np.argsort(-areas, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    comp = rank[comp]
-    boxes = np.empty((len(order), 4), np.int64)
-    boxes[:, 0], boxes[:, 2] = h, w
-    boxes[:, 1] = boxes[:, 3] = -1
-    np.minimum.at(boxes[:, 0], comp, rows)
-    np.maximum.at(boxes[:, 1], comp, rows)
-    np.minimum.at(boxes[:, 2], comp, starts)
-    np.maximum.at(boxes[:, 3], comp, ends - 1)
-    labels = np.zeros(h * w, np.int32)
-    flat = np.repeat(rows * w + starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    labels[flat] = np.repeat(comp + 1, lengths)
-    return labels.reshape(h, w), areas[order], boxes
+    rank = np.zeros(n + 1, np.int32)
+    rank[order + 1] = np.arange(1, n + 1, dtype=np.int32)
+    return rank[labels], areas[order], boxes[order]
 
 
 def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
@@ -559,7 +280,7 @@ def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
     # image has none: any mark near the digit, however small or faint (an underline, a dot), was
     # drawn, and MNIST kept it too. Parts a pixel or two apart (pencil grain) count as one.
     marks = soft > (0.2 if clean else 0.5)
-    labels, areas, boxes = _components(_minmax(marks.astype(np.float32), 1, np.maximum) > 0)
+    labels, areas, boxes = _components(_dilate(marks, 1))
     if len(areas) == 0:
         return None
     by0, by1, bx0, bx1 = boxes[0]
@@ -573,7 +294,7 @@ def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
             kept.append(k + 1)
     keep = np.isin(labels, kept)
     # Keep the soft anti-aliased fringe around the kept strokes, drop everything else.
-    soft = soft * _minmax(keep.astype(np.float32), 2, np.maximum)
+    soft = soft * _dilate(keep, 2)
     ys, xs = np.nonzero(keep)
     return soft, (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1), dark
 
@@ -581,7 +302,7 @@ def _ink_map(g: np.ndarray, assume_dark_ink: bool | None = None):
 def _stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width ~ 2 * area / perimeter (a stroke of width w and length L: wL / L).
     Holes and notches of a pixel or two (pencil grain) are closed first: they are not edges."""
-    mask = _minmax(_minmax(mask.astype(np.float32), 1, np.maximum), 1, np.minimum) > 0
+    mask = ndimage.grey_closing(mask, size=(3, 3), mode="nearest")
     area = mask.sum()
     inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
     perimeter = max(1, area - inner.sum())
@@ -597,7 +318,7 @@ def _to_mnist(soft: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     # MNIST's are 14%): thicken thin strokes, or a classifier trained on MNIST sees a faint hair.
     width = _stroke_width(crop > 0.5)
     if width < 0.6 * _MNIST_STROKE * long_side:
-        crop = _minmax(crop, int(round((0.85 * _MNIST_STROKE * long_side - width) / 2)), np.maximum)
+        crop = _dilate(crop, int(round((0.85 * _MNIST_STROKE * long_side - width) / 2)))
     # Crop tightly again (the fringe and any thickening widened it) and fit into 20x20.
     rows, cols = np.nonzero(crop.max(axis=1) > 0.05)[0], np.nonzero(crop.max(axis=0) > 0.05)[0]
     crop = crop[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

@@ -1,0 +1,35 @@
+"""Import a module as it was at an earlier commit (read with `git show`), to time old code beside new code
+in the same run: `old = module_at("33b8452", "imgai/vision.py")`. None when git cannot show it (a shallow
+or exported checkout): the caller then leaves the comparison out and says so.
+
+    vision = module_at(ref, "imgai/vision.py", as_name="imgai.vision")  # old folder.py imports it by that name
+"""
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def module_at(ref: str, path: str, as_name: str | None = None):
+    """The module in file `path` at commit `ref`, executed from a temporary copy. as_name: also register it
+    in sys.modules under that name (and as an attribute of its package), for old modules importing it."""
+    try:
+        src = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, check=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    name = as_name or f"old_{Path(path).stem}"
+    copy = Path(tempfile.mkdtemp(prefix="imgai-old-")) / Path(path).name
+    copy.write_bytes(src)
+    spec = importlib.util.spec_from_file_location(name, copy)
+    module = importlib.util.module_from_spec(spec)
+    if as_name:
+        sys.modules[as_name] = module
+        package, _, leaf = as_name.rpartition(".")
+        if package in sys.modules:
+            setattr(sys.modules[package], leaf, module)
+    spec.loader.exec_module(module)
+    return module
