@@ -13,6 +13,7 @@ pages = [
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", default=True),
     st.Page("app_pages/classify.py", title="Classify", icon=":material/image_search:"),
     st.Page("app_pages/latent.py", title="Latent space", icon=":material/blur_on:"),
+    st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
 ]
 page = st.navigation(pages)
 

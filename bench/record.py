@@ -29,6 +29,9 @@ def _commit() -> str:
     return f"{sha}{'+changes' if dirty else ''}" if sha else "unknown"
 
 
+STARTED_AT = _commit()  # the code that runs is the code at start: later commits during a long run don't count
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -53,7 +56,7 @@ def record(name: str, figures, *, readme=(), device: str = "cpu", dry_run: bool 
 
     figures: whatever the script measured (JSON-able). readme: (what, figure) rows for the README's table,
     formatted from those figures."""
-    result = {"name": name, "command": " ".join(["python", *sys.argv]), "commit": _commit(),
+    result = {"name": name, "command": " ".join(["python", *sys.argv]), "commit": STARTED_AT,
               "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(device), "figures": figures,
               "readme": [{"what": w, "figure": f} for w, f in readme]}
     if note:

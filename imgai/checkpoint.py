@@ -355,4 +355,6 @@ def list_checkpoints(dirs=None) -> list:
                 continue  # a stray, broken or half-replaced checkpoint is not a model; don't break the picker
             found.append({**meta, "path": str(base), "name": base.name, "shipped": d == WEIGHTS_DIR})
     found.sort(key=lambda m: str(m.get("created", "")), reverse=True)
-    return sorted(found, key=lambda m: not m["shipped"])  # stable: keeps newest-first within each group
+    # stable: keeps newest-first within each group; the shipped digits models lead (pickers open on them:
+    # drawing a digit, the classroom links), then the other shipped ones (cifar10-5k), then the user's
+    return sorted(found, key=lambda m: (not m["shipped"], m["shipped"] and m.get("dataset") != "digits"))

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a CNN classifier or a DCGAN; writes OUT.safetensors + OUT.json")
     t.add_argument("--model", choices=["cnn", "dcgan"], required=True)
     t.add_argument("--preset", choices=["fast", "textbook"], default="fast")
-    t.add_argument("--dataset", default="digits", help="digits | mnist | fashion-mnist | cifar10 | folder:PATH")
+    t.add_argument("--dataset", default="digits", help="digits | cifar10-5k | mnist | fashion-mnist | cifar10 | folder:PATH")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_number(float))
     budget.add_argument("--seconds", type=_number(float), help="a time budget instead of epochs")
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--steps", type=_positive(int, MAX_PICTURES), default=8)
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
+    add_experiment_parsers(sub)
     return p
 
 
@@ -96,7 +97,8 @@ def _train_config(a):
         changes.update(seconds=a.seconds, epochs=None)
     elif a.epochs is not None:
         changes.update(epochs=a.epochs)
-    return check_settings(replace(default_train_config(a.model, a.preset), seed=a.seed, **changes), a.model)
+    return check_settings(replace(default_train_config(a.model, a.preset, a.dataset), seed=a.seed, **changes),
+                          a.model)
 
 
 def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
@@ -220,6 +222,79 @@ def cmd_interpolate(a) -> int:
     return 0
 
 
+def add_experiment_parsers(sub):
+    """The Experiments page's commands: sweep and augment-experiment (each sets its own func)."""
+    s = sub.add_parser("sweep", help="train a grid of one or two knobs with k-fold cross-validation; ranks the settings")
+    s.add_argument("--knob", action="append", required=True, metavar="NAME=V1,V2",
+                   help="lr | batch_size | optimizer | weight_decay | augment | dropout, with a few values; once or twice")
+    s.add_argument("--folds", type=int, default=3, help="k of k-fold cross-validation; 1 = the fixed validation split")
+    s.add_argument("--epochs", type=_positive(float), default=2.0, help="epochs per run")
+    s.add_argument("--preset", choices=["fast", "textbook"], default="fast")
+    s.add_argument("--dataset", default="digits")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_sweep)
+    e = sub.add_parser("augment-experiment", help="train the CNN on a few real images per class, with and without "
+                                                  "generated images added; validation accuracy over seeds")
+    e.add_argument("--per-class", type=_positive(int), nargs="+", default=[10, 50, 100])
+    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    e.add_argument("--generated-per-class", type=_positive(int), default=100)
+    e.add_argument("--steps", type=_positive(int), default=300, help="optimiser steps per training")
+    e.add_argument("--generator", default="weights/digits-dcgan", help="a dcgan (labelled by a classifier) or cdcgan")
+    e.add_argument("--labeller", choices=["shipped", "self"], default="shipped",
+                   help="who labels a plain GAN's samples: the shipped digits CNN, or the few-shot CNN itself")
+    e.add_argument("--threshold", type=float, default=0.9, help="keep a sample its labeller is this sure of")
+    e.add_argument("--pool", type=_positive(int), default=3000, help="plain GAN samples drawn and labelled")
+    e.add_argument("--dataset", default="digits")
+    e.set_defaults(func=cmd_augment_experiment)
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+    return tqdm(total=total, file=sys.stderr, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+                mininterval=0.5)
+
+
+def cmd_sweep(a) -> int:
+    from .sweep import SweepSpec, parse_knob, prepare_sweep, summarize
+    knobs = dict(parse_knob(k) for k in a.knob)
+    if len(knobs) != len(a.knob):
+        raise ValueError("each knob may be given once")
+    sweep = prepare_sweep(SweepSpec(knobs=knobs, folds=a.folds, epochs=a.epochs, preset=a.preset,
+                                    dataset=a.dataset, seed=a.seed))
+    rows, t0 = [], time.perf_counter()
+    with _progress_bar(1000) as bar:
+        for m in sweep.loop():
+            rows.append(m)
+            bar.update(int(m["progress"] * 1000) - bar.n)
+            bar.set_postfix({"run": f"{m['setting'] * max(1, a.folds) + m['fold'] + 1}/{sweep.n_runs}"}, refresh=False)
+    summary = summarize(rows, sweep.spec)
+    summary.update(dataset=sweep.data.name, runs=sweep.n_runs, seconds=round(time.perf_counter() - t0, 2),
+                   device=str(sweep.device))
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_augment_experiment(a) -> int:
+    from .augment_experiment import AugmentSpec, prepare_experiment, summarize
+    from .data import load_dataset
+    spec = AugmentSpec(per_class=a.per_class, seeds=a.seeds, generated_per_class=a.generated_per_class,
+                       steps=a.steps, generator=a.generator, labeller=a.labeller, threshold=a.threshold,
+                       pool=a.pool)
+    exp = prepare_experiment(spec, load_dataset(a.dataset))
+    rows, t0 = [], time.perf_counter()
+    with _progress_bar(1000) as bar:
+        for m in exp.loop():
+            rows.append(m)
+            bar.update(int(m["progress"] * 1000) - bar.n)
+            if "val_acc" in m:
+                print(json.dumps({k: m[k] for k in ("per_class", "seed", "mode", "val_acc", "generated") if k in m}),
+                      flush=True)
+    summary = summarize(rows, spec)
+    summary.update(dataset=exp.data.name, seconds=round(time.perf_counter() - t0, 2), device=str(exp.device))
+    print(json.dumps(summary))
+    return 0
+
+
 def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .data import DatasetError
@@ -229,7 +304,7 @@ def main(argv=None) -> int:
     configure_threads()
     try:
         return {"train": cmd_train, "classify": cmd_classify, "generate": cmd_generate,
-                "interpolate": cmd_interpolate}[args.command](args)
+                "interpolate": cmd_interpolate}.get(args.command, getattr(args, "func", None))(args)
     except (CheckpointError, DatasetError, TrainingDiverged, ValueError, OSError) as e:
         line = (str(e).strip().splitlines() or [type(e).__name__])[0]
         print(f"error: {line}", file=sys.stderr)  # one line, no traceback: these are the user's to fix

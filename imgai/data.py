@@ -1,6 +1,8 @@
 """Data set registry: every data set is held in memory as uint8 tensors with a fixed validation split.
 
-    data = load_dataset("digits")   # or "mnist", "fashion-mnist", "cifar10", "folder:PATH" (a folder or .zip)
+    data = load_dataset("digits")   # or "cifar10-5k", "mnist", "fashion-mnist", "cifar10", "folder:PATH"
+
+"digits" and "cifar10-5k" ship in imgai/assets; the others are downloaded once; a folder may be a .zip.
 
 Keeping whole data sets as one uint8 tensor (as airbench does) makes batches a single index operation:
 no DataLoader workers, no per-image Python, which matters on a 2-core machine.
@@ -13,7 +15,11 @@ import numpy as np
 import torch
 
 DIGITS_FILE = Path(__file__).parent / "assets" / "digits.npz"
+CIFAR_5K_FILE = Path(__file__).parent / "assets" / "cifar10-5k.npz"  # made by scripts/make_cifar.py
 MNIST_NORM = ((0.1307,), (0.3081,))  # mean/std of MNIST's training pixels on the 0..1 scale
+# mean/std per channel of CIFAR-10's 50,000 training pixels on the 0..1 scale (the usual published values)
+CIFAR_NORM = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 class DatasetError(RuntimeError):
@@ -59,22 +65,32 @@ def data_dir() -> Path:
     return Path(os.environ.get("IMGAI_DATA") or Path.home() / ".cache" / "imgai" / "data")
 
 
+def _bundled(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as f:
+        return {k: torch.from_numpy(f[k]) for k in f.files}
+
+
 def _digits() -> ImageData:
-    with np.load(DIGITS_FILE, allow_pickle=False) as f:
-        t = {k: torch.from_numpy(f[k]) for k in f.files}
+    t = _bundled(DIGITS_FILE)
     return ImageData("digits", t["train_x"][:, None], t["train_y"].long(), t["val_x"][:, None], t["val_y"].long(),
                      [str(i) for i in range(10)], *MNIST_NORM, intake="digit")
+
+
+def _cifar10_5k() -> ImageData:
+    """4,660 CIFAR-10 training images (32x32 colour), 500 of them (50 per class) held out for validation."""
+    t = _bundled(CIFAR_5K_FILE)
+    return ImageData("cifar10-5k", t["train_x"], t["train_y"].long(), t["val_x"], t["val_y"].long(),
+                     list(CIFAR_CLASSES), *CIFAR_NORM, intake="fit")
 
 
 # torchvision data sets: (class, class names, normalisation, intake); downloaded once into data_dir()
 def _torchvision_specs():
     from torchvision import datasets
     fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-    cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     return {
         "mnist": (datasets.MNIST, [str(i) for i in range(10)], MNIST_NORM, "digit"),
         "fashion-mnist": (datasets.FashionMNIST, fashion, ((0.2860,), (0.3530,)), "fit"),
-        "cifar10": (datasets.CIFAR10, cifar, ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)), "fit"),
+        "cifar10": (datasets.CIFAR10, list(CIFAR_CLASSES), CIFAR_NORM, "fit"),
     }
 
 
@@ -91,9 +107,9 @@ def _torchvision(name: str) -> ImageData:
         train, val = (cls(str(root), train=t, download=True) for t in (True, False))
     except Exception as e:  # no network, a proxy page instead of the file, a full disk, a bad checksum...
         reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-        raise DatasetError(f"could not download the '{name}' data set into {root} ({reason}); use the bundled "
-                           f"'digits' data set, a folder of images (folder:PATH), or set IMGAI_DATA to a folder "
-                           f"that already holds it") from None
+        raise DatasetError(f"could not download the '{name}' data set into {root} ({reason}); use a bundled "
+                           f"data set ('digits', 'cifar10-5k'), a folder of images (folder:PATH), or set IMGAI_DATA "
+                           f"to a folder that already holds it") from None
     return ImageData(name, _as_nchw(train.data), torch.as_tensor(train.targets).long(),
                      _as_nchw(val.data), torch.as_tensor(val.targets).long(), classes, mean, std, intake)
 
@@ -128,13 +144,14 @@ def _folder(path: str, size: int = 32, channels: int = 3, progress=None) -> Imag
     return ImageData(name, x[~mask], yt[~mask], x[mask], yt[mask], list(classes), mean, std, "fit", skipped)
 
 
-DATASETS = ["digits", "mnist", "fashion-mnist", "cifar10"]  # plus folder:PATH
+BUNDLED = {"digits": _digits, "cifar10-5k": _cifar10_5k}  # shipped in imgai/assets: no network
+DATASETS = ["digits", "cifar10-5k", "mnist", "fashion-mnist", "cifar10"]  # plus folder:PATH
 
 
 def load_dataset(name: str, progress=None) -> ImageData:
     """progress(stage, done, total): called between the files of a folder:PATH data set (see imgai.folder)."""
-    if name == "digits":
-        return _digits()
+    if name in BUNDLED:
+        return BUNDLED[name]()
     if name in DATASETS:
         return _torchvision(name)
     if name.startswith("folder:"):

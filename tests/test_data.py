@@ -106,3 +106,29 @@ def test_a_folder_with_one_class_is_refused_in_one_line(tmp_path):
     with pytest.raises(DatasetError) as e:
         load_dataset(f"folder:{tmp_path}")
     assert "\n" not in str(e.value) and "two" in str(e.value).lower()
+
+
+def test_cifar10_5k_is_bundled_balanced_and_split_the_same_way_each_time(monkeypatch):
+    import pickle
+
+    def refuse(*a, **k):
+        raise AssertionError("the bundled data set must load without unpickling")
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    data = load_dataset("cifar10-5k")
+    assert data.train_x.shape == (4160, 3, 32, 32) and data.train_x.dtype == torch.uint8
+    assert data.val_x.shape == (500, 3, 32, 32) and data.val_y.dtype == torch.int64
+    assert data.class_names[:2] == ["airplane", "automobile"] and len(data.class_names) == 10
+    assert data.intake == "fit" and data.channels == 3 and data.size == 32
+    for y in (data.train_y, data.val_y):
+        assert 0 <= y.min() and y.max() < 10
+    assert torch.bincount(data.val_y).tolist() == [50] * 10
+    counts = torch.bincount(data.train_y, minlength=10)
+    assert counts.min() > 0.8 * counts.float().mean()  # the first images of CIFAR's batches are near-balanced
+    again = load_dataset("cifar10-5k")
+    assert torch.equal(again.val_x, data.val_x) and torch.equal(again.train_y, data.train_y)
+    # the validation images are not training images
+    train_rows = {bytes(r) for r in data.train_x.flatten(1).numpy()}
+    assert not any(bytes(r) in train_rows for r in data.val_x.flatten(1).numpy())
+    x = normalize(data.train_x[:1000], data.mean, data.std)
+    assert abs(x.mean().item()) < 0.2 and 0.8 < x.std().item() < 1.2  # CIFAR-10's statistics fit this share

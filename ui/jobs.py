@@ -109,7 +109,8 @@ def submit(run, **job_kw) -> Job:
     """Start a prepared imgai.runs.Run in the background as this session's job. Raises JobLimitError."""
     reg = registry()
     reg.forget_finished(older_than_s=3600)
-    job = reg.submit(run.loop, run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(), **job_kw)
+    from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
+    job = reg.submit(recorded_loop(run, owner_id()), run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(), **job_kw)
     attach(job)
     return job
 

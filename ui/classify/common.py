@@ -42,7 +42,9 @@ def describe_model(clf) -> str:
     recipe = ("a photo of a digit is turned into white ink on black, cropped and centred like MNIST"
               if clf.intake == "digit" else "a photo is cropped to its centre square and shrunk")
     colour = "grey" if ch == 1 else "colour"
-    hint = " For photos of other things, pick **imagenet** in the Model list." if clf.intake == "digit" else ""
+    hint = (" For photos of other things, pick **imagenet** in the Model list." if clf.intake == "digit" else
+            f" It names one of its {len(names)} classes whatever a photo shows: for photos of anything else, "
+            "pick **imagenet** in the Model list.")
     return (f"Trained on **{md_escape(m.get('dataset', '?'))}** · classes: {md(shown, None)}. "
             f"Reads {size}×{size} {colour} pictures: {recipe}.{hint}")
 

@@ -17,7 +17,7 @@ import streamlit as st
 from imgai.data import DatasetError, ImageData, load_dataset
 from imgai.jobs import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.runs import LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
+from imgai.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
 from ui.charts import CHART_CONFIG, class_counts_figure
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
@@ -27,6 +27,7 @@ from ui.train.grids import class_preview, first_per_class
 ZIP = "zip"
 DATASETS = {
     "digits": "digits (handwritten, bundled)",
+    "cifar10-5k": "cifar10-5k (colour photos, bundled)",
     "mnist": "mnist (handwritten, 11 MB)",
     "fashion-mnist": "fashion-mnist (clothes, 30 MB)",
     "cifar10": "cifar10 (colour photos, 170 MB)",
@@ -53,7 +54,8 @@ HELP = {
              "each other — a generator invents pictures, a discriminator judges whether they are real.",
     "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
               "textbook: exactly the network and settings of the TensorFlow tutorial.",
-    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. mnist: "
+    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. cifar10-5k: "
+            "4,660 small colour photos of 10 things (planes, cars, birds, cats …) that come with the app. mnist: "
             "70,000 digits; fashion-mnist: 70,000 clothes; cifar10: 60,000 small colour photos (these three are "
             "downloaded once). Or a .zip with one folder per class (cats/, dogs/ …) full of images.",
     "zip": "One sub-folder per class, each with images (jpg, png …). At least two classes; files that are not "
@@ -129,10 +131,11 @@ def _load_zip(upload) -> tuple:
     return data, error
 
 
-def _knobs(model: str, preset: str):
-    """Training knobs, starting from the preset's own values. Returns (TrainConfig, model overrides)."""
-    base = default_train_config(model, preset)
-    k = f"_{model}_{preset}"
+def _knobs(model: str, preset: str, dataset: str):
+    """Training knobs, starting from the preset's own values (for this data set, where it has its own).
+    Returns (TrainConfig, model overrides)."""
+    base = default_train_config(model, preset, dataset)
+    k = f"_{model}_{preset}" + (f"_{dataset}" if (model, preset, dataset) in DATASET_PRESETS else "")
     keep = {"persist_state": "session"}
     length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
                       format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
@@ -212,7 +215,7 @@ def setup_panel(job) -> Choice:
     elif error:
         # a zip's message may quote its file and member names: those are the user's
         (st.info if dataset == ZIP and upload is None else st.error)(md_line(error) if dataset == ZIP else error)
-    train, overrides = _knobs(model, preset)
+    train, overrides = _knobs(model, preset, dataset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
     refused = settings_problems(train, model, overrides)   # the library's own limits, the ones Start applies

@@ -1,0 +1,309 @@
+"""The run store: every training run's settings and metric history, in one SQLite file many sessions share.
+
+    store = RunStore(); store.save(record); store.runs(owner="ab12"); store.publish(run_id, owner, "Ada")
+
+One file (`$IMGAI_RUNS_DB`, default `runs.sqlite` in the data folder) in WAL mode: readers never wait for a
+writer, and writers queue on SQLite's own lock (busy timeout), so the web server's threads, a CLI and a Ray
+actor on the same machine can all write at once. Each call opens its own short connection, so a RunStore is
+safe to share between threads and to pickle. Runs outlive the server: the Experiments page and the class
+board read them from here.
+
+`recorded(loop_factory, store, meta, owner)` wraps a training loop so that its run is written when the loop
+ends, however it ends: exhausted (done), closed early (stopped) or raising (error).
+Standard library only (plus torch, lazily, to judge GAN samples); no Streamlit.
+"""
+import json
+import math
+import os
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+MAX_HISTORY = 1500      # per-batch rows kept per run (evenly thinned); epoch-end rows are always kept
+NICKNAME_MAX = 24       # characters: long enough for "Ada L. (table 3)", short enough for a chart legend
+STATUSES = ("done", "stopped", "error")
+FINAL_KEYS = ("val_acc", "val_loss", "train_loss", "loss", "acc", "loss_d", "loss_g", "d_x", "d_g_z",
+              "seconds", "images_per_s", "step", "epoch")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    dataset TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    started REAL,
+    finished REAL,
+    settings TEXT NOT NULL,      -- JSON: preset, training config, model config
+    final TEXT NOT NULL,         -- JSON: the last value of each metric, plus "quality" for GANs
+    history TEXT NOT NULL,       -- JSON: list of metric rows
+    nickname TEXT,               -- set when published to the class board
+    published REAL
+);
+CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, finished);
+CREATE INDEX IF NOT EXISTS runs_published ON runs(published);
+"""
+
+
+class RunStoreError(RuntimeError):
+    """A store request that cannot be done (unknown run, not yours, bad nickname); str(e) is one line."""
+
+
+def store_path() -> Path:
+    """IMGAI_RUNS_DB, else runs.sqlite in the data folder (IMGAI_DATA, default ~/.cache/imgai/data)."""
+    if os.environ.get("IMGAI_RUNS_DB"):
+        return Path(os.environ["IMGAI_RUNS_DB"])
+    from .data import data_dir
+    return data_dir() / "runs.sqlite"
+
+
+def clean_nickname(text) -> str:
+    """A nickname as stored: printable, single-line, trimmed, at most NICKNAME_MAX characters. It is still
+    user text: every page escapes it before it reaches markdown, HTML or a chart."""
+    name = " ".join("".join(ch for ch in str(text or "") if ch.isprintable()).split())[:NICKNAME_MAX].strip()
+    if not name:
+        raise RunStoreError("choose a nickname (letters, digits, spaces; up to 24 characters)")
+    return name
+
+
+def _finite(v):
+    """JSON has no NaN/inf: a diverged run's last loss is stored as null."""
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def thin_history(rows: list, max_rows: int = MAX_HISTORY) -> list:
+    """Keep every epoch-end row (it carries val_acc) and at most max_rows others, spread evenly."""
+    per_batch = [i for i, r in enumerate(rows) if "val_acc" not in r]
+    if len(per_batch) <= max_rows:
+        return list(rows)
+    stride = len(per_batch) / max_rows
+    keep = {per_batch[int(i * stride)] for i in range(max_rows)} | {per_batch[-1]}
+    return [r for i, r in enumerate(rows) if i in keep or "val_acc" in r]
+
+
+class RunStore:
+    def __init__(self, path=None, timeout_s: float = 30.0):
+        self.path = Path(path) if path else store_path()
+        self.timeout_s = timeout_s
+        self._ready = False
+
+    def _connect(self) -> sqlite3.Connection:
+        first = not self._ready
+        if first:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)  # autocommit; BEGIN by hand
+        con.row_factory = sqlite3.Row
+        con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+        if first:
+            # WAL is a property of the file (it persists); setting it and the schema is idempotent
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(_SCHEMA)
+            self._ready = True
+        con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a crash of the app
+        return con
+
+    def _write(self, sql: str, args=()) -> int:
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to the busy timeout
+            n = con.execute(sql, args).rowcount
+            con.execute("COMMIT")
+            return n
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _read(self, sql: str, args=()) -> list:
+        con = self._connect()
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    # ---- writing ----
+    def save(self, run: dict) -> str:
+        """Insert or replace a run. run: id (made if absent), owner, kind, dataset, status, error, started,
+        finished, settings (dict), final (dict), history (list of dicts). Publishing is kept as it was."""
+        rid = str(run.get("id") or uuid.uuid4().hex[:12])
+        status = run.get("status", "done")
+        if status not in STATUSES:
+            raise RunStoreError(f"a stored run ends done, stopped or error, not {status!r}")
+        history = [{k: _finite(v) for k, v in r.items()} for r in thin_history(list(run.get("history") or []))]
+        final = {k: _finite(v) for k, v in (run.get("final") or {}).items()}
+        self._write(
+            "INSERT INTO runs (id, owner, kind, dataset, status, error, started, finished, settings, final, history)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET owner=excluded.owner, kind=excluded.kind,"
+            " dataset=excluded.dataset, status=excluded.status, error=excluded.error, started=excluded.started,"
+            " finished=excluded.finished, settings=excluded.settings, final=excluded.final, history=excluded.history",
+            (rid, str(run.get("owner") or ""), str(run.get("kind") or "?"), run.get("dataset"), status,
+             run.get("error"), run.get("started"), run.get("finished") or time.time(),
+             json.dumps(run.get("settings") or {}, default=str), json.dumps(final, allow_nan=False),
+             json.dumps(history, allow_nan=False, default=str)))
+        return rid
+
+    def publish(self, run_id: str, owner: str, nickname: str) -> dict:
+        """Show one of your finished runs on the class board under a nickname (again: a new nickname)."""
+        name = clean_nickname(nickname)
+        run = self.get(run_id, history=False)
+        if run is None or run["owner"] != owner:
+            raise RunStoreError("no such run of yours: only the browser that trained a run can publish it")
+        if run["status"] == "error":
+            raise RunStoreError("a run stopped by an error has no result to publish")
+        self._write("UPDATE runs SET nickname = ?, published = ? WHERE id = ? AND owner = ?",
+                    (name, time.time(), run_id, owner))
+        return self.get(run_id, history=False)
+
+    def unpublish(self, run_id: str, owner: str) -> bool:
+        return self._write("UPDATE runs SET nickname = NULL, published = NULL WHERE id = ? AND owner = ?",
+                           (run_id, owner)) > 0
+
+    def delete(self, run_id: str, owner: str) -> bool:
+        return self._write("DELETE FROM runs WHERE id = ? AND owner = ?", (run_id, owner)) > 0
+
+    # ---- reading ----
+    @staticmethod
+    def _row(r: sqlite3.Row, history: bool) -> dict:
+        d = {k: r[k] for k in r.keys() if k not in ("settings", "final", "history")}
+        d["settings"], d["final"] = json.loads(r["settings"]), json.loads(r["final"])
+        if history:
+            d["history"] = json.loads(r["history"])
+        return d
+
+    def get(self, run_id: str, history: bool = True) -> dict | None:
+        cols = "*" if history else "id, owner, kind, dataset, status, error, started, finished, settings, final, " \
+                                   "nickname, published"
+        rows = self._read(f"SELECT {cols} FROM runs WHERE id = ?", (run_id,))
+        return self._row(rows[0], history) if rows else None
+
+    def runs(self, owner: str | None = None, limit: int = 200, history: bool = False) -> list:
+        """Runs newest first: one owner's (owner given) or everyone's."""
+        cols = "*" if history else "id, owner, kind, dataset, status, error, started, finished, settings, final, " \
+                                   "nickname, published"
+        where, args = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        return [self._row(r, history) for r in
+                self._read(f"SELECT {cols} FROM runs {where} ORDER BY finished DESC LIMIT ?", (*args, int(limit)))]
+
+    def visible(self, owner: str, limit: int = 200) -> list:
+        """What one browser may see: its own runs and every published run, newest first."""
+        rows = self._read("SELECT id, owner, kind, dataset, status, error, started, finished, settings, final, "
+                          "nickname, published FROM runs WHERE owner = ? OR published IS NOT NULL "
+                          "ORDER BY finished DESC LIMIT ?", (owner, int(limit)))
+        return [self._row(r, False) for r in rows]
+
+    def board(self, kind: str | None = None, dataset: str | None = None, limit: int = 500) -> list:
+        """Published runs, best first: by validation accuracy (classifiers) or sample quality (GANs),
+        ties by fewer seconds."""
+        rows = self._read("SELECT id, owner, kind, dataset, status, error, started, finished, settings, final, "
+                          "nickname, published FROM runs WHERE published IS NOT NULL ORDER BY published DESC LIMIT ?",
+                          (int(limit),))
+        runs = [self._row(r, False) for r in rows]
+        runs = [r for r in runs if (kind is None or r["kind"] == kind) and (dataset is None or r["dataset"] == dataset)]
+        return sorted(runs, key=lambda r: (-(score(r) if score(r) is not None else -1.0),
+                                           r["final"].get("seconds") or 0.0))
+
+
+def score(run: dict) -> float | None:
+    """The one number the board ranks by: validation accuracy for classifiers, sample quality for GANs."""
+    final = run.get("final") or {}
+    return final.get("val_acc") if run.get("kind") == "cnn" else final.get("quality")
+
+
+def _settings(meta: dict, model_config: dict | None) -> dict:
+    return {"preset": meta.get("preset"), "train": dict(meta.get("train") or {}), "model": dict(model_config or {}),
+            **{k: meta[k] for k in ("sweep", "experiment") if k in meta}}
+
+
+def sample_quality(images, judge: str | None = None) -> float | None:
+    """GAN sample quality on digit data, 0..1: the share of samples the shipped digits CNN reads with at least
+    90% confidence (as bench/judge.py), times the share of the ten classes those cover. The second factor
+    keeps a collapsed generator from scoring well: the CNN reads a blank image confidently (as one class).
+    None when the samples are not 28x28 grey digits."""
+    import numpy as np
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) == 0:
+        return None
+    import torch
+
+    from .classify import load_classifier
+    from .data import normalize
+    clf = load_classifier(judge or str(Path(__file__).resolve().parent.parent / "weights" / "digits-cnn"))
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        p = torch.softmax(clf.model(normalize(x, clf.meta["mean"], clf.meta["std"])), 1)
+    conf, label = p.max(1)
+    readable = conf >= 0.9
+    covered = len(torch.unique(label[readable])) / p.shape[1]
+    return round(float(readable.float().mean()) * covered, 4)
+
+
+def record_job(store: RunStore, job) -> str | None:
+    """Write an ended job (imgai.jobs.Job or any object with its reading interface) from the side that
+    watches it: for a backend whose loop runs where the store cannot be reached (a Ray actor on another
+    machine), the web server calls this when it sees the job has ended. The run id is the job id, so
+    calling it again only rewrites the same run. Returns the id, or None while the job is still active."""
+    if job.status not in STATUSES:
+        return None
+    rows = [{k: v for k, v in r.items() if isinstance(v, (int, float, str, bool))} for r in job.metrics()]
+    last = {}
+    for r in rows:
+        last.update(r)
+    final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
+    grid = job.latest_grid()
+    if job.meta.get("kind") != "cnn" and grid is not None and job.status != "error":
+        final["quality"] = sample_quality(grid[1])
+    return store.save({"id": job.id, "owner": job.owner, "kind": job.meta.get("kind"),
+                       "dataset": job.meta.get("dataset"), "status": job.status, "error": job.error,
+                       "started": job.started_at, "finished": job.finished_at,
+                       "settings": _settings(job.meta, job.meta.get("config")), "final": final, "history": rows})
+
+
+def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id: str | None = None):
+    """Wrap a job's loop factory: the same metric dicts flow through, and when the loop ends the run is
+    written to the store: "done" when exhausted, "stopped" when closed early (a Stop, an abandoned tab),
+    "error" when it raised (the exception still propagates). Writing never breaks training: a store that
+    cannot be written loses this run's record, not the run.
+
+    Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
+    def factory(state=None):
+        if state is None:  # the loop reports its model through the state: the stored settings need its config
+            from .train import TrainState
+            state = TrainState()
+        rows, last, grid, started = [], {}, None, time.time()
+        status, error = "stopped", None
+        try:
+            for item in loop_factory(state):
+                if "event" not in item:
+                    rows.append({k: v for k, v in item.items() if isinstance(v, (int, float, str, bool))})
+                    last.update(rows[-1])
+                elif item["event"] == "samples":
+                    grid = item.get("images")
+                yield item
+            status = "done"
+        except GeneratorExit:
+            status = "stopped"
+            raise
+        except Exception as e:
+            status, error = "error", (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise
+        finally:
+            model = getattr(state, "model", None)
+            config = None
+            if model is not None and hasattr(model, "config"):
+                from dataclasses import asdict
+                config = asdict(model.config)
+            final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
+            try:
+                if meta.get("kind") != "cnn" and grid is not None and status != "error":
+                    final["quality"] = sample_quality(grid)
+                store.save({"id": run_id, "owner": owner, "kind": meta.get("kind"), "dataset": meta.get("dataset"),
+                            "status": status, "error": error, "started": started, "finished": time.time(),
+                            "settings": _settings(meta, config), "final": final, "history": rows})
+            except Exception as e:  # a full disk or a locked file must not turn a good run into an error
+                import sys
+                print(f"imgai: could not record run in {store.path}: {e}", file=sys.stderr)
+    return factory

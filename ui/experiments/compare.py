@@ -1,0 +1,140 @@
+"""Compare runs: pick several stored runs, see their curves overlaid and their settings side by side with
+what differs highlighted; publish one of yours to the class board.
+
+    compare_section(store, owner)
+"""
+import time
+
+import pandas as pd
+import streamlit as st
+
+from imgai.runstore import RunStoreError, score
+from ui.charts import CHART_CONFIG
+from ui.experiments.charts import METRICS, overlay_figure
+from ui.experiments.text import md
+
+KIND = {"cnn": "CNN", "dcgan": "GAN", "cdcgan": "conditional GAN"}
+# the settings a student chose, in the order the Train page shows them; the rest follow
+FIRST = ["kind", "dataset", "preset", "train.epochs", "train.seconds", "train.batch_size", "train.lr", "train.optimizer",
+         "train.weight_decay", "model.dropout", "model.d_dropout", "train.augment", "train.seed", "train.schedule"]
+
+PLUMBING = {"train.log_every", "train.n_samples", "train.sample_every"}  # how often it reported, not how it learned
+
+
+def kind_of(run: dict) -> str:
+    s = run.get("settings") or {}
+    if "sweep" in s:
+        return "sweep"
+    if "experiment" in s:
+        return "experiment"
+    return KIND.get(run.get("kind"), str(run.get("kind")))
+
+
+def run_name(run: dict, owner: str) -> str:
+    """A short, unique-enough name: who, when, what, how good. Plain text (escape before markdown)."""
+    who = "you" if run["owner"] == owner else (run.get("nickname") or "someone")
+    when = time.strftime("%d %b %H:%M", time.localtime(run.get("finished") or 0))
+    value = score(run)
+    result = f" · {value:.1%}" if isinstance(value, (int, float)) else ""
+    return f"{who} · {when} · {kind_of(run)} on {run.get('dataset') or '?'}{result} · #{run['id'][:4]}"
+
+
+def flat_settings(run: dict) -> dict:
+    """settings {"train": {...}, "model": {...}} -> {"train.lr": ..., "model.dropout": ...} plus kind/dataset."""
+    s = run.get("settings") or {}
+    out = {"kind": kind_of(run), "dataset": run.get("dataset"), "preset": s.get("preset")}
+    for part in ("train", "model"):
+        for k, v in (s.get(part) or {}).items():
+            if f"{part}.{k}" in PLUMBING:
+                continue
+            out[f"{part}.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+    out["result.seconds"] = (run.get("final") or {}).get("seconds")
+    out["result.score"] = score(run)
+    out["status"] = run.get("status")
+    return out
+
+
+def settings_table(runs: list, names: list):
+    """One column per run, one row per setting; rows whose values differ are highlighted."""
+    flat = [flat_settings(r) for r in runs]
+    keys = [k for k in FIRST if any(k in f for f in flat)]
+    results = ["result.score", "result.seconds", "status"]
+    keys += sorted({k for f in flat for k in f} - set(keys) - set(results)) + results
+    table = pd.DataFrame({name: [_fmt(f.get(k)) for k in keys] for name, f in zip(names, flat)}, index=keys)
+    # results (score, seconds, status) differ between any two runs: only chosen settings are highlighted
+    differs = (table.nunique(axis=1) > 1) & ~table.index.str.startswith(("result.", "status"))
+
+    def highlight(row):
+        return ["background-color: #FFF3BF; font-weight: 600" if differs[row.name] else "" for _ in row]
+    return table.style.apply(highlight, axis=1), int(differs.sum())
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def compare_section(store, owner: str):
+    # sweeps and experiments chain many trainings in one history: they have their own tabs
+    runs = [r for r in store.visible(owner, limit=300)
+            if (r["status"] != "error" or r["owner"] == owner) and kind_of(r) in KIND.values()]
+    if not runs:
+        st.info("No runs yet. Every run you train on the **Train** page (finished or stopped) is kept here, "
+                "and so is every run your classmates publish to the class board.", icon=":material/info:")
+        return
+    names = {r["id"]: run_name(r, owner) for r in runs}
+    default = [r["id"] for r in runs if r["owner"] == owner][:2]
+    picked = st.multiselect("Runs to compare", list(names), default=default, format_func=names.get,
+                            key="exp_compare_runs", max_selections=10,
+                            help="Your own runs, newest first, and every run published to the class board.")
+    if not picked:
+        st.caption("Pick one or more runs above.")
+    else:
+        chosen = [store.get(i) for i in picked]
+        chosen = [r for r in chosen if r is not None]
+        series = [(names[r["id"]], r["history"]) for r in chosen]
+        keys = [k for k in METRICS if any(k in row for _, rows in series for row in rows)]
+        cols = st.columns(2)
+        for i, key in enumerate(keys):
+            cols[i % 2].plotly_chart(overlay_figure(series, key), key=f"exp_overlay_{key}", config=CHART_CONFIG)
+        styled, n_diff = settings_table(chosen, [names[r["id"]] for r in chosen])
+        st.markdown(f"**Settings side by side** — {n_diff} that differ are highlighted" if len(chosen) > 1
+                    else "**Settings**")
+        st.dataframe(styled, width="stretch", height=min(600, 36 + 35 * len(styled.data)))
+    publish_panel(store, owner, runs)
+
+
+def publish_panel(store, owner: str, runs: list):
+    mine = [r for r in runs if r["owner"] == owner and r["status"] != "error" and kind_of(r) in KIND.values()]
+    with st.expander("Publish a run to the class board", expanded=bool(mine), icon=":material/leaderboard:"):
+        if not mine:
+            st.caption("Finish (or stop) a training run on the **Train** page first; then you can show it to the "
+                       "class here under a nickname. Only runs you publish are visible to others.")
+            return
+        names = {r["id"]: run_name(r, owner) for r in mine}
+        with st.form("exp_publish_form", border=False):
+            rid = st.selectbox("Your run", list(names), format_func=names.get, key="exp_publish_run")
+            nick = st.text_input("Nickname shown to the class", max_chars=24, key="exp_publish_nick",
+                                 placeholder="e.g. Ada", help="Up to 24 characters. Everyone on this server sees it.")
+            sent = st.form_submit_button("Publish", type="primary", icon=":material/publish:")
+        if sent:
+            try:
+                run = store.publish(rid, owner, nick)
+                st.session_state["exp_published"] = run["nickname"]
+                st.rerun()   # redraw the page: the board and the list below show it now
+            except RunStoreError as e:
+                st.error(str(e))
+        if st.session_state.get("exp_published"):
+            st.success(f"Published as **{md(st.session_state.pop('exp_published'))}**: it is on the class board now.")
+        published = [r for r in mine if r.get("nickname")]
+        for r in published:
+            a, b = st.columns([4, 1])
+            a.caption(f"On the board as **{md(r['nickname'])}**: {md(names[r['id']])}")
+            if b.button("Withdraw", key=f"exp_unpublish_{r['id']}", help="Take this run off the class board."):
+                store.unpublish(r["id"], owner)
+                st.rerun()
