@@ -110,7 +110,9 @@ def submit(run, **job_kw) -> Job:
     reg = registry()
     reg.forget_finished(older_than_s=3600)
     from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
-    job = reg.submit(recorded_loop(run, owner_id()), run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(), **job_kw)
+    # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
+    job = reg.submit(recorded_loop(run, owner_id()), run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(),
+                     evaluate=getattr(run, "evaluate", None), **job_kw)
     attach(job)
     return job
 
