@@ -1,0 +1,576 @@
+"""Training jobs on Ray: one actor per job, each in its own process, queued by Ray while every CPU is busy.
+
+    reg = RayJobRegistry()                    # a local Ray on this machine (IMGAI_JOBS=ray)
+    reg = RayJobRegistry(address="auto")      # or join a running cluster: the jobs are then detached
+    job = reg.submit(run, owner=who)          # a prepared imgai.runs.Run; a RayJob handle, at once
+    job.status                                # "queued" until a worker is free, then as imgai.jobs.Job
+
+Inside the actor (JobWorker) an ordinary imgai.jobs.Job trains in its own thread, so the job logic lives in
+one place. The actor is threaded: controls and poll() answer while it trains. The web server's RayJob
+polls for small increments (the job's state; metric rows since a row; grids it has not seen yet) and keeps
+them, so a page redraw costs one or two round trips of a few milliseconds.
+
+Data reaches the worker from the package (bundled sets, by name) or as arrays through Ray's object store
+(uploaded zips and downloaded sets: no shared disk needed). Checkpoints come back as bytes and the web
+server writes them. A small directory actor (imgai-directory, no CPU) knows every job: its owner and
+description (so a restarted web server re-attaches a ?job= link), the order of waiting jobs (the queue
+position shown to users) and the final state of ended jobs, so an ended job's actor exits at once and its
+CPU goes to the next job in line.
+"""
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import ray
+import torch
+
+from .checkpoint import CheckpointError, _atomic_write, _base
+from .data import ImageData, load_dataset
+from .jobs import Job
+from .models import build_model
+
+NAMESPACE = "imgai"
+PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
+DIRECTORY = "imgai-directory"
+BUNDLED = ("digits",)              # data sets inside the package: the worker reads them itself
+NICE = 10                          # jobs run at a lower priority than the web server
+ACTIVE = ("queued", "created", "running", "paused")
+ROOT = Path(__file__).resolve().parent.parent
+POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
+CALL_TIMEOUT_S = 10.0
+LOST = "the worker running this job was lost (its process or machine stopped) — start the run again"
+
+
+# ---- inside worker processes ----
+
+def warm_worker():
+    """Ray's worker_process_setup_hook: every worker imports torch and the training code before its job."""
+    import imgai.runs  # noqa: F401  (imports torch, the models and the training loops)
+    import imgai.jobs  # noqa: F401
+
+
+_configured = False
+
+
+def _configure_process():
+    """One torch thread (Ray's CPUs are logical: it does not stop a job using every core) and a lower priority."""
+    global _configured
+    if not _configured:
+        torch.set_num_threads(1)
+        try:
+            os.nice(NICE)
+        except OSError:
+            pass
+        _configured = True
+
+
+def pack_data(data: ImageData):
+    """What goes to the worker: a bundled set's name, or the arrays (through the object store)."""
+    if data.name in BUNDLED:
+        return data.name
+    return {"name": data.name, "train_x": data.train_x.numpy(), "train_y": data.train_y.numpy(),
+            "val_x": data.val_x.numpy(), "val_y": data.val_y.numpy(), "class_names": list(data.class_names),
+            "mean": tuple(data.mean), "std": tuple(data.std), "intake": data.intake, "skipped": data.skipped}
+
+
+def unpack_data(packed) -> ImageData:
+    if isinstance(packed, str):
+        return load_dataset(packed)
+    t = {k: torch.from_numpy(np.array(packed[k])) for k in ("train_x", "train_y", "val_x", "val_y")}  # own copies
+    return ImageData(packed["name"], t["train_x"], t["train_y"], t["val_x"], t["val_y"], list(packed["class_names"]),
+                     tuple(packed["mean"]), tuple(packed["std"]), packed["intake"], int(packed["skipped"]))
+
+
+def _one_line(e: BaseException) -> str:
+    first = (str(e).strip().splitlines() or [""])[0][:200]
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def _checkpoint_bytes(job: Job) -> dict | None:
+    """The job's latest weights as checkpoint files' bytes ({"safetensors": b, "json": b, "step": n}), or None."""
+    with tempfile.TemporaryDirectory(prefix="imgai-ckpt-") as tmp:
+        try:
+            base = job.save(Path(tmp) / "job")
+        except RuntimeError:   # nothing to save yet
+            return None
+        return {"safetensors": base.with_suffix(".safetensors").read_bytes(),
+                "json": base.with_suffix(".json").read_bytes(), "step": int(job.snapshot()[1])}
+
+
+class JobWorker:
+    """The actor: builds the run from a picklable spec here, in its own process, and trains it in a Job."""
+
+    def __init__(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
+        self.id, self.node_id, self.pid = job_id, ray.get_runtime_context().get_node_id(), os.getpid()
+        self._directory = ray.get_actor(DIRECTORY, namespace=NAMESPACE)
+        self._directory.started.remote(job_id, self.node_id, self.pid)
+        _configure_process()
+        self.job, self.error = None, None
+        try:
+            from .runs import prepare_run
+            run = prepare_run(spec, data=unpack_data(data), device=device)
+            self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
+            self.job.id = job_id
+            self.job.start()
+        except Exception as e:  # a run that cannot be built ends as an error the user can read
+            self.error = f"could not start the run: {_one_line(e)}"
+        threading.Thread(target=self._report_end, name="imgai-report-end", daemon=True).start()
+
+    def where(self) -> dict:
+        return {"node_id": self.node_id, "pid": self.pid}
+
+    def poll(self, grid_steps: list, beat: bool = False) -> dict:
+        """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics)."""
+        job = self.job
+        if job is None:
+            return {"status": "error", "error": self.error, "grid_steps": [], "grids": []}
+        if beat:
+            job.heartbeat()
+        known = set(grid_steps)
+        grids = job.grid_history()
+        return {"status": job.status, "error": job.error, "summary": job.summary(), "lr": job.lr,
+                "confusion": job.confusion, "config": job.meta.get("config"),
+                "grid_steps": [g[0] for g in grids], "grids": [g for g in grids if g[0] not in known],
+                "started_at": job.started_at, "finished_at": job.finished_at}
+
+    def metrics(self, since: int = 0) -> list:
+        return self.job.metrics(since) if self.job else []
+
+    def control(self, action: str, *args):
+        if self.job is not None and action in ("pause", "resume", "step", "stop", "set_lr", "heartbeat"):
+            getattr(self.job, action)(*args)
+        return self.job.status if self.job else "error"
+
+    def checkpoint(self) -> dict | None:
+        return _checkpoint_bytes(self.job) if self.job else None
+
+    def _report_end(self):
+        """When the job has ended: hand its final state to the directory, then exit (freeing the CPU)."""
+        job = self.job
+        if job is not None:
+            while not job.wait(timeout=1.0):
+                pass
+            final = {"status": job.status, "error": job.error, "summary": job.summary(), "rows": job.metrics(0),
+                     "lr": job.lr, "confusion": job.confusion, "config": job.meta.get("config"),
+                     "grids": job.grid_history(), "started_at": job.started_at, "finished_at": job.finished_at}
+            try:
+                final["checkpoint"] = _checkpoint_bytes(job)
+            except Exception as e:
+                final["checkpoint"], final["checkpoint_error"] = None, _one_line(e)
+        else:
+            final = {"status": "error", "error": self.error, "summary": None, "rows": [], "grids": [],
+                     "finished_at": time.time(), "checkpoint": None}
+        try:
+            ray.get(self._directory.finished.remote(self.id, final), timeout=60)
+        finally:
+            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+
+class JobDirectory:
+    """Every job of this Ray cluster (actor imgai-directory, no CPU): who owns it, what it is, whether it waits,
+    and the final state of ended ones. Web servers (restarted or replicated) all ask this one."""
+
+    def __init__(self):
+        self.jobs, self.final = {}, {}
+
+    def register(self, job_id: str, info: dict):
+        self.jobs[job_id] = {**info, "state": "queued", "submitted": time.time()}
+
+    def started(self, job_id: str, node_id: str, pid: int):
+        if job_id in self.jobs and self.jobs[job_id]["state"] == "queued":
+            self.jobs[job_id].update(state="running", node_id=node_id, pid=pid, started=time.time())
+
+    def finished(self, job_id: str, final: dict):
+        if job_id in self.jobs:
+            own = {**final, "grids": [(s, np.array(img), dict(extra)) for s, img, extra in final.get("grids", [])]}
+            self.final[job_id] = own
+            self.jobs[job_id].update(state="ended", ended=time.time())
+
+    def info(self, job_id: str) -> dict | None:
+        info = self.jobs.get(job_id)
+        if info is None:
+            return None
+        return {**info, "position": self._position(job_id)}
+
+    def states(self, job_ids: list) -> dict:
+        return {j: self.info(j) for j in job_ids}
+
+    def get_final(self, job_id: str) -> dict | None:
+        return self.final.get(job_id)
+
+    def _position(self, job_id: str) -> int | None:
+        """1 for the next job to start, 2 for the one after it, ... None when not waiting."""
+        me = self.jobs[job_id]
+        if me["state"] != "queued":
+            return None
+        return 1 + sum(1 for j in self.jobs.values() if j["state"] == "queued" and j["submitted"] < me["submitted"])
+
+    def list(self, owner: str | None = None) -> list:
+        return [j for j, info in self.jobs.items() if owner is None or info.get("owner") == owner]
+
+    def forget(self, job_id: str):
+        self.jobs.pop(job_id, None)
+        self.final.pop(job_id, None)
+
+    def forget_finished(self, older_than_s: float) -> list:
+        now = time.time()
+        gone = [j for j, info in self.jobs.items() if info["state"] == "ended" and now - info["ended"] > older_than_s]
+        for j in gone:
+            self.forget(j)
+        return gone
+
+
+# ---- on the web server ----
+
+_init_lock = threading.Lock()
+
+
+def connect(address: str | None = None, num_cpus: int | None = None):
+    """ray.init once per process (it is not thread-safe): a local Ray, or the cluster at `address`."""
+    with _init_lock:
+        if ray.is_initialized():
+            return
+        env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
+        kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
+              "runtime_env": {"worker_process_setup_hook": "imgai.ray_jobs.warm_worker", "env_vars": env}}
+        if address:
+            ray.init(address=address, **kw)
+        else:
+            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **kw)
+
+
+class RayJob:
+    """The web server's handle on one job's actor: the same interface as imgai.jobs.Job."""
+
+    def __init__(self, job_id: str, owner: str, meta: dict, directory, actor=None, submitted_at: float = 0.0):
+        self.id, self.owner, self.meta = job_id, owner, dict(meta)
+        self._directory, self._actor = directory, actor
+        self._lock = threading.RLock()
+        self._state = {"status": "queued", "error": None, "summary": None, "lr": (meta.get("train") or {}).get("lr"),
+                       "confusion": None, "grid_steps": [], "started_at": None, "finished_at": None}
+        self._grids = {}              # step -> (step, images, extra): a grid never changes once made
+        self._final = None            # the ended job's state, from the directory
+        self._polled_at = 0.0
+        self._pending = None          # a poll on its way
+        self.position = None          # place in the queue while waiting (1 = next)
+        self.node_id = None
+        self.submitted_at = submitted_at
+
+    # ---- state ----
+    def _actor_handle(self):
+        if self._actor is None:
+            try:
+                self._actor = ray.get_actor(PREFIX + self.id, namespace=NAMESPACE)
+            except ValueError:
+                return None
+        return self._actor
+
+    def _sync(self, force: bool = False, beat: bool = False):
+        with self._lock:
+            if self._final is not None or (not force and time.monotonic() - self._polled_at < POLL_EVERY_S):
+                return
+            self._polled_at = time.monotonic()
+            if self._state["status"] == "queued":
+                info = ray.get(self._directory.info.remote(self.id), timeout=CALL_TIMEOUT_S)
+                if info is None:
+                    self._lose("this job is no longer known to the cluster")
+                    return
+                self.position, self.node_id = info.get("position"), info.get("node_id")
+                if info["state"] == "queued":
+                    return
+                if info["state"] == "ended":
+                    self._load_final()
+                    return
+                self._state["status"] = "created"
+            actor = self._actor_handle()
+            if actor is None:
+                self._load_final()
+                return
+            if self._pending is None:
+                self._pending = actor.poll.remote(list(self._grids), beat)
+            # a worker still building its run (or very busy) must not hold up the page: keep the last state
+            ready, _ = ray.wait([self._pending], timeout=5.0 if force else 1.0)
+            if not ready:
+                return
+            ref, self._pending = self._pending, None
+            try:
+                p = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                self._load_final()
+                return
+            self._apply(p)
+
+    def _apply(self, p: dict):
+        steps = p.get("grid_steps", [])
+        for g in p.get("grids", []):
+            self._grids[g[0]] = g
+        if steps:
+            self._grids = {s: self._grids[s] for s in steps if s in self._grids}
+        if p.get("config") and self.meta.get("config") is None:
+            self.meta["config"] = p["config"]
+        self._state.update({k: p[k] for k in ("status", "error", "summary", "lr", "confusion", "started_at",
+                                              "finished_at") if k in p})
+        self.position = None
+
+    def _load_final(self):
+        final = ray.get(self._directory.get_final.remote(self.id), timeout=CALL_TIMEOUT_S)
+        if final is None:
+            self._lose(LOST)
+            return
+        self._final = final
+        self._grids = {g[0]: g for g in final.get("grids", [])}
+        self._apply({**final, "grid_steps": list(self._grids)})
+        self._actor = None
+
+    def _lose(self, why: str):
+        self._final = {"status": "error", "error": why, "rows": [], "grids": [], "checkpoint": None}
+        self._state.update(status="error", error=why)
+        self.position = None
+
+    @property
+    def status(self) -> str:
+        self._sync()
+        return self._state["status"]
+
+    @property
+    def error(self) -> str | None:
+        self._sync()
+        return self._state["error"]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def queued(self) -> bool:
+        return self.status == "queued"
+
+    @property
+    def lr(self) -> float:
+        self._sync()
+        return self._state["lr"]
+
+    @property
+    def confusion(self):
+        self._sync()
+        return self._state["confusion"]
+
+    @property
+    def started_at(self):
+        return self._state["started_at"]
+
+    @property
+    def finished_at(self):
+        return self._state["finished_at"]
+
+    def summary(self) -> dict:
+        self._sync()
+        s = self._state["summary"]
+        if s is None:
+            s = {"id": self.id, "status": self._state["status"], "error": self._state["error"],
+                 "kind": self.meta.get("kind"), "dataset": self.meta.get("dataset"), "step": 0, "progress": 0.0,
+                 "seconds": 0.0, "images_per_s": 0.0}
+        return {**s, "status": self._state["status"], "error": self._state["error"]}
+
+    def metrics(self, since: int = 0) -> list:
+        self._sync()
+        if self._final is not None:
+            return list(self._final.get("rows", [])[since:])
+        actor = self._actor_handle() if self._state["status"] != "queued" else None
+        if actor is None:
+            return []
+        try:
+            return ray.get(actor.metrics.remote(since), timeout=CALL_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            return []
+        except ray.exceptions.RayActorError:
+            self._sync(force=True)
+            return list(self._final.get("rows", [])[since:]) if self._final else []
+
+    def latest_grid(self):
+        self._sync()
+        return self._grids[max(self._grids)] if self._grids else None
+
+    def grid_history(self) -> list:
+        self._sync()
+        return [self._grids[s] for s in sorted(self._grids)]
+
+    # ---- control ----
+    def _control(self, action: str, *args):
+        with self._lock:
+            if self._final is not None:
+                return
+            actor = self._actor_handle()
+            if actor is not None and self._state["status"] != "queued":
+                try:
+                    ray.get(actor.control.remote(action, *args), timeout=CALL_TIMEOUT_S)
+                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                    pass
+            self._sync(force=True)
+
+    def pause(self):
+        self._control("pause")
+
+    def resume(self):
+        self._control("resume")
+
+    def step(self):
+        self._control("step")
+
+    def set_lr(self, lr: float):
+        if not (lr > 0 and lr < 10):
+            raise ValueError(f"learning rate must be between 0 and 10, not {lr}")
+        self._control("set_lr", float(lr))
+
+    def stop(self):
+        """Stop a running job; a job still waiting for a worker is cancelled (it never starts)."""
+        with self._lock:
+            self._sync(force=True)
+            if self._state["status"] == "queued":
+                self.cancel()
+            else:
+                self._control("stop")
+
+    def cancel(self):
+        with self._lock:
+            actor = self._actor_handle()
+            if actor is not None:
+                ray.kill(actor, no_restart=True)
+            final = {"status": "stopped", "error": "was cancelled before a worker was free", "summary": None,
+                     "rows": [], "grids": [], "finished_at": time.time(), "checkpoint": None}
+            ray.get(self._directory.finished.remote(self.id, final), timeout=CALL_TIMEOUT_S)
+            self._final = final
+            self._state.update(status="stopped", error=final["error"], finished_at=final["finished_at"])
+            self.position, self._actor = None, None
+
+    def heartbeat(self):
+        if self._state["status"] in ("running", "paused", "created"):
+            actor = self._actor_handle()
+            if actor is not None:
+                actor.control.remote("heartbeat")   # fire and forget: costs the page nothing
+
+    def wait(self, timeout=None) -> bool:
+        t0 = time.monotonic()
+        while True:
+            self._sync(force=True)
+            if self._state["status"] not in ACTIVE:
+                return True
+            if timeout is not None and time.monotonic() - t0 >= timeout:
+                return False
+            time.sleep(0.1)
+
+    # ---- weights ----
+    def _checkpoint(self) -> dict | None:
+        self._sync(force=True)
+        if self._final is None:
+            actor = self._actor_handle()
+            try:
+                if actor is not None and self._state["status"] != "queued":
+                    return ray.get(actor.checkpoint.remote(), timeout=60)
+            except ray.exceptions.RayActorError:
+                self._sync(force=True)
+        return self._final.get("checkpoint") if self._final else None
+
+    def save(self, path) -> Path:
+        """Fetch the latest weights as checkpoint bytes and write them here (weights first, description last)."""
+        ckpt = self._checkpoint()
+        if ckpt is None:
+            raise RuntimeError("nothing to save yet: the job has not finished a step")
+        base = _base(path)
+        try:
+            base.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(base.with_suffix(".safetensors"), lambda t: Path(t).write_bytes(ckpt["safetensors"]))
+            _atomic_write(base.with_suffix(".json"), lambda t: Path(t).write_bytes(ckpt["json"]))
+        except OSError as e:
+            raise CheckpointError(f"could not save the checkpoint {base.name}: {e.strerror or e}") from None
+        self._saved_step = ckpt["step"]
+        return base
+
+    def snapshot(self):
+        """(state_dict on the CPU, step) of the latest weights, or (None, -1): fetched from the worker."""
+        from safetensors.torch import load as load_tensors
+        ckpt = self._checkpoint()
+        if ckpt is None:
+            return None, -1
+        return load_tensors(ckpt["safetensors"]), int(ckpt["step"])
+
+    def model(self):
+        weights, _ = self.snapshot()
+        if weights is None or self.meta.get("config") is None:
+            return None
+        model = build_model(self.meta["kind"], self.meta["config"])
+        model.load_state_dict(weights)
+        return model.eval()
+
+    def where(self) -> dict | None:
+        """{"node_id", "pid"} of the worker process training this job (None while it waits or after it ended)."""
+        actor = self._actor_handle()
+        if actor is None:
+            return None
+        try:
+            return ray.get(actor.where.remote(), timeout=CALL_TIMEOUT_S)
+        except ray.exceptions.RayActorError:
+            return None
+
+
+class RayJobRegistry:
+    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself."""
+    backend = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        connect(address, num_cpus)
+        self.address = address
+        self.persistent = bool(address)    # detached actors on a cluster outlive this web server
+        lifetime = {"lifetime": "detached"} if self.persistent else {}
+        self._directory = (ray.remote(JobDirectory).options(name=DIRECTORY, namespace=NAMESPACE, num_cpus=0,
+                                                              get_if_exists=True, **lifetime).remote())
+        self._worker = ray.remote(JobWorker)
+        self._lifetime = lifetime
+        self._jobs, self._lock = {}, threading.Lock()
+
+    def submit(self, run, owner: str = "", **job_kw) -> RayJob:
+        """Queue a prepared imgai.runs.Run on a worker process; returns its handle at once."""
+        job_id = uuid.uuid4().hex[:12]
+        cuda = torch.device(run.device).type == "cuda"
+        data = pack_data(run.data)
+        data = data if isinstance(data, str) else ray.put(data)
+        meta = dict(run.meta)
+        ray.get(self._directory.register.remote(job_id, {"owner": owner, "meta": meta}), timeout=CALL_TIMEOUT_S)
+        actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1, num_gpus=1 if cuda else 0,
+                                     max_concurrency=8, max_restarts=0, **self._lifetime).remote(
+            job_id, owner, run.spec, data, "cuda" if cuda else "cpu", job_kw)
+        job = RayJob(job_id, owner, meta, self._directory, actor, submitted_at=time.time())
+        with self._lock:
+            self._jobs[job_id] = job
+        return job
+
+    def get(self, job_id) -> RayJob | None:
+        """This server's handle on a job, or a new one on a job started elsewhere (another replica, or this
+        server before a restart) that the directory knows."""
+        if not job_id:
+            return None
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        info = ray.get(self._directory.info.remote(str(job_id)), timeout=CALL_TIMEOUT_S)
+        if info is None:
+            return None
+        job = RayJob(str(job_id), info.get("owner", ""), info.get("meta") or {}, self._directory,
+                     submitted_at=info.get("submitted", 0.0))
+        with self._lock:
+            return self._jobs.setdefault(job.id, job)
+
+    def jobs(self, owner=None) -> list:
+        ids = ray.get(self._directory.list.remote(owner), timeout=CALL_TIMEOUT_S)
+        return [j for j in (self.get(i) for i in ids) if j is not None]
+
+    def forget_finished(self, older_than_s: float = 3600):
+        gone = ray.get(self._directory.forget_finished.remote(older_than_s), timeout=CALL_TIMEOUT_S)
+        with self._lock:
+            for j in gone:
+                self._jobs.pop(j, None)
