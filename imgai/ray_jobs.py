@@ -290,7 +290,7 @@ class RayJob:
             if actor is None:
                 self._load_final()
                 return
-            if self._pending is None:
+            if self._pending is None or force:   # forced: after a control, ask afresh
                 self._pending = actor.poll.remote(list(self._grids), beat)
             # a worker still building its run (or very busy) must not hold up the page: keep the last state
             ready, _ = ray.wait([self._pending], timeout=5.0 if force else 1.0)

@@ -4,22 +4,49 @@
 
 While the job runs the panel polls it every 2 s from a fragment; that poll is also the job's heartbeat,
 so a job keeps running while its user looks at another page, and stops itself once the tab is gone.
+On Ray a job may first wait for a free worker: the panel (and the Train page, through waiting_notice)
+says where it is in line and offers Cancel; it starts by itself.
 """
 import streamlit as st
 
-from ui.jobs import control, current_job, registry, rerun_if_ended
+from ui.jobs import control, current_job, lost_notice, registry, rerun_if_ended
 
 POLL_S = 2.0
 KIND = {"cnn": "CNN", "dcgan": "GAN"}
 STATUS = {"running": ":material/autorenew: training", "paused": ":material/pause_circle: paused",
           "done": ":material/check_circle: finished", "stopped": ":material/stop_circle: stopped",
-          "error": ":material/error: stopped by an error", "created": "starting"}
+          "error": ":material/error: stopped by an error", "created": "starting",
+          "queued": ":material/hourglass_top: waiting for a free worker"}
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def waiting_line(job) -> str:
+    """"waiting for a free worker — 3rd in line" (every worker is training someone else's run)."""
+    position = getattr(job, "position", None)
+    return "waiting for a free worker" + (f" — {ordinal(position)} in line" if position else "")
+
+
+def waiting_notice(job, key: str):
+    """A queued job: its place in line and a Cancel button. It starts by itself when a worker is free."""
+    a, b = st.columns([4, 1], vertical_alignment="center")
+    a.info(f"Your run is {waiting_line(job)}. It starts by itself as soon as one is free; you can leave this "
+           "page meanwhile.", icon=":material/hourglass_top:")
+    b.button("Cancel", key=f"{key}_cancel", width="stretch", on_click=control, args=(job.id, "stop"),
+             help="Take this run out of the line; it never starts.")
 
 
 def job_panel():
     job = current_job()
     if job is None:
-        st.caption("No training run yet — start one on the **Train** page.")
+        lost = lost_notice()
+        if lost:
+            st.warning(lost, icon=":material/link_off:")
+        else:
+            st.caption("No training run yet — start one on the **Train** page.")
         return
     job.heartbeat()
     st.fragment(_panel, run_every=POLL_S if job.active else None)(job.id)
@@ -34,6 +61,11 @@ def _panel(job_id: str):
     s = job.summary()
     with st.container(border=True):
         kind, status = KIND.get(s["kind"], s["kind"]), STATUS.get(s["status"], s["status"])
+        if s["status"] == "queued":
+            st.markdown(f"**{kind}** on **{s['dataset']}**  \n:material/hourglass_top: {waiting_line(job)}")
+            st.button("Cancel", key="panel_cancel", width="stretch", on_click=control, args=(job.id, "stop"),
+                      help="Take this run out of the line; it never starts.")
+            return
         st.markdown(f"**{kind}** on **{s['dataset']}**  \n{status}")
         st.progress(min(1.0, s["progress"]), text=f"{s['progress']:.0%} · step {s['step']:,}")
         if s["kind"] == "cnn" and "val_acc" in s:

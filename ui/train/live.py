@@ -16,6 +16,7 @@ from PIL import Image
 
 from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, models_dir
 from ui import charts
+from ui.job_panel import waiting_notice
 from ui.jobs import control, registry, rerun_if_ended
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
@@ -77,6 +78,9 @@ def _live(job_id: str):
         return
     job.heartbeat()
     rerun_if_ended(job)
+    if job.status == "queued":   # Ray: every worker is busy; it starts by itself
+        waiting_notice(job, key="train")
+        return
     rows = _history(job)
     s = job.summary()
     if rows:

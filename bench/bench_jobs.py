@@ -1,0 +1,129 @@
+"""Training jobs on both backends: start latency, images/s per job and in total with 1, 2, 4, 8 jobs at
+once, and memory per job — threads in one process (imgai.jobs) against actors on a local Ray (imgai.ray_jobs).
+
+    PYTHONPATH=. nice -n 5 python bench/bench_jobs.py [--seconds 6] [--counts 1 2 4 8] [--dry-run]
+
+Every job is the fast CNN preset on the bundled digits, trained for a fixed time budget, so both backends
+do the same work. "Total" is all images trained by all jobs divided by the wall time from the first
+submit to the last job's end: on Ray, jobs beyond the CPUs wait in line, so their waiting counts.
+Start latency: submit → first metric row (Ray: process start, imports, building the run).
+Memory per job: the actor process's resident memory (Ray); the growth of this process per job (threads).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from record import add_dry_run, record  # noqa: E402
+
+from imgai.data import load_dataset  # noqa: E402
+from imgai.jobs import JobRegistry  # noqa: E402
+from imgai.runs import RunSpec, default_train_config, prepare_run  # noqa: E402
+
+TINY = {"stages": [[4], [4]], "hidden": 8}
+
+
+def rss_mb(pid="self") -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def make_run(data, seconds: float, tiny: bool):
+    cfg = replace(default_train_config("cnn", "fast"), epochs=None, seconds=seconds)
+    return prepare_run(RunSpec("cnn", "fast", train=cfg, model_overrides=TINY if tiny else {}), data=data, device="cpu")
+
+
+def submit(backend, reg, run):
+    if backend == "ray":
+        return reg.submit(run, owner="bench")
+    return reg.submit(run.loop, run.meta, owner="bench")
+
+
+def one_round(backend, reg, data, n: int, seconds: float, tiny: bool) -> dict:
+    runs = [make_run(data, seconds, tiny) for _ in range(n)]
+    base_rss = rss_mb()
+    t0 = time.monotonic()
+    jobs = [(submit(backend, reg, r), time.monotonic()) for r in runs]
+    first_row, mem = {}, []
+    while any(j.active for j, _ in jobs):
+        for j, t in jobs:
+            if j.id not in first_row and j.status in ("running", "paused", "done") and j.summary()["step"] > 0:
+                first_row[j.id] = time.monotonic() - t
+                if backend == "ray":
+                    where = j.where()
+                    if where:
+                        mem.append(rss_mb(where["pid"]))
+        if backend == "threads" and len(first_row) == n and not mem:
+            mem.append((rss_mb() - base_rss) / n)
+        time.sleep(0.05)
+    wall = time.monotonic() - t0
+    errors = [j.error for j, _ in jobs if j.status not in ("done", "stopped")]
+    if errors:
+        raise SystemExit(f"a job failed: {errors[0]}")
+    summaries = [j.summary() for j, _ in jobs]
+    images = sum(s["images_per_s"] * s["seconds"] for s in summaries)
+    return {"jobs": n, "wall_s": round(wall, 2),
+            "start_s": [round(first_row.get(j.id, float("nan")), 2) for j, _ in jobs],
+            "images_per_s_per_job": [round(s["images_per_s"], 1) for s in summaries],
+            "total_images_per_s": round(images / wall, 1),
+            "memory_mb_per_job": round(statistics.median(mem), 1) if mem else None}
+
+
+def main():
+    p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
+    p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--backends", nargs="+", default=["threads", "ray"])
+    a = p.parse_args()
+    torch.set_num_threads(1)   # one thread per job on both backends (the Ray actor sets the same)
+    seconds, counts, tiny = a.seconds, a.counts, False
+    if a.dry_run:
+        seconds, counts, tiny = 1.0, [1, 2], True
+    data = load_dataset("digits")
+    figures = {"seconds_per_job": seconds, "cores": os.cpu_count(), "backends": {}}
+    for backend in a.backends:
+        if backend == "ray":
+            import ray
+            from imgai.ray_jobs import RayJobRegistry
+            t = time.monotonic()
+            reg = RayJobRegistry(num_cpus=os.cpu_count())
+            figures["ray_init_s"] = round(time.monotonic() - t, 2)
+        else:
+            reg = JobRegistry(max_active=max(counts))
+        rounds = []
+        for n in (counts[:1] if a.dry_run and backend == "ray" else counts):
+            r = one_round(backend, reg, data, n, seconds, tiny)
+            print(backend, r, flush=True)
+            rounds.append(r)
+        figures["backends"][backend] = rounds
+        if backend == "ray":
+            ray.shutdown()
+    rows = []
+    for backend, rounds in figures["backends"].items():
+        one = rounds[0]
+        rows.append((f"jobs ({backend}): start latency, submit → first step (1 job)", f"{one['start_s'][0]:.1f} s"))
+        rows.append((f"jobs ({backend}): images/s of 1 job", f"{one['total_images_per_s']:,.0f}"))
+        for r in rounds[1:]:
+            rows.append((f"jobs ({backend}): {r['jobs']} at once, images/s per job (median) / total",
+                         f"{statistics.median(r['images_per_s_per_job']):,.0f} / {r['total_images_per_s']:,.0f}"))
+        if one["memory_mb_per_job"] is not None:
+            rows.append((f"jobs ({backend}): memory per job", f"{one['memory_mb_per_job']:,.0f} MB"))
+    record("jobs", figures, readme=rows, dry_run=a.dry_run,
+           note="shared 2-core machine: other sessions were using the CPUs at the same time, so absolute figures "
+                "are noisy; both backends were measured in the same run")
+
+
+if __name__ == "__main__":
+    main()
