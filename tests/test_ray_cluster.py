@@ -4,12 +4,14 @@ the jobs outlive the web server: after it disconnects, a new one finds them agai
 re-attaches its ?job= link to the running job.
 """
 import time
+from pathlib import Path
 
 import pytest
 
 from imgai.checkpoint import load_checkpoint
 
 ray = pytest.importorskip("ray")
+ROOT = Path(__file__).resolve().parent.parent
 
 from tests.test_job_backends import long_run, settled, wait_for  # noqa: E402
 
@@ -60,7 +62,7 @@ def test_two_jobs_run_on_two_nodes_can_be_controlled_and_survive_the_web_server(
     from streamlit.testing.v1 import AppTest
     ui.jobs.registry.clear()
     try:
-        at = AppTest.from_file("app.py", default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.query_params["job"] = ids[0]
         at.run()
         assert not at.exception
