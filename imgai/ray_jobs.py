@@ -42,6 +42,7 @@ ACTIVE = ("queued", "created", "running", "paused")
 ROOT = Path(__file__).resolve().parent.parent
 POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
 CALL_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 180.0            # a cold worker process (the directory's, the first time) on a busy machine
 LOST = "the worker running this job was lost (its process or machine stopped) — start the run again"
 
 
@@ -528,6 +529,7 @@ class RayJobRegistry:
         lifetime = {"lifetime": "detached"} if self.persistent else {}
         self._directory = (ray.remote(JobDirectory).options(name=DIRECTORY, namespace=NAMESPACE, num_cpus=0,
                                                               get_if_exists=True, **lifetime).remote())
+        ray.get(self._directory.list.remote(None), timeout=START_TIMEOUT_S)   # started (or found) and answering
         self._worker = ray.remote(JobWorker)
         self._lifetime = lifetime
         self._jobs, self._lock = {}, threading.Lock()

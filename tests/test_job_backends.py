@@ -7,6 +7,7 @@ server) finds a job by its id. One local Ray (num_cpus=2) is shared by the whole
 """
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from imgai.runs import RunSpec, default_train_config, prepare_run
 
 ray = pytest.importorskip("ray")
 
+ROOT = Path(__file__).resolve().parent.parent
 TINY = {"cnn": {"stages": [[4], [4]], "hidden": 8}, "dcgan": {"g_widths": [16, 8, 4], "d_widths": [4, 8], "nz": 8}}
 
 
@@ -175,16 +177,36 @@ def ray_registry(local_ray):
             job.stop()
 
 
-def test_jobs_beyond_the_cpus_wait_in_line_start_by_themselves_and_can_be_cancelled(ray_registry):
-    from ui.jobs import _submit
-    jobs = [_submit(ray_registry, long_run(), owner=f"s{i}") for i in range(4)]
+def test_jobs_beyond_the_cpus_wait_in_line_show_it_start_by_themselves_and_can_be_cancelled(ray_registry,
+                                                                                              monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import ui.jobs
+    from ui.jobs import NO_BROWSER, _submit
+    jobs = [_submit(ray_registry, long_run(), owner=NO_BROWSER) for i in range(4)]
     wait_for(lambda: sum(j.status == "running" for j in jobs) == 2)
     running = [j for j in jobs if j.status == "running"]
     waiting = [j for j in jobs if j.status == "queued"]
     assert len(waiting) == 2 and sorted(j.position for j in waiting) == [1, 2]
     nxt, last = sorted(waiting, key=lambda j: j.position)
-    last.stop()                                       # Cancel: it leaves the line and never starts
-    assert last.status == "stopped" and "cancelled" in last.error and last.metrics() == []
+
+    # the app, on this Ray, shows the waiting job's place in line; its Cancel takes it out of the line
+    monkeypatch.setenv("IMGAI_JOBS", "ray")
+    ui.jobs.registry.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["job"] = last.id
+        at.run()
+        assert not at.exception, at.exception
+        assert any("waiting for a free worker — 2nd in line" in m.value for m in at.sidebar.markdown)
+        assert any("2nd in line" in m.value for m in at.info)          # the Train page says it too
+        at.sidebar.button(key="panel_cancel").click().run()
+        assert not at.exception, at.exception
+    finally:
+        ui.jobs.registry.clear()
+    wait_for(lambda: last.status == "stopped")
+    assert "cancelled" in last.error and last.metrics() == [] and last.summary()["step"] == 0
+
     wait_for(lambda: nxt.position == 1)
     running[0].stop()
     assert running[0].wait(30)
@@ -193,7 +215,7 @@ def test_jobs_beyond_the_cpus_wait_in_line_start_by_themselves_and_can_be_cancel
     for j in (running[1], nxt):
         j.stop()
         assert j.wait(30) and j.status == "stopped"
-    assert last.status == "stopped" and last.summary()["step"] == 0
+    assert last.status == "stopped"
 
 
 def test_uploaded_data_reaches_the_worker_through_the_object_store(ray_registry, digits):
@@ -222,3 +244,16 @@ def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry)
     again.stop()
     assert job.wait(30) and job.status == "stopped"
     assert other.get("0123456789ab") is None
+
+
+def test_a_link_to_a_run_this_server_does_not_know_says_plainly_that_it_was_lost():
+    from streamlit.testing.v1 import AppTest
+
+    import ui.jobs
+    ui.jobs.registry.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["job"] = "0123456789ab"      # e.g. a run from before the server restarted
+    at.run()
+    assert not at.exception, at.exception
+    assert any("was lost" in w.value for w in at.sidebar.warning)
+    assert "job" not in at.query_params

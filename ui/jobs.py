@@ -5,9 +5,10 @@
 One registry per server process (st.cache_resource), so a job outlives the script run, the page and
 the browser session that started it. Two backends behind the same job interface (imgai/job_handle.py):
 threads in this process (the default), or Ray — IMGAI_JOBS=ray starts a local Ray from the app,
-IMGAI_RAY_ADDRESS=host:port|auto joins a cluster, whose jobs then outlive a restart of this server. A session remembers its job id in st.session_state and in the URL
-(?job=ID): a reload starts a new session, which finds the job again through the URL; a new tab without the
-parameter is a new, independent user. Only the browser that started a job can take it back that way, so a
+IMGAI_RAY_ADDRESS=host:port|auto joins a cluster, whose jobs then outlive a restart of this server.
+A session remembers its job id in st.session_state and in the URL (?job=ID): a reload starts a new
+session, which finds the job again through the URL; a new tab without the parameter is a new, independent
+user. Only the browser that started a job can take it back that way, so a
 link shared from the Latent page (whose URL is the shareable state) never hands over the sender's job.
 Reading a job never touches its tensors: only Job's copied-out state.
 """
