@@ -96,6 +96,23 @@ def one_round(backend, reg, data, n: int, seconds: float, tiny: bool) -> dict:
             "resident_mb_per_job": round(statistics.median(rss), 1) if rss else None}
 
 
+def readme_rows(figures) -> list:
+    """README rows, formatted from the measured figures. "Total" includes start-up and waiting in line."""
+    rows = []
+    for backend, rounds in figures["backends"].items():
+        rows.append((f"jobs ({backend}): start latency, submit → first step (first job / in the 1-job round)",
+                     f"{figures['first_job_start_s'][backend]:.1f} s / {rounds[0]['start_s'][0]:.1f} s"))
+        for r in rounds:
+            rows.append((f"jobs ({backend}): {r['jobs']} at once, images/s per job while training (median) / "
+                         f"total over the wall time", f"{statistics.median(r['images_per_s_per_job']):,.0f} / "
+                                                      f"{r['total_images_per_s']:,.0f}"))
+        mem = [r["memory_mb_per_job"] for r in rounds if r["memory_mb_per_job"] is not None]
+        if mem:   # threads: this process's growth per job; Ray: each actor process's proportional set size
+            rows.append((f"jobs ({backend}): memory per job ({'own process' if backend == 'ray' else 'in the server'})",
+                         f"{statistics.median(mem):,.0f} MB"))
+    return rows
+
+
 def main():
     p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
@@ -127,19 +144,7 @@ def main():
         figures["backends"][backend] = rounds
         if backend == "ray":
             ray.shutdown()
-    rows = []
-    for backend, rounds in figures["backends"].items():
-        one = rounds[0]
-        rows.append((f"jobs ({backend}): start latency, submit → first step (first job / a later one)",
-                     f"{figures['first_job_start_s'][backend]:.1f} s / {one['start_s'][0]:.1f} s"))
-        rows.append((f"jobs ({backend}): images/s of 1 job", f"{one['total_images_per_s']:,.0f}"))
-        for r in rounds[1:]:
-            rows.append((f"jobs ({backend}): {r['jobs']} at once, images/s per job (median) / total",
-                         f"{statistics.median(r['images_per_s_per_job']):,.0f} / {r['total_images_per_s']:,.0f}"))
-        mem = [r["memory_mb_per_job"] for r in rounds if r["memory_mb_per_job"] is not None]
-        if mem:   # threads: this process's growth per job; Ray: each actor process's resident memory
-            rows.append((f"jobs ({backend}): memory per job ({'own process' if backend == 'ray' else 'in the server'})",
-                         f"{statistics.median(mem):,.0f} MB"))
+    rows = readme_rows(figures)
     record("jobs", figures, readme=rows, dry_run=a.dry_run,
            note="shared 2-core machine: other sessions were using the CPUs at the same time, so absolute figures "
                 "are noisy; both backends were measured in the same run")
