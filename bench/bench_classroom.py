@@ -54,6 +54,8 @@ def _job_id(page) -> str | None:
 def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -> dict:
     """Drive `sessions` students through a short run; returns measurements and what each one saw."""
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(sessions)]
+    for c in contexts:
+        c.set_default_timeout(timeout * 1000)   # a crowded machine: every wait is bounded by --timeout
     pages = [c.new_page() for c in contexts]
     t0 = {}
     for i, page in enumerate(pages):

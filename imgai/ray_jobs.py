@@ -1,4 +1,5 @@
-"""Training jobs on Ray: one actor per job, each in its own process, queued by Ray while every CPU is busy.
+"""Training jobs on Ray, the web server's side: one actor per job, each in its own process (imgai.ray_worker),
+queued by Ray while every CPU is busy.
 
     reg = RayJobRegistry()                    # a local Ray on this machine (IMGAI_JOBS=ray)
     reg = RayJobRegistry(address="auto")      # or join a running cluster: the jobs are then detached
@@ -18,211 +19,25 @@ position shown to users) and the final state of ended jobs, so an ended job's ac
 CPU goes to the next job in line.
 """
 import os
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import ray
 import torch
 
 from .checkpoint import CheckpointError, _atomic_write, _base
-from .data import ImageData, load_dataset
-from .jobs import Job
 from .models import build_model
+from .ray_worker import DIRECTORY, NAMESPACE, JobDirectory, JobWorker, pack_data, warm_worker  # noqa: F401
 
-NAMESPACE = "imgai"
 PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
-DIRECTORY = "imgai-directory"
-BUNDLED = ("digits",)              # data sets inside the package: the worker reads them itself
-NICE = 10                          # jobs run at a lower priority than the web server
 ACTIVE = ("queued", "created", "running", "paused")
 ROOT = Path(__file__).resolve().parent.parent
 POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
 CALL_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 180.0            # a cold worker process (the directory's, the first time) on a busy machine
 LOST = "the worker running this job was lost (its process or machine stopped) — start the run again"
-
-
-# ---- inside worker processes ----
-
-def warm_worker():
-    """Ray's worker_process_setup_hook: every worker imports torch and the training code before its job."""
-    import imgai.runs  # noqa: F401  (imports torch, the models and the training loops)
-    import imgai.jobs  # noqa: F401
-
-
-_configured = False
-
-
-def _configure_process():
-    """One torch thread (Ray's CPUs are logical: it does not stop a job using every core) and a lower priority."""
-    global _configured
-    if not _configured:
-        torch.set_num_threads(1)
-        try:
-            os.nice(NICE)
-        except OSError:
-            pass
-        _configured = True
-
-
-def pack_data(data: ImageData):
-    """What goes to the worker: a bundled set's name, or the arrays (through the object store)."""
-    if data.name in BUNDLED:
-        return data.name
-    return {"name": data.name, "train_x": data.train_x.numpy(), "train_y": data.train_y.numpy(),
-            "val_x": data.val_x.numpy(), "val_y": data.val_y.numpy(), "class_names": list(data.class_names),
-            "mean": tuple(data.mean), "std": tuple(data.std), "intake": data.intake, "skipped": data.skipped}
-
-
-def unpack_data(packed) -> ImageData:
-    if isinstance(packed, str):
-        return load_dataset(packed)
-    t = {k: torch.from_numpy(np.array(packed[k])) for k in ("train_x", "train_y", "val_x", "val_y")}  # own copies
-    return ImageData(packed["name"], t["train_x"], t["train_y"], t["val_x"], t["val_y"], list(packed["class_names"]),
-                     tuple(packed["mean"]), tuple(packed["std"]), packed["intake"], int(packed["skipped"]))
-
-
-def _one_line(e: BaseException) -> str:
-    first = (str(e).strip().splitlines() or [""])[0][:200]
-    return f"{type(e).__name__}: {first}" if first else type(e).__name__
-
-
-def _checkpoint_bytes(job: Job) -> dict | None:
-    """The job's latest weights as checkpoint files' bytes ({"safetensors": b, "json": b, "step": n}), or None."""
-    with tempfile.TemporaryDirectory(prefix="imgai-ckpt-") as tmp:
-        try:
-            base = job.save(Path(tmp) / "job")
-        except RuntimeError:   # nothing to save yet
-            return None
-        return {"safetensors": base.with_suffix(".safetensors").read_bytes(),
-                "json": base.with_suffix(".json").read_bytes(), "step": int(job.snapshot()[1])}
-
-
-class JobWorker:
-    """The actor: builds the run from a picklable spec here, in its own process, and trains it in a Job."""
-
-    def __init__(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
-        self.id, self.node_id, self.pid = job_id, ray.get_runtime_context().get_node_id(), os.getpid()
-        self._directory = ray.get_actor(DIRECTORY, namespace=NAMESPACE)
-        self._directory.started.remote(job_id, self.node_id, self.pid)
-        _configure_process()
-        self.job, self.error = None, None
-        try:
-            from .runs import prepare_run
-            run = prepare_run(spec, data=unpack_data(data), device=device)
-            self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
-            self.job.id = job_id
-            self.job.start()
-        except Exception as e:  # a run that cannot be built ends as an error the user can read
-            self.error = f"could not start the run: {_one_line(e)}"
-        threading.Thread(target=self._report_end, name="imgai-report-end", daemon=True).start()
-
-    def where(self) -> dict:
-        return {"node_id": self.node_id, "pid": self.pid}
-
-    def poll(self, grid_steps: list, beat: bool = False) -> dict:
-        """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics)."""
-        job = self.job
-        if job is None:
-            return {"status": "error", "error": self.error, "grid_steps": [], "grids": []}
-        if beat:
-            job.heartbeat()
-        known = set(grid_steps)
-        grids = job.grid_history()
-        return {"status": job.status, "error": job.error, "summary": job.summary(), "lr": job.lr,
-                "confusion": job.confusion, "config": job.meta.get("config"),
-                "grid_steps": [g[0] for g in grids], "grids": [g for g in grids if g[0] not in known],
-                "started_at": job.started_at, "finished_at": job.finished_at}
-
-    def metrics(self, since: int = 0) -> list:
-        return self.job.metrics(since) if self.job else []
-
-    def control(self, action: str, *args):
-        if self.job is not None and action in ("pause", "resume", "step", "stop", "set_lr", "heartbeat"):
-            getattr(self.job, action)(*args)
-        return self.job.status if self.job else "error"
-
-    def checkpoint(self) -> dict | None:
-        return _checkpoint_bytes(self.job) if self.job else None
-
-    def _report_end(self):
-        """When the job has ended: hand its final state to the directory, then exit (freeing the CPU)."""
-        job = self.job
-        if job is not None:
-            while not job.wait(timeout=1.0):
-                pass
-            final = {"status": job.status, "error": job.error, "summary": job.summary(), "rows": job.metrics(0),
-                     "lr": job.lr, "confusion": job.confusion, "config": job.meta.get("config"),
-                     "grids": job.grid_history(), "started_at": job.started_at, "finished_at": job.finished_at}
-            try:
-                final["checkpoint"] = _checkpoint_bytes(job)
-            except Exception as e:
-                final["checkpoint"], final["checkpoint_error"] = None, _one_line(e)
-        else:
-            final = {"status": "error", "error": self.error, "summary": None, "rows": [], "grids": [],
-                     "finished_at": time.time(), "checkpoint": None}
-        try:
-            ray.get(self._directory.finished.remote(self.id, final), timeout=60)
-        finally:
-            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
-
-
-class JobDirectory:
-    """Every job of this Ray cluster (actor imgai-directory, no CPU): who owns it, what it is, whether it waits,
-    and the final state of ended ones. Web servers (restarted or replicated) all ask this one."""
-
-    def __init__(self):
-        self.jobs, self.final = {}, {}
-
-    def register(self, job_id: str, info: dict):
-        self.jobs[job_id] = {**info, "state": "queued", "submitted": time.time()}
-
-    def started(self, job_id: str, node_id: str, pid: int):
-        if job_id in self.jobs and self.jobs[job_id]["state"] == "queued":
-            self.jobs[job_id].update(state="running", node_id=node_id, pid=pid, started=time.time())
-
-    def finished(self, job_id: str, final: dict):
-        if job_id in self.jobs:
-            own = {**final, "grids": [(s, np.array(img), dict(extra)) for s, img, extra in final.get("grids", [])]}
-            self.final[job_id] = own
-            self.jobs[job_id].update(state="ended", ended=time.time())
-
-    def info(self, job_id: str) -> dict | None:
-        info = self.jobs.get(job_id)
-        if info is None:
-            return None
-        return {**info, "position": self._position(job_id)}
-
-    def states(self, job_ids: list) -> dict:
-        return {j: self.info(j) for j in job_ids}
-
-    def get_final(self, job_id: str) -> dict | None:
-        return self.final.get(job_id)
-
-    def _position(self, job_id: str) -> int | None:
-        """1 for the next job to start, 2 for the one after it, ... None when not waiting."""
-        me = self.jobs[job_id]
-        if me["state"] != "queued":
-            return None
-        return 1 + sum(1 for j in self.jobs.values() if j["state"] == "queued" and j["submitted"] < me["submitted"])
-
-    def list(self, owner: str | None = None) -> list:
-        return [j for j, info in self.jobs.items() if owner is None or info.get("owner") == owner]
-
-    def forget(self, job_id: str):
-        self.jobs.pop(job_id, None)
-        self.final.pop(job_id, None)
-
-    def forget_finished(self, older_than_s: float) -> list:
-        now = time.time()
-        gone = [j for j, info in self.jobs.items() if info["state"] == "ended" and now - info["ended"] > older_than_s]
-        for j in gone:
-            self.forget(j)
-        return gone
 
 
 # ---- on the web server ----
@@ -237,7 +52,7 @@ def connect(address: str | None = None, num_cpus: int | None = None):
             return
         env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
         kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
-              "runtime_env": {"worker_process_setup_hook": "imgai.ray_jobs.warm_worker", "env_vars": env}}
+              "runtime_env": {"worker_process_setup_hook": "imgai.ray_worker.warm_worker", "env_vars": env}}
         if address:
             ray.init(address=address, **kw)
         else:
@@ -257,7 +72,7 @@ class RayJob:
         self._final = None            # the ended job's state, from the directory
         self._polled_at = 0.0
         self._pending = None          # a poll on its way
-        self.position = None          # place in the queue while waiting (1 = next)
+        self._position = None          # place in the queue while waiting (1 = next)
         self.node_id = None
         self.submitted_at = submitted_at
 
@@ -280,7 +95,7 @@ class RayJob:
                 if info is None:
                     self._lose("this job is no longer known to the cluster")
                     return
-                self.position, self.node_id = info.get("position"), info.get("node_id")
+                self._position, self.node_id = info.get("position"), info.get("node_id")
                 if info["state"] == "queued":
                     return
                 if info["state"] == "ended":
@@ -315,7 +130,7 @@ class RayJob:
             self.meta["config"] = p["config"]
         self._state.update({k: p[k] for k in ("status", "error", "summary", "lr", "confusion", "started_at",
                                               "finished_at") if k in p})
-        self.position = None
+        self._position = None
 
     def _load_final(self):
         final = ray.get(self._directory.get_final.remote(self.id), timeout=CALL_TIMEOUT_S)
@@ -330,7 +145,7 @@ class RayJob:
     def _lose(self, why: str):
         self._final = {"status": "error", "error": why, "rows": [], "grids": [], "checkpoint": None}
         self._state.update(status="error", error=why)
-        self.position = None
+        self._position = None
 
     @property
     def status(self) -> str:
@@ -345,6 +160,12 @@ class RayJob:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def position(self) -> int | None:
+        """Place in the line of waiting jobs (1 = next to start), or None when not waiting."""
+        self._sync()
+        return self._position
 
     @property
     def queued(self) -> bool:
@@ -403,6 +224,8 @@ class RayJob:
     # ---- control ----
     def _control(self, action: str, *args):
         with self._lock:
+            if self._final is None and self._state["status"] == "queued":
+                self._sync(force=True)      # a new handle (another server's) learns first whether it runs
             if self._final is not None:
                 return
             actor = self._actor_handle()
@@ -446,9 +269,10 @@ class RayJob:
             ray.get(self._directory.finished.remote(self.id, final), timeout=CALL_TIMEOUT_S)
             self._final = final
             self._state.update(status="stopped", error=final["error"], finished_at=final["finished_at"])
-            self.position, self._actor = None, None
+            self._position, self._actor = None, None
 
     def heartbeat(self):
+        self._sync()
         if self._state["status"] in ("running", "paused", "created"):
             actor = self._actor_handle()
             if actor is not None:
