@@ -350,9 +350,11 @@ class RayJobRegistry:
         connect(address, num_cpus)
         self.address = address
         self.persistent = bool(address)    # detached actors on a cluster outlive this web server
+        # the directory is detached even on the local Ray (which ends with this process anyway): it must not
+        # die with the first registry that happened to create it
         lifetime = {"lifetime": "detached"} if self.persistent else {}
         self._directory = (ray.remote(JobDirectory).options(name=DIRECTORY, namespace=NAMESPACE, num_cpus=0,
-                                                              get_if_exists=True, **lifetime).remote())
+                                                              get_if_exists=True, lifetime="detached").remote())
         ray.get(self._directory.list.remote(None), timeout=START_TIMEOUT_S)   # started (or found) and answering
         self._worker = ray.remote(JobWorker)
         self._lifetime = lifetime
