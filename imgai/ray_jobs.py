@@ -46,17 +46,42 @@ _init_lock = threading.Lock()
 
 
 def connect(address: str | None = None, num_cpus: int | None = None):
-    """ray.init once per process (it is not thread-safe): a local Ray, or the cluster at `address`."""
+    """ray.init once per process (it is not thread-safe): a local Ray, or the cluster at `address`.
+
+    Off the main thread (a Streamlit script run), ray.init runs in a thread kept alive for good: the local
+    Ray's processes are started with Linux's parent-death signal, which fires when the *thread* that
+    started them ends — a script-run thread would take the whole local Ray down with it when the run ends."""
     with _init_lock:
         if ray.is_initialized():
             return
-        env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
-        kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
-              "runtime_env": {"worker_process_setup_hook": "imgai.ray_worker.warm_worker", "env_vars": env}}
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **kw)
+        if threading.current_thread() is threading.main_thread():
+            _init(address, num_cpus)
+            return
+        done, box = threading.Event(), {}
+
+        def keeper():
+            try:
+                _init(address, num_cpus)
+            except BaseException as e:  # handed to the caller below
+                box["error"] = e
+            done.set()
+            if "error" not in box:
+                threading.Event().wait()   # never ends: Ray's processes live as long as this thread
+
+        threading.Thread(target=keeper, name="imgai-ray-keeper", daemon=True).start()
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+
+
+def _init(address, num_cpus):
+    env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
+    kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
+          "runtime_env": {"worker_process_setup_hook": "imgai.ray_worker.warm_worker", "env_vars": env}}
+    if address:
+        ray.init(address=address, **kw)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **kw)
 
 
 class RayJob:
