@@ -76,7 +76,6 @@ def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -
     for i, p in enumerate(pages):
         if _visible(QUEUED)(p):
             queued_seen.add(i)
-    ids = {i: _job_id(p) for i, p in enumerate(pages)}
     # a page switch while the class trains (and waits): Train → Classify
     switch = {}
     for i, page in enumerate(pages):
@@ -107,6 +106,9 @@ def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -
             except Exception:
                 pass
         time.sleep(0.25)
+    # each page keeps its own job in its URL (?job=ID); read them once the pages have settled
+    _poll(pages, lambda p: _job_id(p) is not None, 30, {i: time.monotonic() for i in range(sessions)})
+    ids = {i: _job_id(p) for i, p in enumerate(pages)}
     for c in contexts:
         c.close()
     return {"sessions": sessions, "ready_s": ready, "start_s": answered, "switch_s": switch, "refused": refused,
