@@ -121,11 +121,16 @@ def checkpoint_files(model: torch.nn.Module, meta: dict) -> tuple[bytes, dict]:
 
 def checkpoint_zip(name: str, model: torch.nn.Module, meta: dict) -> bytes:
     """NAME.safetensors + NAME.json in a zip, made in memory: a download that needs no writable folder, and
-    unzipped into a models folder a loadable checkpoint. The weights are stored, not deflated: float tensors
-    hardly compress, and storing keeps a 10 MB model's zip quick to build on a busy server."""
+    unzipped into a models folder a loadable checkpoint."""
+    return zip_files(name, *checkpoint_files(model, meta))
+
+
+def zip_files(name: str, blob: bytes, meta: dict) -> bytes:
+    """A checkpoint's two files (from checkpoint_files, or sent by a worker) zipped in memory. The weights are
+    stored, not deflated: float tensors hardly compress, and storing keeps a 10 MB model's zip quick to build
+    on a busy server."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
         raise ValueError(f"{name!r} is not a plain file name")
-    blob, meta = checkpoint_files(model, meta)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr(f"{name}.safetensors", blob, compress_type=zipfile.ZIP_STORED)
@@ -140,11 +145,21 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> Path:
     base = _base(path)
     try:
         blob, meta = checkpoint_files(model, meta)
+    except SafetensorError as e:
+        raise CheckpointError(f"could not save the checkpoint {base}: {_why(e, base.parent)}") from None
+    return write_files(base, blob, meta)
+
+
+def write_files(path, blob: bytes, meta: dict) -> Path:
+    """Write a checkpoint's two files (from checkpoint_files, or sent by a worker): weights first, the JSON
+    naming their hash last, so until it lands the old JSON refuses the new weights. Returns PATH's base."""
+    base = _base(path)
+    try:
         text = json.dumps(meta, indent=1, default=float).encode()
         base.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(base.parent)
         _atomic_write(_file(base, ".safetensors"), blob)
-        _atomic_write(_file(base, ".json"), text)  # last: until it lands, the old JSON refuses the new weights
+        _atomic_write(_file(base, ".json"), text)
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"could not save the checkpoint {base}: {_why(e, base.parent)}") from None
     return base

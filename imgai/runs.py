@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 
 from .data import ImageData, load_dataset
-from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, build_seeded
+from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CNNConfig, DCGANConfig, build_seeded
 from .train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
@@ -61,7 +61,11 @@ LIMITS = {
 LABELS = {"lr": "learning rate", "beta1": "Adam's beta1", "d_dropout": "dropout in D"}  # else: name with spaces
 INTEGER = {"batch_size", "log_every", "sample_every", "n_samples", "seed"}
 CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant")}
-OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"}}
+OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"}}  # the Train page's knobs
+# Any other field of the model's config (widths, nz: tests and the CLI shrink or grow networks) is a structural
+# override: allowed, and bounded by the size of the model it builds (build_for_data) rather than field by field.
+CONFIGS = {"cnn": CNNConfig, "dcgan": DCGANConfig}
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights: far beyond any network these pages train on a CPU
 
 
 class SettingsError(ValueError):
@@ -100,7 +104,8 @@ def settings_problems(train: TrainConfig, model: str = "cnn", overrides: dict | 
         elif f.name in CHOICES and value not in CHOICES[f.name]:
             problems.append(f"{f.name} must be one of {', '.join(CHOICES[f.name])}, not {value!r}")
     for k, v in (overrides or {}).items():
-        if k not in OVERRIDES.get(model, ()):
+        structural = model in CONFIGS and k in {f.name for f in fields(CONFIGS[model])}
+        if k not in OVERRIDES.get(model, ()) and not structural:
             problems.append(f"{k!r} is not a setting of the {model} model")
         elif k in LIMITS:
             problems.append(_problem(k, v))
@@ -158,9 +163,18 @@ def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | N
         raise ValueError(f"unknown model/preset {model}/{preset}: choose cnn or dcgan, fast or textbook")
     if model == "cnn":
         cfg = MODELS[model][preset](in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
-        return build_seeded(lambda: CNN(replace(cfg, **(overrides or {}))), seed)
-    cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
-    return build_seeded(lambda: DCGAN(replace(cfg, **(overrides or {}))), seed)
+        make = lambda: CNN(replace(cfg, **(overrides or {})))  # noqa: E731
+    else:
+        cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
+        make = lambda: DCGAN(replace(cfg, **(overrides or {})))  # noqa: E731
+    try:
+        with torch.device("meta"):  # the structure alone, no memory: an absurd width is refused before it is built
+            n = sum(p.numel() for p in make().parameters())
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise SettingsError(f"the {model} model cannot be built with {overrides}: {str(e).splitlines()[0][:120]}") from None
+    if n > MAX_PARAMETERS:
+        raise SettingsError(f"the {model} model would have {n:,} weights; at most {MAX_PARAMETERS:,} train here")
+    return build_seeded(make, seed)
 
 
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:

@@ -2,10 +2,13 @@
 
     job = current_job()          # this session's job (re-attached after a reload through ?job=ID), or None
 
-One JobRegistry per server process (st.cache_resource), so a job outlives the script run, the page and
-the browser session that started it. A session remembers its job id in st.session_state and in the URL
-(?job=ID): a reload starts a new session, which finds the job again through the URL; a new tab without the
-parameter is a new, independent user. Only the browser that started a job can take it back that way, so a
+One registry per server process (st.cache_resource), so a job outlives the script run, the page and
+the browser session that started it. Two backends behind the same job interface (imgai/job_handle.py):
+threads in this process (the default), or Ray — IMGAI_JOBS=ray starts a local Ray from the app,
+IMGAI_RAY_ADDRESS=host:port|auto joins a cluster, whose jobs then outlive a restart of this server.
+A session remembers its job id in st.session_state and in the URL (?job=ID): a reload starts a new
+session, which finds the job again through the URL; a new tab without the parameter is a new, independent
+user. Only the browser that started a job can take it back that way, so a
 link shared from the Latent page (whose URL is the shareable state) never hands over the sender's job.
 Reading a job never touches its tensors: only Job's copied-out state.
 """
@@ -21,7 +24,7 @@ _KEY = "imgai_job_id"      # session_state: this session's current job
 _XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
 KIND = {"cnn": "CNN", "dcgan": "GAN"}            # what a job trains, as the Train page and the sidebar name it
 STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
-          "error": "stopped by an error", "created": "starting"}
+          "error": "stopped by an error", "created": "starting", "queued": "waiting for a free worker"}
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
 _FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
 _LOST = "imgai_job_lost"   # the ?job= link named a job this server does not know (any more)
@@ -40,10 +43,39 @@ def max_jobs() -> int:
     return int(os.environ.get("IMGAI_MAX_JOBS") or 2)
 
 
-@st.cache_resource
-def registry() -> JobRegistry:
-    """One per server. The cap keeps a classroom on one small machine from starting 30 runs at once."""
+def ray_address() -> str | None:
+    return (os.environ.get("IMGAI_RAY_ADDRESS") or "").strip() or None
+
+
+def backend() -> str:
+    """"ray" (IMGAI_JOBS=ray, or a cluster address) or "threads" (the default)."""
+    return "ray" if ray_address() or (os.environ.get("IMGAI_JOBS") or "").strip().lower() == "ray" else "threads"
+
+
+def make_registry():
+    """A new registry for the backend the environment asks for (registry() keeps one per server)."""
+    if backend() == "ray":
+        from imgai.ray_jobs import RayJobRegistry
+        return RayJobRegistry(address=ray_address(), num_cpus=int(os.environ.get("IMGAI_RAY_CPUS") or 0) or None)
     return JobRegistry(max_active=max_jobs())
+
+
+@st.cache_resource(show_spinner="Starting the training workers…")
+def registry():
+    """One per server. Threads: the cap keeps a classroom on one small machine from starting 30 runs at
+    once. Ray: nothing is refused; a job waits for a free worker and starts by itself."""
+    return make_registry()
+
+
+def lost_notice() -> str | None:
+    """Why the job in this session's ?job= link is gone, if it is (None otherwise)."""
+    if not st.session_state.get(_LOST):
+        return None
+    if backend() == "ray" and ray_address():
+        return ("The training run in your link is no longer on the cluster: ended runs are cleared an hour "
+                "after they end. Start a new one on the Train page.")
+    return ("The training run in your link was lost: it ended more than an hour ago, or the server restarted — "
+            "runs on this server (in its own threads or its own Ray) end with it. Start it again on the Train page.")
 
 
 def _xsrf_secret(cookie: str) -> bytes:
@@ -106,15 +138,23 @@ def attach(job: Job):
 
 
 def submit(run, **job_kw) -> Job:
-    """Start a prepared imgai.runs.Run in the background as this session's job. Raises JobLimitError."""
+    """Start a prepared imgai.runs.Run in the background as this session's job. Raises JobLimitError (threads;
+    on Ray a job that finds every worker busy waits in line instead)."""
     reg = registry()
     reg.forget_finished(older_than_s=3600)
-    from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
-    # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
-    job = reg.submit(recorded_loop(run, owner_id()), run.meta, owner=owner_id(), abandon_after_s=abandon_after_s(),
-                     evaluate=getattr(run, "evaluate", None), **job_kw)
+    job = _submit(reg, run, owner=owner_id(), abandon_after_s=abandon_after_s(), **job_kw)
     attach(job)
     return job
+
+
+def _submit(reg, run, **job_kw):
+    if getattr(reg, "backend", "threads") == "ray":
+        # the worker builds the run again from its spec and scores saves with it; the web server records
+        # the run in the run store when it sees it ended (ui.experiments.store.record_ended)
+        return reg.submit(run, **job_kw)
+    from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
+    # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
+    return reg.submit(recorded_loop(run, job_kw["owner"]), run.meta, evaluate=getattr(run, "evaluate", None), **job_kw)
 
 
 def rerun_if_ended(job: Job):
@@ -122,11 +162,15 @@ def rerun_if_ended(job: Job):
     (Start becomes available again, the summary and final charts appear, polling stops)."""
     if st.session_state.get(_FULL_ACTIVE) and not job.active:
         st.session_state[_FULL_ACTIVE] = False
+        if getattr(registry(), "backend", "threads") == "ray":  # its loop ran in a worker: record it from here
+            from ui.experiments.store import record_ended
+            record_ended(job)
         st.rerun()
 
 
 def control(job_id: str, action: str):
-    """Button callback: pause | resume | step | stop. Stop waits briefly so the next draw shows the result."""
+    """Button callback: pause | resume | step | stop (which cancels a waiting job). Stop waits briefly so the
+    next draw shows the result."""
     job = registry().get(job_id)
     if job is None:
         return

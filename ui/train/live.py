@@ -15,6 +15,7 @@ from PIL import Image
 
 from imgai.checkpoint import read_meta
 from ui import charts
+from ui.job_panel import waiting_notice
 from ui.jobs import KIND, STATUS, control, registry, rerun_if_ended
 from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
 from ui.safe_text import md, md_line
@@ -69,6 +70,9 @@ def _live(job_id: str):
         return
     job.heartbeat()
     rerun_if_ended(job)
+    if job.status == "queued":   # Ray: every worker is busy; it starts by itself
+        waiting_notice(job, key="train")
+        return
     rows = _history(job)
     s = job.summary()
     if rows:

@@ -1,0 +1,154 @@
+"""Training jobs on both backends: start latency, images/s per job and in total with 1, 2, 4, 8 jobs at
+once, and memory per job — threads in one process (imgai.jobs) against actors on a local Ray (imgai.ray_jobs).
+
+    PYTHONPATH=. nice -n 5 python bench/bench_jobs.py [--seconds 6] [--counts 1 2 4 8] [--dry-run]
+
+Every job is the fast CNN preset on the bundled digits, trained for a fixed time budget, so both backends
+do the same work. "Total" is all images trained by all jobs divided by the wall time from the first
+submit to the last job's end: on Ray, jobs beyond the CPUs wait in line, so their waiting counts.
+Start latency: submit → first metric row (Ray: process start, imports, building the run), for the first
+job of a fresh registry (cold) and in the rounds.
+Memory per job: the actor process's proportional set size (Ray; its resident size is recorded too, but it
+counts torch's shared libraries in full for every process); the growth of this process per job (threads).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from record import add_dry_run, record  # noqa: E402
+
+from imgai.data import load_dataset  # noqa: E402
+from imgai.jobs import JobRegistry  # noqa: E402
+from imgai.runs import RunSpec, default_train_config, prepare_run  # noqa: E402
+
+TINY = {"stages": [[4], [4]], "hidden": 8}
+
+
+def rss_mb(pid="self") -> float:
+    """Resident memory of a process."""
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_mb(pid) -> float:
+    """A process's proportional share of memory: libraries shared with other processes (torch's, Ray's)
+    count once across them, not once per process as in its resident size."""
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _proc_kb(path: str, key: str) -> float:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def make_run(data, seconds: float, tiny: bool):
+    cfg = replace(default_train_config("cnn", "fast"), epochs=None, seconds=seconds)
+    return prepare_run(RunSpec("cnn", "fast", train=cfg, model_overrides=TINY if tiny else {}), data=data, device="cpu")
+
+
+def submit(backend, reg, run):
+    if backend == "ray":
+        return reg.submit(run, owner="bench")
+    return reg.submit(run.loop, run.meta, owner="bench")
+
+
+def one_round(backend, reg, data, n: int, seconds: float, tiny: bool) -> dict:
+    runs = [make_run(data, seconds, tiny) for _ in range(n)]
+    base_rss = rss_mb()
+    t0 = time.monotonic()
+    jobs = [(submit(backend, reg, r), time.monotonic()) for r in runs]
+    first_row, mem, rss = {}, [], []
+    while any(j.active for j, _ in jobs):
+        for j, t in jobs:
+            if j.id not in first_row and j.status in ("running", "paused", "done") and j.summary()["step"] > 0:
+                first_row[j.id] = time.monotonic() - t
+                if backend == "ray":
+                    where = j.where()
+                    if where:
+                        rss.append(rss_mb(where["pid"]))
+                        mem.append(pss_mb(where["pid"]))
+        if backend == "threads" and len(first_row) == n and not mem:
+            mem.append((rss_mb() - base_rss) / n)
+        time.sleep(0.05)
+    wall = time.monotonic() - t0
+    errors = [j.error for j, _ in jobs if j.status not in ("done", "stopped")]
+    if errors:
+        raise SystemExit(f"a job failed: {errors[0]}")
+    summaries = [j.summary() for j, _ in jobs]
+    images = sum(s["images_per_s"] * s["seconds"] for s in summaries)
+    return {"jobs": n, "wall_s": round(wall, 2),
+            "start_s": [round(first_row.get(j.id, float("nan")), 2) for j, _ in jobs],
+            "images_per_s_per_job": [round(s["images_per_s"], 1) for s in summaries],
+            "total_images_per_s": round(images / wall, 1),
+            "memory_mb_per_job": round(statistics.median(mem), 1) if mem else None,
+            "resident_mb_per_job": round(statistics.median(rss), 1) if rss else None}
+
+
+def readme_rows(figures) -> list:
+    """README rows, formatted from the measured figures. "Total" includes start-up and waiting in line."""
+    rows = []
+    for backend, rounds in figures["backends"].items():
+        rows.append((f"jobs ({backend}): start latency, submit → first step (first job / in the 1-job round)",
+                     f"{figures['first_job_start_s'][backend]:.1f} s / {rounds[0]['start_s'][0]:.1f} s"))
+        for r in rounds:
+            rows.append((f"jobs ({backend}): {r['jobs']} at once, images/s per job while training (median) / "
+                         f"total over the wall time", f"{statistics.median(r['images_per_s_per_job']):,.0f} / "
+                                                      f"{r['total_images_per_s']:,.0f}"))
+        mem = [r["memory_mb_per_job"] for r in rounds if r["memory_mb_per_job"] is not None]
+        if mem:   # threads: this process's growth per job; Ray: each actor process's proportional set size
+            rows.append((f"jobs ({backend}): memory per job ({'own process' if backend == 'ray' else 'in the server'})",
+                         f"{statistics.median(mem):,.0f} MB"))
+    return rows
+
+
+def main():
+    p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
+    p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--backends", nargs="+", default=["threads", "ray"])
+    a = p.parse_args()
+    torch.set_num_threads(1)   # one thread per job on both backends (the Ray actor sets the same)
+    seconds, counts, tiny = a.seconds, a.counts, False
+    if a.dry_run:
+        seconds, counts, tiny = 1.0, [1, 2], True
+    data = load_dataset("digits")
+    figures = {"seconds_per_job": seconds, "cores": os.cpu_count(), "backends": {}}
+    for backend in a.backends:
+        if backend == "ray":
+            import ray
+            from imgai.ray_jobs import RayJobRegistry
+            t = time.monotonic()
+            reg = RayJobRegistry(num_cpus=os.cpu_count())
+            figures["ray_init_s"] = round(time.monotonic() - t, 2)
+        else:
+            reg = JobRegistry(max_active=max(counts))
+        cold = one_round(backend, reg, data, 1, 1.0, True)   # the first job of a fresh server: not in the rounds
+        figures.setdefault("first_job_start_s", {})[backend] = cold["start_s"][0]
+        rounds = []
+        for n in (counts[:1] if a.dry_run and backend == "ray" else counts):
+            r = one_round(backend, reg, data, n, seconds, tiny)
+            print(backend, r, flush=True)
+            rounds.append(r)
+        figures["backends"][backend] = rounds
+        if backend == "ray":
+            ray.shutdown()
+    rows = readme_rows(figures)
+    record("jobs", figures, readme=rows, dry_run=a.dry_run,
+           note="shared 2-core machine: other sessions were using the CPUs at the same time, so absolute figures "
+                "are noisy; both backends were measured in the same run")
+
+
+if __name__ == "__main__":
+    main()

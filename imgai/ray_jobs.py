@@ -1,0 +1,431 @@
+"""Training jobs on Ray, the web server's side: one actor per job, each in its own process (imgai.ray_worker),
+queued by Ray while every CPU is busy.
+
+    reg = RayJobRegistry()                    # a local Ray on this machine (IMGAI_JOBS=ray)
+    reg = RayJobRegistry(address="auto")      # or join a running cluster: the jobs are then detached
+    job = reg.submit(run, owner=who)          # a prepared imgai.runs.Run; a RayJob handle, at once
+    job.status                                # "queued" until a worker is free, then as imgai.jobs.Job
+
+Inside the actor (JobWorker) an ordinary imgai.jobs.Job trains in its own thread, so the job logic lives in
+one place. The actor is threaded: controls and poll() answer while it trains. The web server's RayJob
+polls for small increments (the job's state; metric rows since a row; grids it has not seen yet) and keeps
+them, so a page redraw costs one or two round trips of a few milliseconds.
+
+Data reaches the worker from the package (bundled sets, by name) or as arrays through Ray's object store
+(uploaded zips and downloaded sets: no shared disk needed). Checkpoints come back as bytes and the web
+server writes them. A small directory actor (imgai-directory, no CPU) knows every job: its owner and
+description (so a restarted web server re-attaches a ?job= link), the order of waiting jobs (the queue
+position shown to users) and the final state of ended jobs, so an ended job's actor exits at once and its
+CPU goes to the next job in line.
+"""
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import ray
+import torch
+
+from .checkpoint import write_files, zip_files
+from .models import build_model
+from .ray_worker import DIRECTORY, NAMESPACE, JobDirectory, JobWorker, pack_data, warm_worker  # noqa: F401
+
+PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
+ACTIVE = ("queued", "created", "running", "paused")
+ROOT = Path(__file__).resolve().parent.parent
+POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
+CALL_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 180.0            # a cold worker process (the directory's, the first time) on a busy machine
+LOST = "the worker running this job was lost (its process or machine stopped) — start the run again"
+
+
+# ---- on the web server ----
+
+_init_lock = threading.Lock()
+
+
+def connect(address: str | None = None, num_cpus: int | None = None):
+    """ray.init once per process (it is not thread-safe): a local Ray, or the cluster at `address`.
+
+    Off the main thread (a Streamlit script run), ray.init runs in a thread kept alive for good: the local
+    Ray's processes are started with Linux's parent-death signal, which fires when the *thread* that
+    started them ends — a script-run thread would take the whole local Ray down with it when the run ends."""
+    with _init_lock:
+        if ray.is_initialized():
+            return
+        if threading.current_thread() is threading.main_thread():
+            _init(address, num_cpus)
+            return
+        done, box = threading.Event(), {}
+
+        def keeper():
+            try:
+                _init(address, num_cpus)
+            except BaseException as e:  # handed to the caller below
+                box["error"] = e
+            done.set()
+            if "error" not in box:
+                threading.Event().wait()   # never ends: Ray's processes live as long as this thread
+
+        threading.Thread(target=keeper, name="imgai-ray-keeper", daemon=True).start()
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+
+
+def _init(address, num_cpus):
+    env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
+    kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
+          "runtime_env": {"worker_process_setup_hook": "imgai.ray_worker.warm_worker", "env_vars": env}}
+    if address:
+        ray.init(address=address, **kw)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **kw)
+
+
+class RayJob:
+    """The web server's handle on one job's actor: the same interface as imgai.jobs.Job."""
+
+    def __init__(self, job_id: str, owner: str, meta: dict, directory, actor=None, submitted_at: float = 0.0):
+        self.id, self.owner, self.meta = job_id, owner, dict(meta)
+        self._directory, self._actor = directory, actor
+        self._lock = threading.RLock()
+        self._state = {"status": "queued", "error": None, "summary": None, "lr": (meta.get("train") or {}).get("lr"),
+                       "confusion": None, "grid_steps": [], "started_at": None, "finished_at": None}
+        self._grids = {}              # step -> (step, images, extra): a grid never changes once made
+        self._final = None            # the ended job's state, from the directory
+        self._polled_at = 0.0
+        self._pending = None          # a poll on its way
+        self._position = None          # place in the queue while waiting (1 = next)
+        self.node_id = None
+        self.submitted_at = submitted_at
+
+    # ---- state ----
+    def _actor_handle(self):
+        if self._actor is None:
+            try:
+                self._actor = ray.get_actor(PREFIX + self.id, namespace=NAMESPACE)
+            except ValueError:
+                return None
+        return self._actor
+
+    def _sync(self, force: bool = False, beat: bool = False):
+        with self._lock:
+            if self._final is not None or (not force and time.monotonic() - self._polled_at < POLL_EVERY_S):
+                return
+            self._polled_at = time.monotonic()
+            if self._state["status"] == "queued":
+                info = ray.get(self._directory.info.remote(self.id), timeout=CALL_TIMEOUT_S)
+                if info is None:
+                    self._lose("this job is no longer known to the cluster")
+                    return
+                self._position, self.node_id = info.get("position"), info.get("node_id")
+                if info["state"] == "queued":
+                    return
+                if info["state"] == "ended":
+                    self._load_final()
+                    return
+                self._state["status"] = "created"
+            actor = self._actor_handle()
+            if actor is None:
+                self._load_final()
+                return
+            if self._pending is None or force:   # forced: after a control, ask afresh
+                self._pending = actor.poll.remote(list(self._grids), beat)
+            # a worker still building its run (or very busy) must not hold up the page: keep the last state
+            ready, _ = ray.wait([self._pending], timeout=5.0 if force else 1.0)
+            if not ready:
+                return
+            ref, self._pending = self._pending, None
+            try:
+                p = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                self._load_final()
+                return
+            self._apply(p)
+
+    def _apply(self, p: dict):
+        steps = p.get("grid_steps", [])
+        for g in p.get("grids", []):
+            self._grids[g[0]] = g
+        if steps:
+            self._grids = {s: self._grids[s] for s in steps if s in self._grids}
+        if p.get("config") and self.meta.get("config") is None:
+            self.meta["config"] = p["config"]
+        self._state.update({k: p[k] for k in ("status", "error", "summary", "lr", "confusion", "started_at",
+                                              "finished_at") if k in p})
+        self._position = None
+
+    def _load_final(self):
+        final = ray.get(self._directory.get_final.remote(self.id), timeout=CALL_TIMEOUT_S)
+        if final is None:
+            self._lose(LOST)
+            return
+        self._final = final
+        self._grids = {g[0]: g for g in final.get("grids", [])}
+        self._apply({**final, "grid_steps": list(self._grids)})
+        self._actor = None
+
+    def _lose(self, why: str):
+        self._final = {"status": "error", "error": why, "rows": [], "grids": [], "checkpoint": None}
+        self._state.update(status="error", error=why)
+        self._position = None
+
+    @property
+    def status(self) -> str:
+        self._sync()
+        return self._state["status"]
+
+    @property
+    def error(self) -> str | None:
+        self._sync()
+        return self._state["error"]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def position(self) -> int | None:
+        """Place in the line of waiting jobs (1 = next to start), or None when not waiting."""
+        self._sync()
+        return self._position
+
+    @property
+    def queued(self) -> bool:
+        return self.status == "queued"
+
+    @property
+    def lr(self) -> float:
+        self._sync()
+        return self._state["lr"]
+
+    @property
+    def confusion(self):
+        self._sync()
+        return self._state["confusion"]
+
+    @property
+    def started_at(self):
+        return self._state["started_at"]
+
+    @property
+    def finished_at(self):
+        return self._state["finished_at"]
+
+    def summary(self) -> dict:
+        self._sync()
+        s = self._state["summary"]
+        if s is None:
+            s = {"id": self.id, "status": self._state["status"], "error": self._state["error"],
+                 "kind": self.meta.get("kind"), "dataset": self.meta.get("dataset"), "step": 0, "progress": 0.0,
+                 "seconds": 0.0, "images_per_s": 0.0}
+        return {**s, "status": self._state["status"], "error": self._state["error"]}
+
+    def metrics(self, since: int = 0) -> list:
+        self._sync()
+        if self._final is not None:
+            return list(self._final.get("rows", [])[since:])
+        actor = self._actor_handle() if self._state["status"] != "queued" else None
+        if actor is None:
+            return []
+        try:
+            return ray.get(actor.metrics.remote(since), timeout=CALL_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            return []
+        except ray.exceptions.RayActorError:
+            self._sync(force=True)
+            return list(self._final.get("rows", [])[since:]) if self._final else []
+
+    def latest_grid(self):
+        self._sync()
+        return self._grids[max(self._grids)] if self._grids else None
+
+    def grid_history(self) -> list:
+        self._sync()
+        return [self._grids[s] for s in sorted(self._grids)]
+
+    # ---- control ----
+    def _control(self, action: str, *args):
+        with self._lock:
+            if self._final is None and self._state["status"] == "queued":
+                self._sync(force=True)      # a new handle (another server's) learns first whether it runs
+            if self._final is not None:
+                return
+            actor = self._actor_handle()
+            if actor is not None and self._state["status"] != "queued":
+                try:
+                    ray.get(actor.control.remote(action, *args), timeout=CALL_TIMEOUT_S)
+                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                    pass
+            self._sync(force=True)
+
+    def pause(self):
+        self._control("pause")
+
+    def resume(self):
+        self._control("resume")
+
+    def step(self):
+        self._control("step")
+
+    def set_lr(self, lr: float):
+        if not (lr > 0 and lr < 10):
+            raise ValueError(f"learning rate must be between 0 and 10, not {lr}")
+        self._control("set_lr", float(lr))
+
+    def stop(self):
+        """Stop a running job; a job still waiting for a worker is cancelled (it never starts)."""
+        with self._lock:
+            self._sync(force=True)
+            if self._state["status"] == "queued":
+                self.cancel()
+            else:
+                self._control("stop")
+
+    def cancel(self):
+        with self._lock:
+            actor = self._actor_handle()
+            if actor is not None:
+                ray.kill(actor, no_restart=True)
+            final = {"status": "stopped", "error": "was cancelled before a worker was free", "summary": None,
+                     "rows": [], "grids": [], "finished_at": time.time(), "checkpoint": None}
+            ray.get(self._directory.finished.remote(self.id, final), timeout=CALL_TIMEOUT_S)
+            self._final = final
+            self._state.update(status="stopped", error=final["error"], finished_at=final["finished_at"])
+            self._position, self._actor = None, None
+
+    def heartbeat(self):
+        self._sync()
+        if self._state["status"] in ("running", "paused", "created"):
+            actor = self._actor_handle()
+            if actor is not None:
+                actor.control.remote("heartbeat")   # fire and forget: costs the page nothing
+
+    def wait(self, timeout=None) -> bool:
+        t0 = time.monotonic()
+        while True:
+            self._sync(force=True)
+            if self._state["status"] not in ACTIVE:
+                return True
+            if timeout is not None and time.monotonic() - t0 >= timeout:
+                return False
+            time.sleep(0.1)
+
+    # ---- weights ----
+    def _checkpoint(self) -> dict | None:
+        self._sync(force=True)
+        if self._final is None:
+            actor = self._actor_handle()
+            try:
+                if actor is not None and self._state["status"] != "queued":
+                    return ray.get(actor.checkpoint.remote(), timeout=60)
+            except ray.exceptions.RayActorError:
+                self._sync(force=True)
+        return self._final.get("checkpoint") if self._final else None
+
+    def save(self, path) -> Path:
+        """Fetch the latest weights as checkpoint bytes and write them here (weights first, description last)."""
+        ckpt = self._checkpoint()
+        if ckpt is None:
+            raise RuntimeError("nothing to save yet: the job has not finished a step")
+        base = write_files(path, ckpt["safetensors"], json.loads(ckpt["json"]))  # CheckpointError: one line
+        self._saved_step = ckpt["step"]
+        return base
+
+    def zip_bytes(self, name: str) -> bytes:
+        """The latest weights as a zip in memory (NAME.safetensors + NAME.json), as Job.zip_bytes."""
+        ckpt = self._checkpoint()
+        if ckpt is None:
+            raise RuntimeError("nothing to save yet: the job has not finished a step")
+        return zip_files(name, ckpt["safetensors"], json.loads(ckpt["json"]))
+
+    def snapshot(self):
+        """(state_dict on the CPU, step) of the latest weights, or (None, -1): fetched from the worker."""
+        from safetensors.torch import load as load_tensors
+        ckpt = self._checkpoint()
+        if ckpt is None:
+            return None, -1
+        return load_tensors(ckpt["safetensors"]), int(ckpt["step"])
+
+    def model(self):
+        weights, _ = self.snapshot()
+        if weights is None or self.meta.get("config") is None:
+            return None
+        model = build_model(self.meta["kind"], self.meta["config"])
+        model.load_state_dict(weights)
+        return model.eval()
+
+    def where(self) -> dict | None:
+        """{"node_id", "pid"} of the worker process training this job (None while it waits or after it ended)."""
+        actor = self._actor_handle()
+        if actor is None:
+            return None
+        try:
+            return ray.get(actor.where.remote(), timeout=CALL_TIMEOUT_S)
+        except ray.exceptions.RayActorError:
+            return None
+
+
+class RayJobRegistry:
+    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself."""
+    backend = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        connect(address, num_cpus)
+        self.address = address
+        self.persistent = bool(address)    # detached actors on a cluster outlive this web server
+        # the directory is detached even on the local Ray (which ends with this process anyway): it must not
+        # die with the first registry that happened to create it
+        lifetime = {"lifetime": "detached"} if self.persistent else {}
+        self._directory = (ray.remote(JobDirectory).options(name=DIRECTORY, namespace=NAMESPACE, num_cpus=0,
+                                                              get_if_exists=True, lifetime="detached").remote())
+        ray.get(self._directory.list.remote(None), timeout=START_TIMEOUT_S)   # started (or found) and answering
+        self._worker = ray.remote(JobWorker)
+        self._lifetime = lifetime
+        self._jobs, self._lock = {}, threading.Lock()
+
+    def submit(self, run, owner: str = "", **job_kw) -> RayJob:
+        """Queue a prepared imgai.runs.Run on a worker process; returns its handle at once."""
+        job_id = uuid.uuid4().hex[:12]
+        cuda = torch.device(run.device).type == "cuda"
+        data = pack_data(run.data)
+        data = data if isinstance(data, str) else ray.put(data)
+        meta = dict(run.meta)
+        ray.get(self._directory.register.remote(job_id, {"owner": owner, "meta": meta}), timeout=CALL_TIMEOUT_S)
+        actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1, num_gpus=1 if cuda else 0,
+                                     max_concurrency=8, max_restarts=0, **self._lifetime).remote(
+            job_id, owner, run.spec, data, "cuda" if cuda else "cpu", job_kw)
+        job = RayJob(job_id, owner, meta, self._directory, actor, submitted_at=time.time())
+        with self._lock:
+            self._jobs[job_id] = job
+        return job
+
+    def get(self, job_id) -> RayJob | None:
+        """This server's handle on a job, or a new one on a job started elsewhere (another replica, or this
+        server before a restart) that the directory knows."""
+        if not job_id:
+            return None
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        info = ray.get(self._directory.info.remote(str(job_id)), timeout=CALL_TIMEOUT_S)
+        if info is None:
+            return None
+        job = RayJob(str(job_id), info.get("owner", ""), info.get("meta") or {}, self._directory,
+                     submitted_at=info.get("submitted", 0.0))
+        with self._lock:
+            return self._jobs.setdefault(job.id, job)
+
+    def jobs(self, owner=None) -> list:
+        ids = ray.get(self._directory.list.remote(owner), timeout=CALL_TIMEOUT_S)
+        return [j for j in (self.get(i) for i in ids) if j is not None]
+
+    def forget_finished(self, older_than_s: float = 3600):
+        gone = ray.get(self._directory.forget_finished.remote(older_than_s), timeout=CALL_TIMEOUT_S)
+        with self._lock:
+            for j in gone:
+                self._jobs.pop(j, None)

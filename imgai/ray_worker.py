@@ -1,0 +1,204 @@
+"""The Ray side of imgai's training jobs: what runs in the worker processes (see imgai.ray_jobs).
+
+    ray.remote(JobWorker).options(name="imgai-job-<id>", num_cpus=1).remote(job_id, owner, spec, data, "cpu", {})
+
+JobWorker is one job's actor: it builds the run from a picklable spec (imgai.runs.RunSpec) and the data
+(a bundled set's name, or arrays from the object store), trains it in an ordinary imgai.jobs.Job thread,
+answers controls and polls from other threads, and when the job ends hands its final state (checkpoint
+bytes included) to the JobDirectory and exits, so its CPU goes to the next job in line. JobDirectory (one
+per cluster, no CPU) knows every job's owner and description, the waiting order, and the ended jobs.
+"""
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import ray
+import torch
+
+from .data import ImageData, load_dataset
+from .jobs import Job
+
+NAMESPACE = "imgai"
+DIRECTORY = "imgai-directory"
+BUNDLED = ("digits",)              # data sets inside the package: the worker reads them itself
+NICE = 10                          # jobs run at a lower priority than the web server
+
+
+def warm_worker():
+    """Ray's worker_process_setup_hook: every worker imports torch and the training code before its job."""
+    import imgai.runs  # noqa: F401  (imports torch, the models and the training loops)
+    import imgai.jobs  # noqa: F401
+
+
+_configured = False
+
+
+def _configure_process():
+    """One torch thread (Ray's CPUs are logical: it does not stop a job using every core) and a lower priority."""
+    global _configured
+    if not _configured:
+        torch.set_num_threads(1)
+        try:
+            os.nice(NICE)
+        except OSError:
+            pass
+        _configured = True
+
+
+def pack_data(data: ImageData):
+    """What goes to the worker: a bundled set's name, or the arrays (through the object store)."""
+    if data.name in BUNDLED:
+        return data.name
+    return {"name": data.name, "train_x": data.train_x.numpy(), "train_y": data.train_y.numpy(),
+            "val_x": data.val_x.numpy(), "val_y": data.val_y.numpy(), "class_names": list(data.class_names),
+            "mean": tuple(data.mean), "std": tuple(data.std), "intake": data.intake, "skipped": data.skipped}
+
+
+def unpack_data(packed) -> ImageData:
+    if isinstance(packed, str):
+        return load_dataset(packed)
+    t = {k: torch.from_numpy(np.array(packed[k])) for k in ("train_x", "train_y", "val_x", "val_y")}  # own copies
+    return ImageData(packed["name"], t["train_x"], t["train_y"], t["val_x"], t["val_y"], list(packed["class_names"]),
+                     tuple(packed["mean"]), tuple(packed["std"]), packed["intake"], int(packed["skipped"]))
+
+
+def _one_line(e: BaseException) -> str:
+    first = (str(e).strip().splitlines() or [""])[0][:200]
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def _checkpoint_bytes(job: Job) -> dict | None:
+    """The job's latest weights as checkpoint files' bytes ({"safetensors": b, "json": b, "step": n}), or None."""
+    with tempfile.TemporaryDirectory(prefix="imgai-ckpt-") as tmp:
+        try:
+            base = job.save(Path(tmp) / "job")
+        except RuntimeError:   # nothing to save yet
+            return None
+        return {"safetensors": base.with_suffix(".safetensors").read_bytes(),
+                "json": base.with_suffix(".json").read_bytes(), "step": int(job.snapshot()[1])}
+
+
+class JobWorker:
+    """The actor: builds the run from a picklable spec here, in its own process, and trains it in a Job."""
+
+    def __init__(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
+        self.id, self.node_id, self.pid = job_id, ray.get_runtime_context().get_node_id(), os.getpid()
+        self._directory = ray.get_actor(DIRECTORY, namespace=NAMESPACE)
+        self._directory.started.remote(job_id, self.node_id, self.pid)
+        _configure_process()
+        self.job, self.error = None, None
+        try:
+            from .runs import prepare_run
+            run = prepare_run(spec, data=unpack_data(data), device=device)
+            self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
+            self.job.id = job_id
+            self.job.start()
+        except Exception as e:  # a run that cannot be built ends as an error the user can read
+            self.error = f"could not start the run: {_one_line(e)}"
+        threading.Thread(target=self._report_end, name="imgai-report-end", daemon=True).start()
+
+    def where(self) -> dict:
+        return {"node_id": self.node_id, "pid": self.pid}
+
+    def poll(self, grid_steps: list, beat: bool = False) -> dict:
+        """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics)."""
+        job = self.job
+        if job is None:
+            return {"status": "error", "error": self.error, "grid_steps": [], "grids": []}
+        if beat:
+            job.heartbeat()
+        known = set(grid_steps)
+        grids = job.grid_history()
+        return {"status": job.status, "error": job.error, "summary": job.summary(), "lr": job.lr,
+                "confusion": job.confusion, "config": job.meta.get("config"),
+                "grid_steps": [g[0] for g in grids], "grids": [g for g in grids if g[0] not in known],
+                "started_at": job.started_at, "finished_at": job.finished_at}
+
+    def metrics(self, since: int = 0) -> list:
+        return self.job.metrics(since) if self.job else []
+
+    def control(self, action: str, *args):
+        if self.job is not None and action in ("pause", "resume", "step", "stop", "set_lr", "heartbeat"):
+            getattr(self.job, action)(*args)
+        return self.job.status if self.job else "error"
+
+    def checkpoint(self) -> dict | None:
+        return _checkpoint_bytes(self.job) if self.job else None
+
+    def _report_end(self):
+        """When the job has ended: hand its final state to the directory, then exit (freeing the CPU)."""
+        job = self.job
+        if job is not None:
+            while not job.wait(timeout=1.0):
+                pass
+            final = {"status": job.status, "error": job.error, "summary": job.summary(), "rows": job.metrics(0),
+                     "lr": job.lr, "confusion": job.confusion, "config": job.meta.get("config"),
+                     "grids": job.grid_history(), "started_at": job.started_at, "finished_at": job.finished_at}
+            try:
+                final["checkpoint"] = _checkpoint_bytes(job)
+            except Exception as e:
+                final["checkpoint"], final["checkpoint_error"] = None, _one_line(e)
+        else:
+            final = {"status": "error", "error": self.error, "summary": None, "rows": [], "grids": [],
+                     "finished_at": time.time(), "checkpoint": None}
+        try:
+            ray.get(self._directory.finished.remote(self.id, final), timeout=60)
+        finally:
+            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+
+class JobDirectory:
+    """Every job of this Ray cluster (actor imgai-directory, no CPU): who owns it, what it is, whether it waits,
+    and the final state of ended ones. Web servers (restarted or replicated) all ask this one."""
+
+    def __init__(self):
+        self.jobs, self.final = {}, {}
+
+    def register(self, job_id: str, info: dict):
+        self.jobs[job_id] = {**info, "state": "queued", "submitted": time.time()}
+
+    def started(self, job_id: str, node_id: str, pid: int):
+        if job_id in self.jobs and self.jobs[job_id]["state"] == "queued":
+            self.jobs[job_id].update(state="running", node_id=node_id, pid=pid, started=time.time())
+
+    def finished(self, job_id: str, final: dict):
+        if job_id in self.jobs:
+            own = {**final, "grids": [(s, np.array(img), dict(extra)) for s, img, extra in final.get("grids", [])]}
+            self.final[job_id] = own
+            self.jobs[job_id].update(state="ended", ended=time.time())
+
+    def info(self, job_id: str) -> dict | None:
+        info = self.jobs.get(job_id)
+        if info is None:
+            return None
+        return {**info, "position": self._position(job_id)}
+
+    def states(self, job_ids: list) -> dict:
+        return {j: self.info(j) for j in job_ids}
+
+    def get_final(self, job_id: str) -> dict | None:
+        return self.final.get(job_id)
+
+    def _position(self, job_id: str) -> int | None:
+        """1 for the next job to start, 2 for the one after it, ... None when not waiting."""
+        me = self.jobs[job_id]
+        if me["state"] != "queued":
+            return None
+        return 1 + sum(1 for j in self.jobs.values() if j["state"] == "queued" and j["submitted"] < me["submitted"])
+
+    def list(self, owner: str | None = None) -> list:
+        return [j for j, info in self.jobs.items() if owner is None or info.get("owner") == owner]
+
+    def forget(self, job_id: str):
+        self.jobs.pop(job_id, None)
+        self.final.pop(job_id, None)
+
+    def forget_finished(self, older_than_s: float) -> list:
+        now = time.time()
+        gone = [j for j, info in self.jobs.items() if info["state"] == "ended" and now - info["ended"] > older_than_s]
+        for j in gone:
+            self.forget(j)
+        return gone
