@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from .data import ImageData, load_dataset
-from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
+from .models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
+from .models.cdcgan import conditional
 from .train import TrainConfig, TrainState, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
@@ -28,12 +29,15 @@ TRAIN_PRESETS = {
     ("dcgan", "textbook"): TrainConfig(epochs=50, batch_size=256, lr=1e-4, beta1=0.9, schedule="constant",
                                        augment=False, sample_every=20),
 }
-MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS}
+# the class-conditional GAN trains like the GAN; its grids show ten columns, one class each
+TRAIN_PRESETS[("cdcgan", "fast")] = replace(TRAIN_PRESETS[("dcgan", "fast")], n_samples=100)
+TRAIN_PRESETS[("cdcgan", "textbook")] = replace(TRAIN_PRESETS[("dcgan", "textbook")], n_samples=100)
+MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS, "cdcgan": GAN_PRESETS}
 
 
 @dataclass
 class RunSpec:
-    model: str = "cnn"            # cnn | dcgan
+    model: str = "cnn"            # cnn | dcgan | cdcgan (class-conditional GAN)
     preset: str = "fast"          # fast | textbook
     dataset: str = "digits"
     train: TrainConfig | None = None   # None: the preset's own
@@ -60,12 +64,14 @@ def default_train_config(model: str, preset: str) -> TrainConfig:
 
 def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None):
     if model not in MODELS or preset not in MODELS[model]:
-        raise ValueError(f"unknown model/preset {model}/{preset}: choose cnn or dcgan, fast or textbook")
+        raise ValueError(f"unknown model/preset {model}/{preset}: choose {', '.join(MODELS)}, fast or textbook")
     if model == "cnn":
         cfg = MODELS[model][preset](in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
         return CNN(replace(cfg, **(overrides or {})))
-    cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
-    return DCGAN(replace(cfg, **(overrides or {})))
+    cfg = replace(MODELS[model][preset](channels=data.channels, image_size=data.size), **(overrides or {}))
+    if model == "cdcgan":
+        return CDCGAN(conditional(cfg, n_classes=len(data.class_names)))
+    return DCGAN(cfg)
 
 
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:

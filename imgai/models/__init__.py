@@ -7,6 +7,7 @@ from dataclasses import asdict
 import torch.nn as nn
 
 from .cnn import CNN, CNN_PRESETS, CNNConfig
+from .cdcgan import CDCGAN, CDCGANConfig
 from .dcgan import DCGAN, GAN_PRESETS, DCGANConfig
 
 
@@ -18,6 +19,7 @@ def _photo_head(config: dict) -> nn.Module:
 BUILDERS = {
     "cnn": lambda config: CNN(CNNConfig(**config)),
     "dcgan": lambda config: DCGAN(DCGANConfig(**config)),
+    "cdcgan": lambda config: CDCGAN(CDCGANConfig(**config)),
     "photo-head": _photo_head,
 }
 
@@ -32,4 +34,4 @@ def model_config(model: nn.Module) -> dict:
     return asdict(model.config)
 
 
-__all__ = ["CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "GAN_PRESETS", "build_model", "model_config"]
+__all__ = ["CDCGAN", "CDCGANConfig", "CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "GAN_PRESETS", "build_model", "model_config"]
