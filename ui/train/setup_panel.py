@@ -29,7 +29,8 @@ DATASETS = {
     "cifar10": "cifar10 (colour photos, 170 MB)",
     ZIP: "my own .zip of class folders",
 }
-MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent"}
+MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent",
+          "cdcgan": "Conditional GAN · draws the class you ask for"}
 PRESETS = {"fast": "fast", "textbook": "textbook"}
 LR_OPTIONS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
 BATCH_OPTIONS = [8, 16, 32, 64, 128, 256, 512]
@@ -38,7 +39,8 @@ OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 HELP = {
     "model": "CNN: a classifier that learns to name what is in a picture. GAN: two networks trained against "
-             "each other — a generator invents pictures, a discriminator judges whether they are real.",
+             "each other — a generator invents pictures, a discriminator judges whether they are real. "
+             "Conditional GAN: the same, but both networks are told the class, so you can ask for a 7.",
     "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
               "textbook: exactly the network and settings of the TensorFlow tutorial.",
     "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. mnist: "
