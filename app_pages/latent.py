@@ -35,6 +35,9 @@ except CheckpointError as e:
     st.error(f"Cannot load this generator: {e}")
     st.stop()
 nz = gen_meta["config"]["nz"]
+label = V.class_picker(gen_meta)       # a class-conditional GAN draws the chosen class; None for a plain GAN
+if label is not None:
+    G, _ = V.generator(gens[gen_name].path, label)
 
 clfs = V.classifier_choices(gen_meta)
 clf_names = [S.NO_CLASSIFIER] + list(clfs)
@@ -78,7 +81,10 @@ if tab_key not in st.session_state:
 t_interp, t_dirs, t_clf = st.tabs(list(S.TABS.values()), key=tab_key, on_change="rerun")
 state["tab"] = {label: k for k, label in S.TABS.items()}.get(st.session_state.get(tab_key), "interpolate")
 
-picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b)
+if label is not None:
+    with st.expander("Every class at once", expanded=True, icon=":material/grid_view:"):
+        V.class_grid(gens[gen_name].path, gen_meta, a)
+picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b, label)
 for tab, draw in ((t_interp, T.interpolate_tab), (t_dirs, T.directions_tab), (t_clf, T.classifier_tab)):
     if tab.open:
         with tab:

@@ -39,7 +39,7 @@ def classifier_options() -> dict:
 
 
 def generator_options() -> dict:
-    return {_label(m): m["path"] for m in list_checkpoints() if m["kind"] == "dcgan"}
+    return {_label(m): m["path"] for m in list_checkpoints() if m["kind"] in ("dcgan", "cdcgan")}
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
