@@ -15,9 +15,12 @@ share of 100 samples per class that the digits CNN reads as the asked class.
 Grids are saved as PNGs under --out to look at.
 """
 import argparse
+import multiprocessing
 import statistics
 import tempfile
 import time
+from concurrent.futures import CancelledError, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,22 +93,66 @@ def summary(values):
             "values": values}
 
 
+_CACHE = {}
+
+
+def _shared():
+    """The data and the judge, loaded once per process (worker processes load their own)."""
+    if not _CACHE:
+        torch.set_num_threads(1)  # budgets are CPU seconds of one thread (see train_for)
+        _CACHE.update(data=load_dataset("digits"), clf=load_classifier("weights/digits-cnn"))
+    return _CACHE["data"], _CACHE["clf"]
+
+
+def one_run(job: dict) -> dict:
+    """Train one (model, setting, seed) for its CPU budget and score it; saves its grid PNG."""
+    data, clf = _shared()
+    run, last = train_for(job["model"], job["seconds"], job["seed"], job["train"], job["model_changes"], data)
+    save_grid(grid_of(run.model), Path(job["png"]), nrow=10 if job["model"] == "cdcgan" else None)
+    g, nz, k = run.model.generator, run.model.config.nz, len(data.class_names)
+    row = {"seed": job["seed"], "steps": int(last.get("step", 0)), "wall_s": last["wall_s"], "load_avg": _load()}
+    if job["model"] == "cdcgan":
+        row["asked_class"] = conditional_accuracy(g, nz, clf, k, per_class=job["n"] // k)
+        row.update(generator_quality(g, nz, clf, data.val_x, n=job["n"], labels=torch.arange(job["n"]) % k))
+    else:
+        row.update(generator_quality(g, nz, clf, data.val_x, n=job["n"]))
+    print(job["name"], {k: v for k, v in row.items() if k not in ("class_counts", "asked_class")}, flush=True)
+    return row
+
+
+def run_all(jobs: list, workers: int, max_minutes: float) -> list:
+    """Rows for the jobs (None for any not run): in this process, or in `workers` processes at once (each
+    one thread with its own CPU budget, so running them side by side changes no figure). Past max_minutes
+    of wall time, jobs not yet started are dropped."""
+    if workers <= 1:
+        return [one_run(j) for j in jobs]
+    deadline = time.perf_counter() + max_minutes * 60 if max_minutes else None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(one_run, j) for j in jobs]
+        rows = []
+        for f in futures:
+            try:
+                left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+                rows.append(f.result(timeout=left))
+            except FuturesTimeout:  # past the deadline: drop what has not started, abandon this one
+                for g in futures:
+                    g.cancel()
+                rows.append(None)
+            except CancelledError:
+                rows.append(None)
+        return rows
+
+
 def ablation(a, data, clf, out: Path, note: str):
     table = settings(list(OPTIONS))
     table = {k: table[k] for k in ["baseline", "all", *OPTIONS]}  # the main comparison first
-    runs, t0, seeds = {name: [] for name in table}, time.perf_counter(), []
-    for seed in a.seeds:
-        if seeds and a.max_minutes and time.perf_counter() - t0 > a.max_minutes * 60:
-            break  # out of wall time: record the seeds every setting has finished
-        seeds.append(seed)
-        for name, (tr, mo) in table.items():
-            run, last = train_for("dcgan", a.seconds, seed, tr, mo, data)
-            save_grid(grid_of(run.model), out / f"gan-{name}-seed{seed}.png")
-            q = generator_quality(run.model.generator, run.model.config.nz, clf, data.val_x, n=a.n)
-            row = {"seed": seed, "steps": int(last.get("step", 0)), "wall_s": last["wall_s"], **q,
-                   "load_avg": _load()}
-            runs[name].append(row)
-            print(name, {k: v for k, v in row.items() if k != "class_counts"}, flush=True)
+    jobs = [{"model": "dcgan", "name": name, "seed": seed, "seconds": a.seconds, "train": tr, "model_changes": mo,
+             "n": a.n, "png": str(out / f"gan-{name}-seed{seed}.png")}
+            for seed in a.seeds for name, (tr, mo) in table.items()]  # seed-major: every setting's seed 0 first
+    rows = run_all(jobs, a.workers, a.max_minutes)
+    done = {(j["name"], j["seed"]): r for j, r in zip(jobs, rows) if r is not None}
+    seeds = [s for s in a.seeds if all((n, s) in done for n in table)]  # seeds every setting finished
+    runs = {n: [done[(n, s)] for s in seeds] for n in table}
     floors = [real_floor(clf, data.train_x, data.val_x, n=a.n, seed=s) for s in range(3)]
     floor = summary([f["distance"] for f in floors])
     figures = {"seconds": a.seconds, "seeds": seeds, "n_samples": a.n, "settings": {n: {"train": t, "model": m}
@@ -126,22 +173,15 @@ def ablation(a, data, clf, out: Path, note: str):
 
 
 def conditional(a, data, clf, out: Path, note: str):
-    runs = []
-    for seed in a.seeds:
-        run, last = train_for("cdcgan", a.cgan_seconds, seed, {}, {}, data)
-        save_grid(grid_of(run.model), out / f"cgan-seed{seed}.png", nrow=10)
-        g, nz = run.model.generator, run.model.config.nz
-        acc = conditional_accuracy(g, nz, clf, len(data.class_names), per_class=a.n // 10)
-        q = generator_quality(g, nz, clf, data.val_x, n=a.n, labels=torch.arange(a.n) % len(data.class_names))
-        row = {"seed": seed, "steps": int(last.get("step", 0)), "wall_s": last["wall_s"], "asked_class": acc,
-               **q, "load_avg": _load()}
-        runs.append(row)
-        print("cdcgan", {k: v for k, v in row.items() if k != "class_counts"}, flush=True)
+    jobs = [{"model": "cdcgan", "name": "cdcgan", "seed": seed, "seconds": a.cgan_seconds, "train": {},
+             "model_changes": {}, "n": a.n, "png": str(out / f"cgan-seed{seed}.png")} for seed in a.seeds]
+    runs = [r for r in run_all(jobs, a.workers, a.max_minutes) if r is not None]
+    seeds = [r["seed"] for r in runs]
     worst = min(r["asked_class"]["min"] for r in runs)
-    figures = {"seconds": a.cgan_seconds, "seeds": a.seeds, "per_class": a.n // 10, "runs": runs,
+    figures = {"seconds": a.cgan_seconds, "seeds": seeds, "per_class": a.n // 10, "runs": runs,
                "worst_class_any_seed": worst}
     rows = [(f"class-conditional GAN, fast preset, {a.cgan_seconds:.0f} CPU-s: samples the digits CNN reads as the "
-             f"asked digit, mean · worst digit (over {len(a.seeds)} seeds)",
+             f"asked digit, mean · worst digit (over {len(seeds)} seeds)",
              f"{statistics.fmean(r['asked_class']['mean'] for r in runs):.1%} · {worst:.1%}"),
             (f"class-conditional GAN, {a.cgan_seconds:.0f} CPU-s: Fréchet distance (mean of seeds)",
              f"{statistics.fmean(r['distance'] for r in runs):.0f}")]
@@ -161,7 +201,8 @@ def main():
     ap.add_argument("--cgan-seconds", type=float, default=120, help="CPU seconds (one thread) of each conditional run")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--max-minutes", type=float, default=0,
-                    help="start no further seed of the ablation after this many minutes (0: no limit)")
+                    help="with --workers: drop runs still waiting after this many minutes (0: no limit)")
+    ap.add_argument("--workers", type=int, default=1, help="runs at once, one process (and thread) each")
     ap.add_argument("--n", type=int, default=1000, help="samples scored per generator")
     ap.add_argument("--part", choices=["all", "ablation", "conditional"], default="all")
     ap.add_argument("--out", default="out", help="where the sample grids go")
@@ -169,8 +210,7 @@ def main():
     a = ap.parse_args()
     if a.dry_run:
         a.seconds, a.cgan_seconds, a.seeds, a.n = 0.5, 0.5, [0], 100
-    torch.set_num_threads(1)  # budgets are CPU seconds of one thread (see train_for)
-    data, clf = load_dataset("digits"), load_classifier("weights/digits-cnn")
+    data, clf = _shared()
     out = Path(tempfile.mkdtemp(prefix="bench-gan-")) if a.dry_run else Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     note = a.note or "run on a shared 2-core machine while other work ran (see load_avg per run)"
