@@ -123,24 +123,22 @@ def one_run(job: dict) -> dict:
 def run_all(jobs: list, workers: int, max_minutes: float) -> list:
     """Rows for the jobs (None for any not run): in this process, or in `workers` processes at once (each
     one thread with its own CPU budget, so running them side by side changes no figure). Past max_minutes
-    of wall time, jobs not yet started are dropped."""
+    of wall time, runs not yet finished are dropped (and stopped)."""
     if workers <= 1:
         return [one_run(j) for j in jobs]
     deadline = time.perf_counter() + max_minutes * 60 if max_minutes else None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(one_run, j) for j in jobs]
-        rows = []
-        for f in futures:
-            try:
-                left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-                rows.append(f.result(timeout=left))
-            except FuturesTimeout:  # past the deadline: drop what has not started, abandon this one
-                for g in futures:
-                    g.cancel()
-                rows.append(None)
-            except CancelledError:
-                rows.append(None)
-        return rows
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    futures, rows = [pool.submit(one_run, j) for j in jobs], []
+    for f in futures:
+        try:
+            left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+            rows.append(f.result(timeout=left))
+        except (FuturesTimeout, CancelledError):  # past the deadline: this run and those not begun are dropped
+            rows.append(None)
+    pool.shutdown(wait=deadline is None, cancel_futures=True)
+    for p in multiprocessing.active_children():  # runs still going past the deadline are not waited for
+        p.terminate()
+    return rows
 
 
 def ablation(a, data, clf, out: Path, note: str):
