@@ -21,7 +21,7 @@ import tempfile
 import time
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -176,7 +176,8 @@ def conditional(a, data, clf, out: Path, note: str):
     runs = [r for r in run_all(jobs, a.workers, a.max_minutes) if r is not None]
     seeds = [r["seed"] for r in runs]
     worst = min(r["asked_class"]["min"] for r in runs)
-    figures = {"seconds": a.cgan_seconds, "seeds": seeds, "per_class": a.n // 10, "runs": runs,
+    figures = {"seconds": a.cgan_seconds, "seeds": seeds, "train": asdict(default_train_config("cdcgan", "fast")),
+               "per_class": a.n // 10, "runs": runs,
                "worst_class_any_seed": worst}
     rows = [(f"class-conditional GAN, fast preset, {a.cgan_seconds:.0f} CPU-s: samples the digits CNN reads as the "
              f"asked digit, mean · worst digit (over {len(seeds)} seeds)",

@@ -20,13 +20,13 @@ TRAIN_PRESETS = {
     ("cnn", "fast"): TrainConfig(epochs=8, batch_size=64, lr=3e-3, schedule="onecycle", augment=True),
     # the CIFAR-10 tutorial: model.fit(epochs=10) with Keras defaults (batch 32, Adam 1e-3)
     ("cnn", "textbook"): TrainConfig(epochs=10, batch_size=32, lr=1e-3, schedule="constant", augment=False),
-    # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate and small batches (more updates per second on
-    # a CPU), plus the data-efficient options of imgai.gan_tricks: DiffAugment on every image D sees, hinge
-    # loss (with the fast model's spectral-norm D), D learning twice as fast as G (TTUR), and samples from an
-    # average of G's weights. Each option measured alone and together in bench/bench_gan.py (results/gan.json).
+    # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate, small batches (more updates per second on a
+    # CPU) and one-sided label smoothing. After 38k images (about a minute on 2 cores) the digits CNN reads
+    # 55% of samples with >= 90% confidence across 9 classes; Adam(2e-4) with batch 64: 35%, 2 classes.
+    # The data-efficient options (TrainConfig.diffaugment, ema, gan_loss="hinge", d_lr_ratio) stay off: at a
+    # one-minute budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json).
     ("dcgan", "fast"): TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
-                                   augment=False, sample_every=100, gan_loss="hinge", diffaugment=True,
-                                   ema=0.999, d_lr_ratio=2.0),
+                                   augment=False, label_smoothing=0.1, sample_every=100),
     # the MNIST DCGAN tutorial: EPOCHS=50, BATCH_SIZE=256, Adam(1e-4) for both networks
     ("dcgan", "textbook"): TrainConfig(epochs=50, batch_size=256, lr=1e-4, beta1=0.9, schedule="constant",
                                        augment=False, sample_every=20),
