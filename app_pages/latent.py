@@ -35,9 +35,9 @@ except CheckpointError as e:
     st.error(f"Cannot load this generator: {e}")
     st.stop()
 nz = gen_meta["config"]["nz"]
-label = V.class_picker(gen_meta)       # a class-conditional GAN draws the chosen class; None for a plain GAN
-if label is not None:
-    G, _ = V.generator(gens[gen_name].path, label)
+drawn_class = V.class_picker(gen_meta)  # a class-conditional GAN draws the chosen class; None for a plain GAN
+if drawn_class is not None:
+    G, _ = V.generator(gens[gen_name].path, drawn_class)
 
 clfs = V.classifier_choices(gen_meta)
 clf_names = [S.NO_CLASSIFIER] + list(clfs)
@@ -74,6 +74,10 @@ st.caption(f"{gen_meta.get('dataset', '?')} · {gen_meta.get('image_size')}×{ge
            ":material/link: the address bar holds everything on this page: copy it to share exactly this picture.")
 
 
+if drawn_class is not None:
+    with st.expander("Every class at once", expanded=True, icon=":material/grid_view:"):
+        V.class_grid(gens[gen_name].path, gen_meta, a)
+
 # --- tabs (only the open one runs: a slider on one tab does not redraw the others) ------------------------
 tab_key = "latent_tab"
 if tab_key not in st.session_state:
@@ -81,10 +85,7 @@ if tab_key not in st.session_state:
 t_interp, t_dirs, t_clf = st.tabs(list(S.TABS.values()), key=tab_key, on_change="rerun")
 state["tab"] = {label: k for k, label in S.TABS.items()}.get(st.session_state.get(tab_key), "interpolate")
 
-if label is not None:
-    with st.expander("Every class at once", expanded=True, icon=":material/grid_view:"):
-        V.class_grid(gens[gen_name].path, gen_meta, a)
-picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b, label)
+picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b, drawn_class)
 for tab, draw in ((t_interp, T.interpolate_tab), (t_dirs, T.directions_tab), (t_clf, T.classifier_tab)):
     if tab.open:
         with tab:
