@@ -56,4 +56,4 @@ def test_shipped_conditional_gan_draws_the_asked_digit(clf):
         pytest.skip("no shipped conditional GAN in this checkout")
     gan, meta = load_checkpoint(path)
     acc = conditional_accuracy(gan.generator, gan.config.nz, clf, len(meta["class_names"]), per_class=30)
-    assert acc["min"] >= 0.85, acc  # 100 per class in bench/results/gan-shipped.json; 30 keeps this quick
+    assert acc["min"] >= 0.9, acc  # 100 per class in bench/results/gan-shipped.json; 30 keeps this quick
