@@ -36,6 +36,9 @@ except CheckpointError as e:
     st.error(f"Cannot load this generator: {md_line(e)}")
     st.stop()
 nz = gen_meta["config"]["nz"]
+drawn_class = V.class_picker(gen_meta)  # a class-conditional GAN draws the chosen class; None for a plain GAN
+if drawn_class is not None:
+    G, _ = V.generator(gens[gen_name].path, drawn_class)
 
 clfs = V.classifier_choices(gen_meta)
 clf_names = [S.NO_CLASSIFIER] + list(clfs)
@@ -72,6 +75,10 @@ st.caption(f"{md(gen_meta.get('dataset', '?'))} Â· {gen_meta.get('image_size')}Ã
            ":material/link: the address bar holds everything on this page: copy it to share exactly this picture.")
 
 
+if drawn_class is not None:
+    with st.expander("Every class at once", expanded=True, icon=":material/grid_view:"):
+        V.class_grid(gens[gen_name].path, gen_meta, a)
+
 # --- tabs (only the open one runs: a slider on one tab does not redraw the others) ------------------------
 tab_key = "latent_tab"
 if tab_key not in st.session_state:
@@ -79,7 +86,7 @@ if tab_key not in st.session_state:
 t_interp, t_dirs, t_clf = st.tabs(list(S.TABS.values()), key=tab_key, on_change="rerun")
 state["tab"] = {label: k for k, label in S.TABS.items()}.get(st.session_state.get(tab_key), "interpolate")
 
-picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b)
+picture = T.Picture(G, gen_meta, gens[gen_name].path, clf, clfs[clf_name].path if clf else None, a, b, drawn_class)
 for tab, draw in ((t_interp, T.interpolate_tab), (t_dirs, T.directions_tab), (t_clf, T.classifier_tab)):
     if tab.open:
         with tab:

@@ -45,7 +45,7 @@ def main():
     a = ap.parse_args()
     threads = configure_threads()
     device = pick_device()
-    budget, full_epochs = (0.5, 0.03) if a.dry_run else (a.budget, None)
+    budget, full_epochs = (1, 0.03) if a.dry_run else (a.budget, None)
     figures, rows = [], []
     for name in a.datasets:
         data = load_dataset(name)

@@ -371,5 +371,7 @@ def list_checkpoints(dirs=None) -> list:
             found.append({**meta, "path": str(base), "name": base.name, "shipped": d == WEIGHTS_DIR})
     found.sort(key=lambda m: str(m.get("created", "")), reverse=True)
     # stable: keeps newest-first within each group; the shipped digits models lead (pickers open on them:
-    # drawing a digit, the classroom links), then the other shipped ones (cifar10-5k), then the user's
-    return sorted(found, key=lambda m: (not m["shipped"], m["shipped"] and m.get("dataset") != "digits"))
+    # drawing a digit, the classroom links; the plain GAN before the conditional one), then the other shipped
+    # ones (cifar10-5k), then the user's
+    return sorted(found, key=lambda m: (not m["shipped"], m["shipped"] and m.get("dataset") != "digits",
+                                        m["shipped"] and m.get("kind") == "cdcgan"))

@@ -52,8 +52,8 @@ def _number(kind):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m imgai", description="Train, classify and generate images.")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a CNN classifier or a DCGAN; writes OUT.safetensors + OUT.json")
-    t.add_argument("--model", choices=["cnn", "dcgan"], required=True)
+    t = sub.add_parser("train", help="train a CNN classifier or a (class-conditional) DCGAN; writes OUT.safetensors + OUT.json")
+    t.add_argument("--model", choices=["cnn", "dcgan", "cdcgan"], required=True)
     t.add_argument("--preset", choices=["fast", "textbook"], default="fast")
     t.add_argument("--dataset", default="digits", help="digits | cifar10-5k | mnist | fashion-mnist | cifar10 | folder:PATH")
     budget = t.add_mutually_exclusive_group()
@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--weights", required=True)
     g.add_argument("--n", type=_positive(int, MAX_PICTURES), default=64)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--label", help="class-conditional GAN (cdcgan): the class to draw, by name or index "
+                                   "(default: every class in turn)")
     g.add_argument("--out", required=True, help=".png (a grid) or .npy (uint8 samples)")
     i = sub.add_parser("interpolate", help="walk the latent space between two seeds")
     i.add_argument("--weights", required=True)
@@ -201,12 +203,41 @@ def _write_images(images: np.ndarray, out: str, gif=False):
     return out
 
 
+def _class_index(label: str, class_names: list) -> int:
+    if label in class_names:
+        return class_names.index(label)
+    if label.lstrip("-").isdigit() and 0 <= int(label) < len(class_names):
+        return int(label)
+    raise ValueError(f"--label {label}: not a class of this model ({', '.join(map(str, class_names))})")
+
+
+def _conditional_samples(a) -> np.ndarray:
+    """Samples of a class-conditional GAN: all of class --label, or every class in turn without it."""
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .latent import seed_latents
+    from .train import grid_labels, sample_images
+    model, meta = load_checkpoint(a.weights)
+    if meta["kind"] != "cdcgan":
+        raise ValueError(f"--label needs a class-conditional GAN (cdcgan); {a.weights} is a {meta['kind']} model")
+    names = [str(c) for c in meta["class_names"]]
+    labels = (torch.full((a.n,), _class_index(a.label, names), dtype=torch.long) if a.label is not None
+              else grid_labels(a.n, len(names)))
+    return sample_images(model.generator, seed_latents(a.seed, a.n, model.config.nz), labels)
+
+
 def cmd_generate(a) -> int:
+    from .checkpoint import read_meta
     from .latent import seed_latents
     from .train import sample_images
-    G, nz = _generator(a.weights)
-    out = _write_images(sample_images(G, seed_latents(a.seed, a.n, nz)), a.out)
-    print(json.dumps({"out": str(out), "n": a.n, "seed": a.seed}))
+    if a.label is not None or read_meta(a.weights)["kind"] == "cdcgan":
+        images = _conditional_samples(a)
+    else:
+        G, nz = _generator(a.weights)
+        images = sample_images(G, seed_latents(a.seed, a.n, nz))
+    out = _write_images(images, a.out)
+    print(json.dumps({"out": str(out), "n": a.n, "seed": a.seed, **({"label": a.label} if a.label is not None else {})}))
     return 0
 
 

@@ -353,3 +353,12 @@ def direction_grid(generator, seed: int, nz: int, directions, offsets, psi: floa
     z = direction_sweeps(edit_latents(seed_latent(seed, nz), directions, offsets, psi), directions, offsets, stops)
     images = sample_images(generator, z.reshape(-1, nz))                          # (D * S, H, W, C)
     return images.reshape(len(offsets), len(stops), *images.shape[1:])
+
+
+def class_rows(G, nz: int, n_classes: int, seeds: list):
+    """A class-conditional generator's repertoire, uint8 (n_classes * len(seeds), H, W, C): row c holds class c
+    drawn from each seed (the same latents in every row, so a column shows one style written as every class)."""
+    from .train import sample_images
+    z = edited_seed_latents(seeds, nz).repeat(n_classes, 1)
+    labels = torch.arange(n_classes).repeat_interleave(len(seeds))
+    return sample_images(G, z, labels)

@@ -13,7 +13,8 @@ from typing import Callable
 import torch
 
 from .data import ImageData, load_dataset
-from .models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CNNConfig, DCGANConfig, build_seeded
+from .models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
+from .models.cdcgan import conditional
 from .train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
@@ -26,6 +27,8 @@ TRAIN_PRESETS = {
     # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate, small batches (more updates per second on a
     # CPU) and one-sided label smoothing. After 38k images (about a minute on 2 cores) the digits CNN reads
     # 55% of samples with >= 90% confidence across 9 classes; Adam(2e-4) with batch 64: 35%, 2 classes.
+    # The data-efficient options (TrainConfig.diffaugment, ema, gan_loss="hinge", d_lr_ratio) stay off: at a
+    # one-minute budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json).
     ("dcgan", "fast"): TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
                                    augment=False, label_smoothing=0.1, sample_every=100),
     # the MNIST DCGAN tutorial: EPOCHS=50, BATCH_SIZE=256, Adam(1e-4) for both networks
@@ -39,7 +42,10 @@ DATASET_PRESETS = {
     ("cnn", "fast", "cifar10-5k"): TrainConfig(epochs=15, batch_size=64, lr=3e-3, schedule="onecycle", augment=True,
                                                augment_style="crop", label_smoothing=0.1),
 }
-MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS}
+# the class-conditional GAN trains like the GAN; its grids show ten columns, one class each
+TRAIN_PRESETS[("cdcgan", "fast")] = replace(TRAIN_PRESETS[("dcgan", "fast")], n_samples=100)
+TRAIN_PRESETS[("cdcgan", "textbook")] = replace(TRAIN_PRESETS[("dcgan", "textbook")], n_samples=100)
+MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS, "cdcgan": GAN_PRESETS}
 
 # The sane range of every number a run takes: (lowest, highest), both allowed. Outside it a run cannot learn,
 # or ties up the server for no gain. The Train page's widgets and the CLI both stay inside these.
@@ -52,7 +58,9 @@ LIMITS = {
     "beta1": (0, 0.999),            # Adam's momentum: 1 would never forget the first gradient
     "label_smoothing": (0, 0.5),    # 0.5 tells D that real images are as likely fake
     "log_every": (1, 10_000),
-    "sample_every": (1, 100_000),
+    "sample_every": (1, 10_000_000),  # more steps than a run takes: no grids until the end
+    "ema": (0, 0.9999),             # GAN: the generator average's decay; 1 would never move
+    "d_lr_ratio": (0.01, 100),      # GAN (TTUR): D's rate as a multiple of G's
     "n_samples": (1, 256),          # a sample grid of 16x16 pictures is the most a page shows
     "seed": (0, 2**63 - 1),         # torch.Generator.manual_seed takes 64-bit seeds
     "dropout": (0, 0.95),           # model overrides: 1 would drop everything
@@ -60,11 +68,13 @@ LIMITS = {
 }
 LABELS = {"lr": "learning rate", "beta1": "Adam's beta1", "d_dropout": "dropout in D"}  # else: name with spaces
 INTEGER = {"batch_size", "log_every", "sample_every", "n_samples", "seed"}
-CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant")}
-OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"}}  # the Train page's knobs
+CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant"),
+           "gan_loss": ("bce", "hinge"), "augment_style": ("warp", "crop")}
+OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"},
+             "cdcgan": {"d_dropout", "d_batch_norm"}}  # the Train page's knobs
 # Any other field of the model's config (widths, nz: tests and the CLI shrink or grow networks) is a structural
 # override: allowed, and bounded by the size of the model it builds (build_for_data) rather than field by field.
-CONFIGS = {"cnn": CNNConfig, "dcgan": DCGANConfig}
+CONFIGS = {"cnn": CNNConfig, "dcgan": DCGANConfig, "cdcgan": CDCGANConfig}
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights: far beyond any network these pages train on a CPU
 
 
@@ -128,7 +138,7 @@ def score_classifier(model, val_x, val_y, mean, std) -> dict:
 
 @dataclass
 class RunSpec:
-    model: str = "cnn"            # cnn | dcgan
+    model: str = "cnn"            # cnn | dcgan | cdcgan (class-conditional GAN)
     preset: str = "fast"          # fast | textbook
     dataset: str = "digits"
     train: TrainConfig | None = None   # None: the preset's own
@@ -160,21 +170,23 @@ def default_train_config(model: str, preset: str, dataset: str | None = None) ->
 def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None, seed: int = 0):
     """The preset's network sized for the data, its weights drawn from a generator seeded with `seed`."""
     if model not in MODELS or preset not in MODELS[model]:
-        raise ValueError(f"unknown model/preset {model}/{preset}: choose cnn or dcgan, fast or textbook")
+        raise ValueError(f"unknown model/preset {model}/{preset}: choose {', '.join(MODELS)}, fast or textbook")
     if model == "cnn":
         cfg = MODELS[model][preset](in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
-        make = lambda: CNN(replace(cfg, **(overrides or {})))  # noqa: E731
     else:
         cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
-        make = lambda: DCGAN(replace(cfg, **(overrides or {})))  # noqa: E731
+        if model == "cdcgan":
+            cfg = conditional(cfg, n_classes=len(data.class_names))
+    build = {"cnn": CNN, "dcgan": DCGAN, "cdcgan": CDCGAN}[model]
     try:
+        cfg = replace(cfg, **(overrides or {}))
         with torch.device("meta"):  # the structure alone, no memory: an absurd width is refused before it is built
-            n = sum(p.numel() for p in make().parameters())
+            n = sum(p.numel() for p in build(cfg).parameters())
     except (TypeError, ValueError, RuntimeError) as e:
         raise SettingsError(f"the {model} model cannot be built with {overrides}: {str(e).splitlines()[0][:120]}") from None
     if n > MAX_PARAMETERS:
         raise SettingsError(f"the {model} model would have {n:,} weights; at most {MAX_PARAMETERS:,} train here")
-    return build_seeded(make, seed)
+    return build_seeded(lambda: build(cfg), seed)
 
 
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:

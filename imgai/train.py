@@ -9,6 +9,7 @@ An event dict has an "event" key: "samples" carries "images" (uint8 N,H,W,C) and
 one line saying that a classifier stalled at chance level and what to change.
 The loops never print, sleep, save or import streamlit: the CLI, the job runner and tests consume them.
 """
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import ImageData, normalize
+from .gan_tricks import GeneratorEMA, d_loss, diff_augment, g_loss
 from .models import use_generator
 
 
@@ -38,8 +40,12 @@ class TrainConfig:
     sample_every: int = 100          # GAN: a fixed-noise grid every N steps
     n_samples: int = 36              # images in a sample grid
     beta1: float = 0.9               # Adam's momentum; the DCGAN paper lowers it to 0.5 for GANs
-    label_smoothing: float = 0.0     # GAN: D's target for real images is 1 - s (Salimans et al. 2016);
+    label_smoothing: float = 0.0     # GAN: D's target for real images is 1 - s (Salimans et al. 2016), bce only;
                                      # classifier: the true class's target is 1 - s (Szegedy et al. 2016)
+    gan_loss: str = "bce"            # GAN: bce (the tutorial's) | hinge (pair it with D's spectral norm)
+    diffaugment: bool = False        # GAN: translation + cutout on every image D sees (Zhao et al. 2020)
+    ema: float = 0.0                 # GAN: decay of the generator's weight average used for samples; 0 = none
+    d_lr_ratio: float = 1.0          # GAN: D's learning rate = lr x this (TTUR, Heusel et al. 2017); 1 = same
 
 
 class TrainingDiverged(RuntimeError):
@@ -148,7 +154,7 @@ def _apply_lr(state: TrainState, cfg: TrainConfig, progress: float) -> float:
     lr = state.base_lr * lr_factor(cfg.schedule, progress)
     for opt in state.optimizers:
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)  # lr_scale: a fixed ratio, e.g. D's under TTUR
     return lr
 
 
@@ -293,62 +299,91 @@ def fixed_noise(nz: int, n: int, seed: int, device="cpu") -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(generator, z) -> torch.Tensor:
-    """G(z) in [-1, 1], in eval mode and one latent at a time, so a sample never depends on its batch:
-    batch norm uses its running statistics, and a batched convolution may round differently (one grey
-    level here and there), so seed S looks exactly the same alone, in a grid or ending an interpolation."""
+def generate(generator, z, y=None) -> torch.Tensor:
+    """G(z) in [-1, 1] (G(z, y) for a class-conditional generator, y the class indices), in eval mode and
+    one latent at a time, so a sample never depends on its batch: batch norm uses its running statistics,
+    and a batched convolution may round differently (one grey level here and there), so seed S looks
+    exactly the same alone, in a grid or ending an interpolation."""
     was_training = generator.training
     generator.eval()
     try:
-        return torch.cat([generator(z[i:i + 1]) for i in range(len(z))])
+        return torch.cat([generator(z[i:i + 1], *(() if y is None else (y[i:i + 1],))) for i in range(len(z))])
     finally:
         generator.train(was_training)
 
 
-def sample_images(generator, z) -> np.ndarray:
-    """Generator output for latents z as uint8 (N, H, W, C)."""
-    return to_uint8_images((generate(generator, z) + 1) / 2)
+def sample_images(generator, z, y=None) -> np.ndarray:
+    """Generator output for latents z (and class indices y, for a conditional generator) as uint8 (N, H, W, C)."""
+    return to_uint8_images((generate(generator, z, y) + 1) / 2)
+
+
+def grid_labels(n: int, n_classes: int, device="cpu") -> torch.Tensor:
+    """Class indices for a conditional sample grid: 0, 1, ..., n_classes-1, 0, 1, ... (one class per column
+    when the grid is n_classes wide)."""
+    return (torch.arange(n) % n_classes).to(device)
 
 
 def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: TrainState | None = None):
-    """Train a DCGAN with the non-saturating BCE losses of the tutorial; yields losses, D(x) and D(G(z))
-    every log step, and a grid from fixed noise every sample_every steps."""
+    """Train a DCGAN, or a class-conditional one (CDCGAN: G and D also take the class), with the tutorial's
+    non-saturating BCE losses or the hinge loss; yields losses, D(x) and D(G(z)) every log step, and a grid
+    from fixed noise every sample_every steps.
+
+    Data-efficient options (imgai.gan_tricks): cfg.diffaugment augments every image D sees, real and fake,
+    in both steps; cfg.ema > 0 trains a private copy of the generator and keeps gan.generator as its moving
+    average, so grids, the job's snapshots and saved checkpoints all show the averaged weights;
+    cfg.d_lr_ratio gives D its own learning rate (TTUR)."""
+    if cfg.gan_loss not in ("bce", "hinge"):
+        raise ValueError(f"unknown GAN loss '{cfg.gan_loss}': choose bce or hinge")
     state = state or TrainState()
     gen = torch.Generator().manual_seed(cfg.seed)
     use_generator(gan, gen)  # D's dropout draws from this run's generator, not the process-wide one
+    aug_gen = torch.Generator().manual_seed(cfg.seed + 7919)  # DiffAugment's own draws: same seed, same run
+    conditional = hasattr(gan.config, "n_classes")
     G, D, c = gan.generator.to(device).train(), gan.discriminator.to(device).train(), gan.config
-    real_all = data.train_x.to(device)
+    ema = None
+    if cfg.ema > 0:  # train a private copy; gan.generator becomes the average that everyone else sees
+        G = copy.deepcopy(G)
+        ema = GeneratorEMA(G, cfg.ema)
+        gan.generator = ema.model
+    sampler = gan.generator
+    real_all, labels_all = data.train_x.to(device), data.train_y.to(device)
     lr = cfg.lr
-    beta1 = cfg.beta1
     state.model, state.base_lr = gan, lr
-    state.optimizers = [make_optimizer(G.parameters(), cfg, lr, beta1), make_optimizer(D.parameters(), cfg, lr, beta1)]
-    opt_g, opt_d = state.optimizers
+    opt_d = make_optimizer(D.parameters(), cfg, lr * cfg.d_lr_ratio, cfg.beta1)
+    for g in opt_d.param_groups:
+        g["lr_scale"] = cfg.d_lr_ratio
+    state.optimizers = [make_optimizer(G.parameters(), cfg, lr, cfg.beta1), opt_d]
+    opt_g = state.optimizers[0]
     N, B = len(real_all), min(cfg.batch_size, len(real_all))
     steps_per_epoch = N // B
     total = _epochs_plan(cfg, steps_per_epoch)
     z_fixed = fixed_noise(c.nz, cfg.n_samples, cfg.seed, device)
-    ones, zeros = torch.ones(B, 1, device=device), torch.zeros(B, 1, device=device)
-    real_target = ones * (1 - cfg.label_smoothing)
-    bce = F.binary_cross_entropy_with_logits
+    y_fixed = grid_labels(cfg.n_samples, c.n_classes, device) if conditional else None
+    aug = (lambda x: diff_augment(x, aug_gen)) if cfg.diffaugment else (lambda x: x)
+    real_target = 1 - cfg.label_smoothing
     clock, step = _Clock(), 0
-    yield {"event": "samples", "step": 0, "images": sample_images(G, z_fixed)}
+    yield {"event": "samples", "step": 0, "images": sample_images(sampler, z_fixed, y_fixed)}
     for idx, lr in _batches(cfg, state, N, B, gen, clock, total, device):
         real = real_all[idx].float() / 127.5 - 1
         z = torch.randn(B, c.nz, generator=gen).to(device)
-        fake = G(z)
+        # a conditional pair: real images with their labels, fakes of uniformly drawn classes
+        y_real = (labels_all[idx],) if conditional else ()
+        y_fake = (torch.randint(0, c.n_classes, (B,), generator=gen).to(device),) if conditional else ()
+        fake = G(z, *y_fake)
         # D learns to tell real from fake; fake is detached so this step leaves G alone
-        d_real, d_fake = D(real), D(fake.detach())
-        loss_d = bce(d_real, real_target) + bce(d_fake, zeros)
+        d_real, d_fake = D(aug(real), *y_real), D(aug(fake.detach()), *y_fake)
+        loss_d = d_loss(cfg.gan_loss, d_real, d_fake, real_target)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        # G learns to make D say "real" (the non-saturating loss of Goodfellow et al.)
-        d_gen = D(fake)
-        loss_g = bce(d_gen, ones)
+        # G learns to make D say "real" (through the same augmentation, so its gradient is D's)
+        loss_g = g_loss(cfg.gan_loss, D(aug(fake), *y_fake))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         step += 1
+        if ema is not None:
+            ema.update(G, step)
         if step % cfg.log_every == 0 or step == 1:
             ld, lg = loss_d.item(), loss_g.item()
             _check_finite("discriminator loss", ld, step, lr, cfg.optimizer, limit=1e3)
@@ -361,8 +396,7 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
             clock.resume()
         if step % cfg.sample_every == 0:
             clock.pause()
-            yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
+            yield {"event": "samples", "step": step, "images": sample_images(sampler, z_fixed, y_fixed)}
             clock.resume()
     if step % cfg.sample_every != 0:
-        yield {"event": "samples", "step": step, "images": sample_images(G, z_fixed)}
-
+        yield {"event": "samples", "step": step, "images": sample_images(sampler, z_fixed, y_fixed)}

@@ -123,7 +123,7 @@ def classifier_options() -> dict:
 
 
 def generator_options() -> dict:
-    return _options([m for m in visible_models() if m["kind"] == "dcgan"])
+    return _options([m for m in visible_models() if m["kind"] in ("dcgan", "cdcgan")])
 
 
 def _os_line(e: OSError) -> str:

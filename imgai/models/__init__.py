@@ -13,7 +13,11 @@ from dataclasses import asdict
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
+from .cdcgan import CDCGAN, CDCGANConfig
 from .cnn import CNN, CNN_PRESETS, CNNConfig, Dropout
 from .dcgan import DCGAN, GAN_PRESETS, DCGANConfig
 
@@ -26,6 +30,7 @@ def _photo_head(config: dict) -> nn.Module:
 BUILDERS = {
     "cnn": lambda config: CNN(CNNConfig(**config)),
     "dcgan": lambda config: DCGAN(DCGANConfig(**config)),
+    "cdcgan": lambda config: CDCGAN(CDCGANConfig(**config)),
     "photo-head": _photo_head,
 }
 
@@ -60,19 +65,44 @@ def model_from_weights(kind: str, config: dict, tensors: dict) -> nn.Module:
     return model
 
 
+def _weight(m: nn.Module) -> torch.Tensor:
+    """The weight parameter itself: under a parametrization (spectral norm) that is the original tensor."""
+    return m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+
+
+def _init_spectral_norm(m: nn.Module, generator: torch.Generator, done: set):
+    """Spectral norm keeps power-iteration vectors u, v as buffers, drawn when the layer is made: draw them
+    from `generator`, then run torch's own 15 warm-up iterations on the freshly initialised weight."""
+    if not parametrize.is_parametrized(m, "weight"):
+        return
+    for p in m.parametrizations.weight:
+        if isinstance(p, _SpectralNorm) and p._u.numel():
+            p._u.copy_(F.normalize(torch.randn(p._u.shape, generator=generator), dim=0, eps=p.eps))
+            p._v.copy_(F.normalize(torch.randn(p._v.shape, generator=generator), dim=0, eps=p.eps))
+            p._power_method(p._reshape_weight_to_matrix(m.parametrizations.weight.original), 15)
+            done.update((p._u, p._v))
+
+
 def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
     """torch's default initialisation (kaiming-uniform with a=sqrt(5), biases uniform in ±1/sqrt(fan_in);
     batch norm to identity), drawn from `generator` instead of the global RNG."""
     done = set()
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-            done.add(m.weight)
+            w = _weight(m)
+            nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator)
+            done.add(w)
             if m.bias is not None:
-                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(w)
                 bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
                 done.add(m.bias)
+            _init_spectral_norm(m, generator, done)
+        elif isinstance(m, nn.Embedding):
+            w = _weight(m)
+            nn.init.normal_(w, generator=generator)  # torch's default for embeddings
+            done.add(w)
+            _init_spectral_norm(m, generator, done)
         elif isinstance(m, nn.modules.batchnorm._NormBase):
             m.reset_parameters()  # ones, zeros and fresh running statistics: no randomness
             done.update(t for t in (m.weight, m.bias, m.running_mean, m.running_var, m.num_batches_tracked)
@@ -101,5 +131,6 @@ def use_generator(model: nn.Module, generator: torch.Generator | None) -> nn.Mod
     return model
 
 
-__all__ = ["CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "Dropout", "GAN_PRESETS", "build_model",
-           "build_on_meta", "build_seeded", "init_weights", "model_config", "model_from_weights", "use_generator"]
+__all__ = ["CDCGAN", "CDCGANConfig", "CNN", "CNNConfig", "CNN_PRESETS", "DCGAN", "DCGANConfig", "Dropout", "GAN_PRESETS",
+           "build_model", "build_on_meta", "build_seeded", "init_weights", "model_config", "model_from_weights",
+           "use_generator"]

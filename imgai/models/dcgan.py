@@ -21,6 +21,8 @@ class DCGANConfig:
     kernel: int = 5          # the tutorial's 5x5 kernels
     d_dropout: float = 0.3   # the tutorial's Dropout(0.3) after each discriminator conv
     d_batch_norm: bool = False  # batch norm after D's convs but the first (the DCGAN paper; not the tutorial)
+    d_spectral_norm: bool = False  # D's layers divided by their largest singular value (Miyato et al. 2018):
+                                   # a 1-Lipschitz D, the usual partner of the hinge loss
     # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.runs.TRAIN_PRESETS, not here
 
 
@@ -46,20 +48,25 @@ class Generator(nn.Module):
         return self.body(h)
 
 
+def spectral(layer: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
+
+
 class Discriminator(nn.Module):
     def __init__(self, c: DCGANConfig):
         super().__init__()
         layers, ch = [], c.channels
         for i, w in enumerate(c.d_widths):
             bn = c.d_batch_norm and i > 0
-            layers += [nn.Conv2d(ch, w, c.kernel, 2, (c.kernel - 1) // 2, bias=not bn)]
+            layers += [spectral(nn.Conv2d(ch, w, c.kernel, 2, (c.kernel - 1) // 2, bias=not bn), c.d_spectral_norm)]
             layers += [nn.BatchNorm2d(w)] if bn else []
             layers += [nn.LeakyReLU(0.2), Dropout(c.d_dropout)]
             ch = w
         self.body = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
             n_flat = self.body(torch.zeros(1, c.channels, c.image_size, c.image_size)).shape[1]
-        self.head = nn.Linear(n_flat, 1)
+        self.n_flat = n_flat
+        self.head = spectral(nn.Linear(n_flat, 1), c.d_spectral_norm)
 
     def forward(self, x):  # x: (B, C, H, W) in [-1, 1] → logits (B, 1): "is this real?"
         return self.head(self.body(x))
@@ -83,7 +90,8 @@ def fast(**kw) -> DCGANConfig:
     """Tuned for a 2-core CPU: narrower networks (about 4x fewer multiply-adds per image), 4x4 kernels, and
     batch norm instead of dropout in D (as in the DCGAN paper). Measured on digits with the digits CNN as
     judge (bench/bench_gan.py), after the same 19k training images: D with dropout, as in the tutorial,
-    left G collapsed on one or two shapes; D with batch norm gave strokes in 7 of the 10 classes."""
+    left G collapsed on one or two shapes; D with batch norm gave strokes in 7 of the 10 classes.
+    The spectral-norm D of the hinge option did not beat it at a one-minute budget (bench/results/gan.json)."""
     return replace(DCGANConfig(**kw), g_widths=[128, 64, 32], d_widths=[32, 64], kernel=4, d_dropout=0.0,
                    d_batch_norm=True)
 

@@ -26,6 +26,7 @@ class Picture:
     clf_path: str | None
     a: int
     b: int
+    label: int | None = None   # the class a class-conditional generator draws (G already draws only it)
 
     @property
     def nz(self) -> int:
@@ -58,7 +59,7 @@ def interpolate_tab(p: Picture):
 
 
 def directions_tab(p: Picture):
-    dirs = V.directions(p.gen_path, S.N_DIRECTIONS)
+    dirs = V.directions(p.gen_path, S.N_DIRECTIONS, p.label)
     left, right = st.columns([1, 2.4], gap="large")
     with left:
         st.markdown("**The main directions of variation**")
@@ -102,7 +103,7 @@ def classifier_tab(p: Picture):
     left, right = st.columns([1, 1.25], gap="large")
     with left:
         st.markdown(f"**What does it draw?** The classifier's answers for {V.HISTOGRAM_SAMPLES} random samples")
-        h = V.histogram(p.gen_path, p.clf_path)
+        h = V.histogram(p.gen_path, p.clf_path, label=p.label)
         st.plotly_chart(V.histogram_figure(h), config=V.PLOT_CONFIG, key="latent_hist")
         st.markdown(V.collapse_summary(h))
     with right:
@@ -117,7 +118,7 @@ def classifier_tab(p: Picture):
         steps = c2.slider("Steps (at most)", 2, 60, key=S.widget_key("steps"),
                           help="The walk stops earlier once the classifier is 99.5% sure.")
         S.sync()
-        path = V.steer_path(p.gen_path, p.clf_path, p.a, S.offsets(), S.state()["psi"], target, steps)
+        path = V.steer_path(p.gen_path, p.clf_path, p.a, S.offsets(), S.state()["psi"], target, steps, p.label)
         n = len(path["prob"])
         heads = ["start"] + [f"{i}" for i in range(1, n)]
         V.show_images(path["images"], V.captions(n, heads, list(zip(path["labels"], path["confidence"]))))

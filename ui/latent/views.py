@@ -16,8 +16,9 @@ import streamlit as st
 
 from imgai.checkpoint import CheckpointError, read_meta
 from imgai.grids import gif_bytes, make_grid, upscale
-from imgai.latent import (class_histogram, direction_grid, edited_seed_latents, fits, principal_directions, render,
+from imgai.latent import (class_histogram, class_rows, direction_grid, edited_seed_latents, fits, principal_directions, render,
                           seed_interpolation, steer)
+from imgai.models.cdcgan import FixedClass
 from imgai.train import sample_images
 from ui.latent import state as S
 from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
@@ -52,10 +53,11 @@ def classifier_choices(gen_meta: dict) -> dict:
     return out
 
 
-def generator(path: str):
-    """(generator module in eval mode, meta) — the cached checkpoint's generator half."""
+def generator(path: str, label: int | None = None):
+    """(generator module in eval mode, meta) — the cached checkpoint's generator half; for a class-conditional
+    GAN and a label, the generator drawing that class (so every tab works on it unchanged)."""
     gan, meta = cached_gan(path)
-    return gan.generator, meta
+    return (gan.generator if label is None else FixedClass(gan.generator, label)), meta
 
 
 def classifier(path: str):
@@ -65,40 +67,41 @@ def classifier(path: str):
 # --- cached computations --------------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=8, show_spinner="Finding the generator's main directions (once per model)…")
-def _directions(path: str, mtime: float, k: int):
-    G, meta = generator(path)
+def _directions(path: str, mtime: float, k: int, label: int | None = None):
+    G, meta = generator(path, label)
     return principal_directions(G, meta["config"]["nz"], k=k)
 
 
-def directions(path: str, k: int):
-    return _directions(path, mtime(path), k)
+def directions(path: str, k: int, label: int | None = None):
+    return _directions(path, mtime(path), k, label)
 
 
 @st.cache_data(max_entries=32, show_spinner="Labelling 500 random samples…")
-def _histogram(gen_path: str, gen_mtime: float, clf_path: str, clf_mtime: float, n: int) -> dict:
-    G, meta = generator(gen_path)
+def _histogram(gen_path: str, gen_mtime: float, clf_path: str, clf_mtime: float, n: int, label=None) -> dict:
+    G, meta = generator(gen_path, label)
     return class_histogram(G, classifier(clf_path), meta["config"]["nz"], n=n, seed=0)
 
 
-def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES) -> dict:
-    return _histogram(gen_path, mtime(gen_path), clf_path, mtime(clf_path), n)
+def histogram(gen_path: str, clf_path: str, n: int = HISTOGRAM_SAMPLES, label: int | None = None) -> dict:
+    return _histogram(gen_path, mtime(gen_path), clf_path, mtime(clf_path), n, label)
 
 
 @st.cache_data(max_entries=32, show_spinner="Steering…")
-def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target, steps) -> dict:
-    G, meta = generator(gen_path)
+def _steer(gen_path, gen_mtime, clf_path, clf_mtime, seed, offsets, psi, target, steps, label=None) -> dict:
+    G, meta = generator(gen_path, label)
     nz = meta["config"]["nz"]
-    z0 = edited_seed_latents([seed], nz, directions(gen_path, len(offsets)), offsets, psi)[0]
+    z0 = edited_seed_latents([seed], nz, directions(gen_path, len(offsets), label), offsets, psi)[0]
     walk = steer(G, classifier(clf_path), z0, target, steps=steps, stop_at=0.995)
     path = walk.to_best()  # a walk that rose and fell back ends at its best frame
     return {"images": sample_images(G, path.latents), "prob": path.prob, "labels": path.labels,
             "confidence": path.confidence, "walk_prob": walk.prob}
 
 
-def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int) -> dict:
+def steer_path(gen_path: str, clf_path: str, seed: int, offsets: list, psi: float, target: int, steps: int,
+               label: int | None = None) -> dict:
     """The steering walk from seed `seed` (as edited by the sliders) toward class `target`, with images."""
     return _steer(gen_path, mtime(gen_path), clf_path, mtime(clf_path), int(seed), tuple(offsets), float(psi),
-                  int(target), int(steps))
+                  int(target), int(steps), label)
 
 
 # --- images of latents ----------------------------------------------------------------------------------
@@ -268,3 +271,38 @@ def seed_grid(G, nz: int, clf=None):
             col.button(f"{seeds[i]} · {mark}" if mark else f"seed {seeds[i]}", key=f"latent_grid_{i}",
                        on_click=_pick, args=(seeds[i],), width="stretch", type="primary" if mark else "secondary",
                        help=f"Use seed {seeds[i]} as the seed chosen above.")
+
+
+# --- class-conditional generators -----------------------------------------------------------------------
+
+CLASS_KEY = "latent_class"
+CLASS_GRID_SEEDS = 10     # columns of the one-row-per-class grid
+
+
+def is_conditional(gen_meta: dict) -> bool:
+    return gen_meta.get("kind") == "cdcgan"
+
+
+def class_picker(gen_meta: dict, where=None) -> int | None:
+    """For a class-conditional GAN, the class it is asked to draw (a selectbox); None for any other GAN."""
+    if not is_conditional(gen_meta):
+        return None
+    names = [str(c) for c in gen_meta["class_names"]]
+    if st.session_state.get(CLASS_KEY, 0) >= len(names):
+        st.session_state[CLASS_KEY] = 0
+    return (where or st).selectbox(
+        "Draw the class", list(range(len(names))), format_func=lambda i: names[i], key=CLASS_KEY,
+        help="This generator was trained with the class as an input (a conditional GAN): pick the class it "
+             "draws. Every picture and tab below uses it; the seeds choose the style.")
+
+
+def class_grid(path: str, gen_meta: dict, first_seed: int):
+    """The conditional GAN's whole repertoire: one row per class, one column per seed."""
+    G, _ = generator(path)
+    names = [str(c) for c in gen_meta["class_names"]]
+    seeds = [first_seed + i for i in range(CLASS_GRID_SEEDS) if first_seed + i <= S.MAX_SEED]
+    images = class_rows(G, gen_meta["config"]["nz"], len(names), seeds)
+    st.markdown(f"**One row per class** ({', '.join(names)}, top to bottom), seeds {seeds[0]}–{seeds[-1]} "
+                "across: each column keeps its latent (the style) while the class changes")
+    grey = images[..., 0] if images.shape[-1] == 1 else images
+    st.image(upscale(make_grid(grey, nrow=len(seeds)), 3), output_format="PNG")

@@ -33,7 +33,8 @@ DATASETS = {
     "cifar10": "cifar10 (colour photos, 170 MB)",
     ZIP: "my own .zip of class folders",
 }
-MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent"}
+MODELS = {"cnn": "CNN · learns to recognise", "dcgan": "GAN · learns to invent",
+          "cdcgan": "Conditional GAN · draws the class you ask for"}
 PRESETS = {"fast": "fast", "textbook": "textbook"}
 
 
@@ -51,7 +52,8 @@ OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 HELP = {
     "model": "CNN: a classifier that learns to name what is in a picture. GAN: two networks trained against "
-             "each other — a generator invents pictures, a discriminator judges whether they are real.",
+             "each other — a generator invents pictures, a discriminator judges whether they are real. "
+             "Conditional GAN: the same, but both networks are told the class, so you can ask for a 7.",
     "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
               "textbook: exactly the network and settings of the TensorFlow tutorial.",
     "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. cifar10-5k: "

@@ -1,0 +1,110 @@
+"""The class-conditional GAN: model, training, checkpoint, `generate --label`, and the Latent space page's
+class picker and one-row-per-class grid."""
+import json
+from pathlib import Path
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from imgai.checkpoint import load_checkpoint, save_checkpoint
+from imgai.cli import main
+from imgai.models import CDCGAN, GAN_PRESETS, build_model, model_config
+from imgai.models.cdcgan import FixedClass, conditional
+from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.train import sample_images
+
+
+@pytest.mark.parametrize("preset", GAN_PRESETS)
+@pytest.mark.parametrize("channels,size", [(1, 28), (3, 32)])
+def test_conditional_shapes(preset, channels, size):
+    gan = CDCGAN(conditional(GAN_PRESETS[preset](channels=channels, image_size=size), n_classes=4))
+    y = torch.tensor([0, 1, 2, 3])
+    x = gan.generator(torch.randn(4, gan.config.nz), y)
+    assert x.shape == (4, channels, size, size) and gan.discriminator(x, y).shape == (4, 1)
+
+
+def test_the_label_changes_the_picture_and_the_verdict():
+    torch.manual_seed(0)
+    gan = CDCGAN(conditional(GAN_PRESETS["fast"](channels=1, image_size=28), n_classes=10)).eval()
+    z = torch.randn(1, gan.config.nz).repeat(2, 1)
+    y = torch.tensor([3, 7])
+    x = gan.generator(z, y)
+    assert not torch.equal(x[0], x[1])
+    same = x[:1].repeat(2, 1, 1, 1)
+    d = gan.discriminator(same, y)
+    assert d[0] != d[1]  # the projection: D's verdict on one image depends on the class it is said to be
+
+
+def test_fixed_class_draws_one_class():
+    gan = CDCGAN(conditional(GAN_PRESETS["fast"](channels=1, image_size=28), n_classes=10)).eval()
+    z = torch.randn(3, gan.config.nz)
+    assert torch.equal(FixedClass(gan.generator, 7)(z), gan.generator(z, torch.full((3,), 7)))
+
+
+@pytest.fixture(scope="module")
+def trained(digits, tmp_path_factory):
+    """A class-conditional GAN trained for a few steps through the run machinery, saved as a checkpoint."""
+    cfg = replace(default_train_config("cdcgan", "fast"), epochs=1, batch_size=16, sample_every=3)
+    data = replace(digits, train_x=digits.train_x[:80], train_y=digits.train_y[:80])
+    run = prepare_run(RunSpec("cdcgan", train=cfg), data=data, device="cpu")
+    events = list(run.loop())
+    path = save_checkpoint(tmp_path_factory.mktemp("cgan") / "tiny-cdcgan", run.model, {**run.meta, "step": 5})
+    return run, events, path
+
+
+def test_training_yields_grids_with_a_column_per_class(trained):
+    run, events, _ = trained
+    grids = [e for e in events if e.get("event") == "samples"]
+    assert [g["step"] for g in grids] == [0, 3, 5] and grids[-1]["images"].shape == (100, 28, 28, 1)
+    assert len([m for m in events if "loss_d" in m]) == 5
+    assert run.meta["kind"] == "cdcgan" and run.model.config.n_classes == 10
+
+
+def test_checkpoint_round_trip_gives_identical_samples(trained):
+    run, _, path = trained
+    gan, meta = load_checkpoint(path)
+    assert meta["kind"] == "cdcgan"
+    z, y = torch.randn(4, gan.config.nz), torch.tensor([0, 4, 7, 9])
+    assert np.array_equal(sample_images(gan.generator, z, y), sample_images(run.model.generator, z, y))
+    rebuilt = build_model("cdcgan", model_config(gan))
+    assert rebuilt.load_state_dict(gan.state_dict(), strict=True)
+
+
+def test_generate_label_writes_that_class(trained, tmp_path, capsys):
+    _, _, path = trained
+    gan, _ = load_checkpoint(path)
+    assert main(["generate", "--weights", str(path), "--label", "7", "--n", "5", "--seed", "2",
+                 "--out", str(tmp_path / "sevens.npy")]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["label"] == "7" and line["n"] == 5
+    got = np.load(tmp_path / "sevens.npy")
+    from imgai.latent import seed_latents
+    want = sample_images(gan.generator, seed_latents(2, 5, gan.config.nz), torch.full((5,), 7))[..., 0]
+    assert got.shape == (5, 28, 28) and np.array_equal(got, want)
+
+
+def test_generate_label_refusals_are_one_line(trained, tmp_path, capsys):
+    _, _, path = trained
+    assert main(["generate", "--weights", str(path), "--label", "eleven", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "not a class of this model" in capsys.readouterr().err
+    from imgai.checkpoint import WEIGHTS_DIR
+    assert main(["generate", "--weights", str(WEIGHTS_DIR / "digits-dcgan"), "--label", "3",
+                 "--out", str(tmp_path / "y.npy")]) == 2
+    assert "needs a class-conditional GAN" in capsys.readouterr().err
+
+
+def test_latent_page_has_a_class_picker_and_a_row_per_class(trained, monkeypatch):
+    _, _, path = trained
+    monkeypatch.setenv("IMGAI_MODELS", str(path.parent))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "latent.py"), default_timeout=120)
+    at.query_params.update({"gen": path.name})
+    at.run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="latent_class")
+    assert picker.value == 0 and len(picker.options) == 10
+    assert any("One row per class" in m.value for m in at.markdown)
+    picker.set_value(7).run()
+    assert not at.exception and at.selectbox(key="latent_class").value == 7
