@@ -11,15 +11,12 @@ import streamlit as st
 
 from imgai.augment_experiment import AugmentSpec, ExperimentError, prepare_experiment, summarize
 from imgai.checkpoint import CheckpointError, list_checkpoints
-from imgai.data import DatasetError
-from imgai.jobs import JobLimitError
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import augment_figure
+from ui.experiments.queued import queued_section
 from ui.experiments.text import md
-from ui.jobs import current_job, registry, rerun_if_ended, submit
 from ui.train.setup_panel import cached_dataset
 
-POLL_S = 1.0
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results" / "experiments.json"
 LABELLERS = {"shipped": "the shipped digits CNN (it learned from all 4,500 labelled digits)",
              "self": "the network trained on the few real images itself (pseudo-labels)"}
@@ -69,38 +66,17 @@ def _setup() -> AugmentSpec | None:
                        steps=int(steps), labeller=labeller, generator=generator)
 
 
-def _start(spec: AugmentSpec):
-    st.session_state.pop("exp_aug_error", None)
-    job = current_job(full_run=False)
-    if job is not None and job.active:
-        return
-    try:
-        submit(prepare_experiment(spec, cached_dataset("digits")))
-    except JobLimitError as e:
-        st.session_state["exp_aug_error"] = f"Cannot start now: {e}."
-    except (ExperimentError, CheckpointError, DatasetError, ValueError) as e:
-        st.session_state["exp_aug_error"] = f"Cannot start this experiment: {str(e).splitlines()[0][:200]}"
+def _prepare(spec: AugmentSpec):
+    return prepare_experiment(spec, cached_dataset("digits"))
 
 
 def augment_section(store, owner: str):
     st.caption(EXPLAIN)
     _benchmark()
     st.markdown("##### Run it yourself")
-    job = current_job()
-    busy = job is not None and job.active
-    spec = _setup()
-    st.button("Start experiment", type="primary", icon=":material/play_arrow:", key="exp_aug_start",
-              disabled=busy or spec is None, on_click=_start, args=(spec,),
-              help="Stop your current run first: one run at a time per user." if busy else
-                   "Trains every setting in the background; you can switch pages meanwhile.")
-    if st.session_state.get("exp_aug_error"):
-        st.error(st.session_state["exp_aug_error"])
-    if job is not None and "experiment" in job.meta:
-        st.fragment(_live, run_every=POLL_S if job.active else None)(job.id)
-        return
-    stored = [r for r in store.runs(owner=owner, limit=50) if "experiment" in (r["settings"] or {})]
-    if stored:
-        run = store.get(stored[0]["id"])
+    run = queued_section("exp_aug", "experiment", "Start experiment", _setup(), _prepare,
+                         (ExperimentError, CheckpointError), _live, store, owner)
+    if run is not None:
         e = run["settings"]["experiment"]
         st.caption(f"Your last experiment ({run['status']}): {md(Path(str(e.get('generator', '?'))).name)}, "
                    f"{md(e.get('labeller', '?'))} labeller, {e.get('steps', '?')} steps per network, "
@@ -108,12 +84,7 @@ def augment_section(store, owner: str):
         show_results(summarize(run["history"]), key="exp_aug_chart_stored")
 
 
-def _live(job_id: str):
-    job = registry().get(job_id)
-    if job is None:
-        return
-    job.heartbeat()
-    rerun_if_ended(job)
+def _live(job):
     rows = job.metrics()
     p = float(rows[-1]["progress"]) if rows else 0.0
     status = {"error": f"stopped by an error: {job.error}"}.get(job.status, job.status)

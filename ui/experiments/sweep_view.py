@@ -9,15 +9,12 @@ come from the job while it is on the server and from the run store afterwards (a
 import pandas as pd
 import streamlit as st
 
-from imgai.data import DatasetError
-from imgai.jobs import JobLimitError
 from imgai.sweep import KNOBS, SweepError, SweepSpec, curves, grid, prepare_sweep, summarize
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import sweep_figure, train_val_figure
-from ui.jobs import current_job, registry, rerun_if_ended, submit
+from ui.experiments.queued import queued_section
 from ui.train.setup_panel import cached_dataset
 
-POLL_S = 1.0
 VALUES = {  # what a student picks from; the first values are the defaults
     "lr": ([3e-4, 3e-3, 3e-2], [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]),
     "batch_size": ([32, 128], [8, 16, 32, 64, 128, 256, 512]),
@@ -74,50 +71,21 @@ def _setup() -> SweepSpec | None:
     return SweepSpec(knobs=knobs, folds=int(folds), epochs=float(epochs), dataset=dataset)
 
 
-def _start(spec: SweepSpec):
-    st.session_state.pop("exp_sweep_error", None)
-    job = current_job(full_run=False)
-    if job is not None and job.active:
-        return
-    try:
-        submit(prepare_sweep(spec, data=cached_dataset(spec.dataset)))
-    except JobLimitError as e:
-        st.session_state["exp_sweep_error"] = f"Cannot start now: {e}."
-    except (SweepError, DatasetError, ValueError) as e:
-        st.session_state["exp_sweep_error"] = f"Cannot start this sweep: {str(e).splitlines()[0][:200]}"
+def _prepare(spec: SweepSpec):
+    return prepare_sweep(spec, data=cached_dataset(spec.dataset))
 
 
 def sweep_section(store, owner: str):
-    job = current_job()
-    busy = job is not None and job.active
-    spec = _setup()
-    st.button("Start sweep", type="primary", icon=":material/play_arrow:", key="exp_sweep_start",
-              disabled=busy or spec is None, on_click=_start, args=(spec,),
-              help="Stop your current run first: one run at a time per user." if busy else
-                   "Trains every setting in the background; you can switch pages meanwhile.")
-    if st.session_state.get("exp_sweep_error"):
-        st.error(st.session_state["exp_sweep_error"])
-    if job is not None and "sweep" in job.meta:
-        st.fragment(_live, run_every=POLL_S if job.active else None)(job.id)
-        return
-    stored = [r for r in store.runs(owner=owner, limit=50) if "sweep" in (r["settings"] or {})]
-    if stored:
-        run = store.get(stored[0]["id"])
+    run = queued_section("exp_sweep", "sweep", "Start sweep", _setup(), _prepare, (SweepError,), _live, store, owner)
+    if run is not None:
         last = SweepSpec(**run["settings"]["sweep"])
         st.caption(f"Your last sweep ({run['status']}): {' and '.join(KNOBS[k][2] for k in last.knobs)}, "
                    f"{FOLDS.get(last.folds, f'{last.folds}-fold cross-validation')}, {last.epochs:g} epochs per run, "
                    f"{last.dataset}")
         show_results(run["history"], last)
-    else:
-        st.caption("Results appear here while the sweep runs.")
 
 
-def _live(job_id: str):
-    job = registry().get(job_id)
-    if job is None:
-        return
-    job.heartbeat()
-    rerun_if_ended(job)
+def _live(job):
     spec = SweepSpec(**job.meta["sweep"])
     rows = job.metrics()
     n_runs = len(grid(spec.knobs)) * spec.folds
