@@ -32,8 +32,9 @@ from .models import build_on_meta, model_config, model_from_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MAX_JSON_BYTES = 1_000_000  # a sidecar is a few KB; refuse anything absurd before parsing it
-# The largest model the app builds (the textbook DCGAN) has about 2.5 million parameters; 50 million (200 MB
-# of float32) leaves room for bigger experiments while refusing a description that would fill the memory.
+# The app's own models have a few million parameters at most (the textbook GANs on colour pictures); 50 million
+# (200 MB of float32) leaves room for bigger experiments while refusing a description that would fill the memory.
+# imgai.runs refuses to build a model beyond it too, so nothing trained here is refused when loaded.
 MAX_PARAMETERS = 50_000_000
 IMAGE_SIZES = (28, 32)      # what the CNN and the DCGAN are made for (imgai.runs trains only these)
 STALE_TMP_S = 600           # a save takes well under a second; a temporary file this old was left by a crash

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from .checkpoint import MAX_PARAMETERS  # the same cap as loading: what trains here can be loaded back
 from .data import ImageData, load_dataset
 from .models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
 from .models.cdcgan import conditional
@@ -75,7 +76,6 @@ OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_n
 # Any other field of the model's config (widths, nz: tests and the CLI shrink or grow networks) is a structural
 # override: allowed, and bounded by the size of the model it builds (build_for_data) rather than field by field.
 CONFIGS = {"cnn": CNNConfig, "dcgan": DCGANConfig, "cdcgan": CDCGANConfig}
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights: far beyond any network these pages train on a CPU
 
 
 class SettingsError(ValueError):

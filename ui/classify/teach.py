@@ -25,8 +25,8 @@ from ui.progress import ReadingProgress
 from ui.safe_text import md, md_line
 
 MAX_CLASSES = 8
-# a zip for Teach holds a handful of photos per class: at ~35 ms a photo through the ImageNet network
-# (imgai/photo.py) 400 photos take about 15 s, and their 224×224 pixels ~60 MB while being read
+# a zip for Teach holds a handful of photos per class: each one goes through the ImageNet network
+# (imgai/photo.py; its time per photo is in bench/results/latency.json), so 400 keep the wait short
 MAX_ZIP_PHOTOS = 400
 ZIP_READ = "teach_zip_read"   # the last zip read: its classes and features (the uploader has its own key)
 
