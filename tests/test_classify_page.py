@@ -155,6 +155,24 @@ def test_results_csv_has_a_row_per_file():
     assert csv[2].startswith("b.png,,,,b.png: not an image file")
 
 
+def test_results_csv_cannot_start_a_spreadsheet_formula():
+    """A file named like a formula and a taught label like one are written as text, numbers as numbers."""
+    import csv
+    import io
+
+    from ui.classify.batch import results_csv, results_table
+    recs = [{"name": "=HYPERLINK(\"http://x\",\"y\").png", "error": None,
+             "prediction": {"label": "@SUM(A1)", "prob": 0.5, "top": [["@SUM(A1)", 0.5], ["-cat", 0.25]]}},
+            {"name": "+1.png", "error": "+1.png: not an image file"}]
+    rows = list(csv.DictReader(io.StringIO(results_csv(results_table(recs, "-model")).decode())))
+    for row in rows:
+        for name, cell in row.items():
+            assert not cell.startswith(("=", "+", "-", "@")), (name, cell)
+    assert rows[0]["file"] == "'=HYPERLINK(\"http://x\",\"y\").png"
+    assert rows[0]["prediction"] == "'@SUM(A1)" and rows[0]["confidence"] == "0.5"
+    assert rows[1]["error"] == "'+1.png: not an image file" and rows[1]["model"] == "'-model"
+
+
 def test_imagenet_names_the_cat(models):
     at = start("imagenet")
     assert "1000 everyday things" in " ".join(c.value for c in at.caption)

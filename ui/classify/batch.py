@@ -31,6 +31,23 @@ def results_table(records: list[dict], model_name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "prediction", "confidence", "top 5", "error", "model"])
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula. File names and taught labels are the
+# user's text (a file named "=HYPERLINK(...).png" is a legal name), so the CSV quotes them as text (OWASP's
+# advice for CSV injection: a leading apostrophe, which spreadsheets hide).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def results_csv(df: pd.DataFrame) -> bytes:
+    """The table as CSV bytes in which no text cell can start a spreadsheet formula; numbers stay numbers."""
+    def as_text(v):
+        return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = safe[col].map(as_text)
+    return safe.to_csv(index=False).encode()
+
+
 def _over_budget(files) -> str | None:
     """The one-line refusal when the batch's headers add up to more decoded pixels than one upload may cost
     (intake.PixelBudget), before any file is decoded; None when they fit. Headers only: a few KB each."""
@@ -89,7 +106,7 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
                 "error": st.column_config.TextColumn("error", width="large"),
             })
     st.download_button(
-        "Download results (CSV)", df.to_csv(index=False).encode(), file_name="imgai-classify.csv",
+        "Download results (CSV)", results_csv(df), file_name="imgai-classify.csv",
         mime="text/csv", key="classify_csv", on_click="ignore", icon=":material/download:",
         help="One row per file: prediction, confidence, the top 5 with probabilities, or why it was refused.")
 
