@@ -47,6 +47,9 @@ DATASET_PRESETS = {
 TRAIN_PRESETS[("cdcgan", "fast")] = replace(TRAIN_PRESETS[("dcgan", "fast")], n_samples=100)
 TRAIN_PRESETS[("cdcgan", "textbook")] = replace(TRAIN_PRESETS[("dcgan", "textbook")], n_samples=100)
 MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS, "cdcgan": GAN_PRESETS}
+# The class-conditional GAN's own model settings per preset, on top of the DCGAN preset's networks
+# (imgai.models.cdcgan.CDCGANConfig). Measured in bench/results/gan-conditional.json.
+CONDITIONAL_PRESETS = {"fast": {}, "textbook": {}}
 
 # The sane range of every number a run takes: (lowest, highest), both allowed. Outside it a run cannot learn,
 # or ties up the server for no gain. The Train page's widgets and the CLI both stay inside these.
@@ -66,6 +69,7 @@ LIMITS = {
     "seed": (0, 2**63 - 1),         # torch.Generator.manual_seed takes 64-bit seeds
     "dropout": (0, 0.95),           # model overrides: 1 would drop everything
     "d_dropout": (0, 0.95),
+    "aux_weight": (0, 10),          # cdcgan: the class head's share of both losses; 10 drowns the GAN's own
 }
 LABELS = {"lr": "learning rate", "beta1": "Adam's beta1", "d_dropout": "dropout in D"}  # else: name with spaces
 INTEGER = {"batch_size", "log_every", "sample_every", "n_samples", "seed"}
@@ -176,7 +180,7 @@ def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | N
     else:
         cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
         if model == "cdcgan":
-            cfg = conditional(cfg, n_classes=len(data.class_names))
+            cfg = conditional(cfg, n_classes=len(data.class_names), **CONDITIONAL_PRESETS[preset])
     build = {"cnn": CNN, "dcgan": DCGAN, "cdcgan": CDCGAN}[model]
     try:
         cfg = replace(cfg, **(overrides or {}))
