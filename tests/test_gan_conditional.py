@@ -173,3 +173,33 @@ def test_latent_page_has_a_class_picker_and_a_row_per_class(trained, monkeypatch
     assert any("One row per class" in m.value for m in at.markdown)
     picker.set_value(7).run()
     assert not at.exception and at.selectbox(key="latent_class").value == 7
+
+
+def test_the_train_page_trains_the_conditional_gan_with_its_preset():
+    """The Train page's cdcgan run is the fast preset's (class head included) and ends with a grid per class."""
+    import time
+
+    from ui.jobs import registry
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py"),
+                           default_timeout=60).run()
+    at.radio(key="train_model").set_value("cdcgan")
+    at.radio(key="train_preset").set_value("fast")
+    at.run()
+    at.radio(key="knob_length_cdcgan_fast").set_value("seconds").run()
+    at.number_input(key="knob_seconds_cdcgan_fast").set_value(2).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    job = registry().get(at.session_state["imgai_job_id"])
+    try:
+        t0 = time.monotonic()
+        while not any("finished" in s.value for s in at.success):
+            assert time.monotonic() - t0 < 45, "the run did not finish"
+            time.sleep(0.3)
+            at.run()
+            assert not at.exception, at.exception
+        assert job.meta["kind"] == "cdcgan"
+        assert all(job.meta["config"][k] == v for k, v in CONDITIONAL_PRESETS["fast"].items())
+        assert job.grid_history()[-1][1].shape[0] == 100  # ten columns, one class each
+    finally:
+        job.stop()
+        job.wait(10)
