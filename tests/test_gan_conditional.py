@@ -56,6 +56,15 @@ def test_the_class_head_reads_d_features_in_the_same_pass():
     assert not any("classify" in k for k in plain.state_dict())  # checkpoints without the head load as before
 
 
+
+@pytest.mark.parametrize("overrides", [{}, {"d_spectral_norm": True}])
+def test_a_seeded_build_keeps_the_projections_small_initial_weights(digits, overrides):
+    """The projection's embedding starts at N(0, 0.02) in a seeded build too (imgai.models.init_weights): at
+    N(0, 1) its sum over D's features swamped the "real?" logit and the fast run collapsed to one picture a class."""
+    D = build_for_data("cdcgan", "fast", digits, overrides).discriminator
+    w = D.embed.parametrizations.weight.original if overrides else D.embed.weight
+    assert 0.015 < float(w.std()) < 0.025
+
 def test_class_loss_is_weighted_cross_entropy():
     logits, y = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]), torch.tensor([0, 2])
     want = torch.nn.functional.cross_entropy(logits, y)

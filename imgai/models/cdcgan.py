@@ -40,7 +40,8 @@ class ProjectionDiscriminator(Discriminator):
     def __init__(self, c: CDCGANConfig):
         super().__init__(DCGANConfig(**_base_fields(c)))
         embed = nn.Embedding(c.n_classes, self.n_flat)
-        nn.init.normal_(embed.weight, std=0.02)  # N(0, 1) would swamp the "real?" logit: a sum over n_flat terms
+        embed.init_std = 0.02  # N(0, 1) would swamp the "real?" logit: a sum over n_flat terms (init_weights reads it)
+        nn.init.normal_(embed.weight, std=embed.init_std)
         self.embed = spectral(embed, c.d_spectral_norm)
         self.classify = nn.Linear(self.n_flat, c.n_classes) if c.aux_weight > 0 else None  # AC-GAN's head
 
