@@ -17,29 +17,33 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_gan import BASELINE_TRAIN, _shared, run_all
+from bench_gan import _shared, run_all
 from record import add_dry_run, record
 
 from imgai.runs import build_for_data, default_train_config
 
-# Every setting spelled out in full (training changes, model changes), so "before" stays put when the preset
+# Every setting spelled out in full (training changes, model changes), so "before" stays put when a preset
 # moves. "before": the fast preset as the last round shipped it (the DCGAN's fast training settings, a
 # projection discriminator alone).
+BASELINE_TRAIN = dict(batch_size=32, lr=5e-4, beta1=0.5, schedule="constant", augment=False, label_smoothing=0.1,
+                      gan_loss="bce", diffaugment=False, ema=0.0, d_lr_ratio=1.0)
 BEFORE = (dict(BASELINE_TRAIN), {"aux_weight": 0.0})
 SETTINGS = {
     "before": BEFORE,
     # + D's auxiliary class head trained on real labels, G pushed to make it read the asked class
     "aux": (dict(BASELINE_TRAIN), {"aux_weight": 1.0}),
-    # + the generator's moving average on top (the averaged G is the one sampled)
+    # + the generator's moving average on top (the averaged G is the one sampled): the fast preset since this
+    # comparison (imgai.runs)
     "aux+ema": ({**BASELINE_TRAIN, "ema": 0.999}, {"aux_weight": 1.0}),
 }
 
 
-def per_seed(row: dict) -> dict:
+def per_seed(row: dict, per_class: int) -> dict:
     acc = row["asked_class"]
+    hits = [round(share * per_class) for share in acc["per_class"]]  # counts: float32 shares read 0.95 as 0.9499..
     return {"seed": row["seed"], "asked_mean": acc["mean"], "worst_digit": int(min(range(len(acc["per_class"])),
             key=acc["per_class"].__getitem__)), "worst_digit_share": acc["min"], "distance": row["distance"],
-            "readable": row["readable"], "steps": row["steps"]}
+            "readable": row["readable"], "steps": row["steps"], "worst_digit_hits": min(hits), "per_class_n": per_class}
 
 
 def compare(a, out: Path, note: str, names=None):
@@ -53,11 +57,12 @@ def compare(a, out: Path, note: str, names=None):
     runs = {n: [done[(n, s)] for s in seeds] for n in names}
     summary = {}
     for n, rs in runs.items():
-        seed_rows = [per_seed(r) for r in rs]
+        seed_rows = [per_seed(r, a.n // 10) for r in rs]
         summary[n] = {"per_seed": seed_rows,
                       "worst_digit_share_any_seed": min(r["worst_digit_share"] for r in seed_rows),
                       "asked_mean": statistics.fmean(r["asked_mean"] for r in seed_rows),
-                      "every_digit_at_least_95_every_seed": all(r["worst_digit_share"] >= 0.95 for r in seed_rows),
+                      "every_digit_at_least_95_every_seed": all(r["worst_digit_hits"] >= 0.95 * r["per_class_n"]
+                                                                   for r in seed_rows),
                       "distance_mean": statistics.fmean(r["distance"] for r in seed_rows),
                       "readable_mean": statistics.fmean(r["readable"] for r in seed_rows),
                       "steps_mean": statistics.fmean(r["steps"] for r in seed_rows)}

@@ -212,3 +212,13 @@ def test_the_train_page_trains_the_conditional_gan_with_its_preset():
     finally:
         job.stop()
         job.wait(10)
+
+
+def test_the_fast_preset_is_the_setting_the_bench_chose():
+    """imgai.runs' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_cgan import SETTINGS
+    train, model = SETTINGS["aux+ema"]
+    preset = default_train_config("cdcgan", "fast")
+    assert {k: getattr(preset, k) for k in train} == train and CONDITIONAL_PRESETS["fast"] == model
