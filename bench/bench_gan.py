@@ -10,8 +10,8 @@ machine hits every setting alike. Each generator is scored by imgai.quality: the
 the digits CNN's penultimate features of 1,000 samples and of the 500 held-out digits, the share read with
 >= 90% confidence, how many classes those cover and the entropy of the predicted labels, beside the floor:
 1,000 real training digits against the same held-out ones (three draws).
-Part 2 (bench/results/gan-conditional.json): the class-conditional fast preset for --cgan-seconds; the
-share of 100 samples per class that the digits CNN reads as the asked class.
+Part 2 (bench/results/gan-conditional.json): bench_cgan.py's comparison, for --cgan-seconds; the share of
+100 samples per class that the digits CNN reads as the asked class.
 Grids are saved as PNGs under --out to look at.
 """
 import argparse
@@ -21,7 +21,7 @@ import tempfile
 import time
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -172,20 +172,9 @@ def ablation(a, data, clf, out: Path, note: str):
 
 
 def conditional(a, data, clf, out: Path, note: str):
-    jobs = [{"model": "cdcgan", "name": "cdcgan", "seed": seed, "seconds": a.cgan_seconds, "train": {},
-             "model_changes": {}, "n": a.n, "png": str(out / f"cgan-seed{seed}.png")} for seed in a.seeds]
-    runs = [r for r in run_all(jobs, a.workers, a.max_minutes) if r is not None]
-    seeds = [r["seed"] for r in runs]
-    worst = min(r["asked_class"]["min"] for r in runs)
-    figures = {"seconds": a.cgan_seconds, "seeds": seeds, "train": asdict(default_train_config("cdcgan", "fast")),
-               "per_class": a.n // 10, "runs": runs,
-               "worst_class_any_seed": worst}
-    rows = [(f"class-conditional GAN, fast preset, {a.cgan_seconds:.0f} CPU-s: samples the digits CNN reads as the "
-             f"asked digit, mean · worst digit (over {len(seeds)} seeds)",
-             f"{statistics.fmean(r['asked_class']['mean'] for r in runs):.1%} · {worst:.1%}"),
-            (f"class-conditional GAN, {a.cgan_seconds:.0f} CPU-s: Fréchet distance (mean of seeds)",
-             f"{statistics.fmean(r['distance'] for r in runs):.0f}")]
-    record("gan-conditional", figures, readme=rows, dry_run=a.dry_run, note=note)
+    """Part 2 lives in bench_cgan.py (the conditional fast preset before and after, side by side)."""
+    import bench_cgan
+    bench_cgan.compare(argparse.Namespace(**{**vars(a), "seconds": a.cgan_seconds}), out, note)
 
 
 def _load():

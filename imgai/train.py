@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from .data import ImageData, normalize
 from .gan_tricks import GeneratorEMA, d_loss, diff_augment, g_loss
 from .models import use_generator
+from .models.cdcgan import class_loss
 
 
 @dataclass
@@ -323,6 +324,11 @@ def grid_labels(n: int, n_classes: int, device="cpu") -> torch.Tensor:
     return (torch.arange(n) % n_classes).to(device)
 
 
+def _judge(D, x, y: tuple):
+    """D's logits and, for a conditional D with a class head, its class logits (else None), in one pass."""
+    return D.judge(x, *y) if hasattr(D, "judge") else (D(x, *y), None)
+
+
 def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: TrainState | None = None):
     """Train a DCGAN, or a class-conditional one (CDCGAN: G and D also take the class), with the tutorial's
     non-saturating BCE losses or the hinge loss; yields losses, D(x) and D(G(z)) every log step, and a grid
@@ -360,6 +366,7 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     z_fixed = fixed_noise(c.nz, cfg.n_samples, cfg.seed, device)
     y_fixed = grid_labels(cfg.n_samples, c.n_classes, device) if conditional else None
     aug = (lambda x: diff_augment(x, aug_gen)) if cfg.diffaugment else (lambda x: x)
+    aux = getattr(c, "aux_weight", 0.0)  # a conditional D's class head (imgai.models.cdcgan): its loss weight
     real_target = 1 - cfg.label_smoothing
     clock, step = _Clock(), 0
     yield {"event": "samples", "step": 0, "images": sample_images(sampler, z_fixed, y_fixed)}
@@ -371,13 +378,14 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
         y_fake = (torch.randint(0, c.n_classes, (B,), generator=gen).to(device),) if conditional else ()
         fake = G(z, *y_fake)
         # D learns to tell real from fake; fake is detached so this step leaves G alone
-        d_real, d_fake = D(aug(real), *y_real), D(aug(fake.detach()), *y_fake)
-        loss_d = d_loss(cfg.gan_loss, d_real, d_fake, real_target)
+        (d_real, cls_real), d_fake = _judge(D, aug(real), y_real), D(aug(fake.detach()), *y_fake)
+        loss_d = d_loss(cfg.gan_loss, d_real, d_fake, real_target) + (class_loss(cls_real, y_real[0], aux) if aux else 0)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         # G learns to make D say "real" (through the same augmentation, so its gradient is D's)
-        loss_g = g_loss(cfg.gan_loss, D(aug(fake), *y_fake))
+        d_gen, cls_gen = _judge(D, aug(fake), y_fake)
+        loss_g = g_loss(cfg.gan_loss, d_gen) + (class_loss(cls_gen, y_fake[0], aux) if aux else 0)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

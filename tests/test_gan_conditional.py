@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from imgai.checkpoint import load_checkpoint, save_checkpoint
 from imgai.cli import main
 from imgai.models import CDCGAN, GAN_PRESETS, build_model, model_config
-from imgai.models.cdcgan import FixedClass, conditional
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.models.cdcgan import FixedClass, class_loss, conditional
+from imgai.runs import CONDITIONAL_PRESETS, RunSpec, build_for_data, default_train_config, prepare_run
 from imgai.train import sample_images
 
 
@@ -43,6 +43,80 @@ def test_fixed_class_draws_one_class():
     z = torch.randn(3, gan.config.nz)
     assert torch.equal(FixedClass(gan.generator, 7)(z), gan.generator(z, torch.full((3,), 7)))
 
+
+
+def test_the_class_head_reads_d_features_in_the_same_pass():
+    gan = CDCGAN(conditional(GAN_PRESETS["fast"](channels=1, image_size=28), n_classes=10, aux_weight=1.0)).eval()
+    x, y = torch.randn(5, 1, 28, 28), torch.tensor([0, 1, 2, 3, 9])
+    logit, cls = gan.discriminator.judge(x, y)
+    assert logit.shape == (5, 1) and cls.shape == (5, 10)
+    assert torch.equal(logit, gan.discriminator(x, y))  # the head leaves D's real/fake verdict as it was
+    plain = CDCGAN(conditional(GAN_PRESETS["fast"](channels=1, image_size=28), n_classes=10)).discriminator
+    assert plain.classify is None and plain.judge(x, y)[1] is None
+    assert not any("classify" in k for k in plain.state_dict())  # checkpoints without the head load as before
+
+
+
+@pytest.mark.parametrize("overrides", [{}, {"d_spectral_norm": True}])
+def test_a_seeded_build_keeps_the_projections_small_initial_weights(digits, overrides):
+    """The projection's embedding starts at N(0, 0.02) in a seeded build too (imgai.models.init_weights): at
+    N(0, 1) its sum over D's features swamped the "real?" logit and the fast run collapsed to one picture a class."""
+    D = build_for_data("cdcgan", "fast", digits, overrides).discriminator
+    w = D.embed.parametrizations.weight.original if overrides else D.embed.weight
+    assert 0.015 < float(w.std()) < 0.025
+
+def test_class_loss_is_weighted_cross_entropy():
+    logits, y = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]), torch.tensor([0, 2])
+    want = torch.nn.functional.cross_entropy(logits, y)
+    assert torch.allclose(class_loss(logits, y, 0.5), 0.5 * want)
+    assert class_loss(None, y, 1.0) == 0.0 and class_loss(logits, y, 0.0) == 0.0
+
+
+def _aux_run(digits, seed, steps=20, aux=1.0):
+    """A tiny run with the class head: 80 digits, batch 16; returns the model and D's head's loss on them."""
+    cfg = replace(default_train_config("cdcgan", "fast"), epochs=steps / 5, batch_size=16, seed=seed,
+                  sample_every=10_000, ema=0.0)
+    data = replace(digits, train_x=digits.train_x[:80], train_y=digits.train_y[:80])
+    run = prepare_run(RunSpec("cdcgan", train=cfg, model_overrides={"aux_weight": aux}), data=data, device="cpu")
+    D, x, y = run.model.discriminator, data.train_x.float() / 127.5 - 1, data.train_y
+
+    def head_loss():
+        with torch.no_grad():
+            cls = D.eval().judge(x, y)[1]
+        return None if cls is None else torch.nn.functional.cross_entropy(cls, y).item()
+
+    before = head_loss()
+    list(run.loop())
+    return run.model, before, head_loss()
+
+
+def test_the_class_head_learns_the_real_labels(digits):
+    _, before, after = _aux_run(digits, seed=0)
+    assert after < 0.5 * before  # from chance (about ln 10) towards naming the real digits
+
+
+def test_the_class_head_pulls_g_towards_the_asked_class(digits):
+    """G's step includes the head's cross-entropy on the fakes: the same run without it ends elsewhere."""
+    with_head, _, _ = _aux_run(digits, seed=0, steps=5)
+    without, _, _ = _aux_run(digits, seed=0, steps=5, aux=0.0)
+    w1, w0 = with_head.generator.state_dict(), without.generator.state_dict()
+    assert not all(torch.equal(w1[k], w0[k]) for k in w1)
+
+
+def test_a_run_with_the_class_head_is_repeatable_per_seed(digits):
+    a, _, _ = _aux_run(digits, seed=3, steps=5)
+    b, _, _ = _aux_run(digits, seed=3, steps=5)
+    c, _, _ = _aux_run(digits, seed=4, steps=5)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_the_fast_preset_builds_its_conditional_settings(digits):
+    cfg = build_for_data("cdcgan", "fast", digits).config
+    assert all(getattr(cfg, k) == v for k, v in CONDITIONAL_PRESETS["fast"].items())
+    assert build_for_data("cdcgan", "textbook", digits).config.aux_weight == CONDITIONAL_PRESETS["textbook"].get(
+        "aux_weight", 0.0)
 
 @pytest.fixture(scope="module")
 def trained(digits, tmp_path_factory):
@@ -108,3 +182,43 @@ def test_latent_page_has_a_class_picker_and_a_row_per_class(trained, monkeypatch
     assert any("One row per class" in m.value for m in at.markdown)
     picker.set_value(7).run()
     assert not at.exception and at.selectbox(key="latent_class").value == 7
+
+
+def test_the_train_page_trains_the_conditional_gan_with_its_preset():
+    """The Train page's cdcgan run is the fast preset's (class head included) and ends with a grid per class."""
+    import time
+
+    from ui.jobs import registry
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py"),
+                           default_timeout=60).run()
+    at.radio(key="train_model").set_value("cdcgan")
+    at.radio(key="train_preset").set_value("fast")
+    at.run()
+    at.radio(key="knob_length_cdcgan_fast").set_value("seconds").run()
+    at.number_input(key="knob_seconds_cdcgan_fast").set_value(2).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    job = registry().get(at.session_state["imgai_job_id"])
+    try:
+        t0 = time.monotonic()
+        while not any("finished" in s.value for s in at.success):
+            assert time.monotonic() - t0 < 45, "the run did not finish"
+            time.sleep(0.3)
+            at.run()
+            assert not at.exception, at.exception
+        assert job.meta["kind"] == "cdcgan"
+        assert all(job.meta["config"][k] == v for k, v in CONDITIONAL_PRESETS["fast"].items())
+        assert job.grid_history()[-1][1].shape[0] == 100  # ten columns, one class each
+    finally:
+        job.stop()
+        job.wait(10)
+
+
+def test_the_fast_preset_is_the_setting_the_bench_chose():
+    """imgai.runs' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_cgan import SETTINGS
+    train, model = SETTINGS["aux+ema"]
+    preset = default_train_config("cdcgan", "fast")
+    assert {k: getattr(preset, k) for k in train} == train and CONDITIONAL_PRESETS["fast"] == model

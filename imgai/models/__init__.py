@@ -100,7 +100,8 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
             _init_spectral_norm(m, generator, done)
         elif isinstance(m, nn.Embedding):
             w = _weight(m)
-            nn.init.normal_(w, generator=generator)  # torch's default for embeddings
+            # torch's default N(0, 1), unless the layer asks for a smaller spread (cdcgan's projection)
+            nn.init.normal_(w, std=getattr(m, "init_std", 1.0), generator=generator)
             done.add(w)
             _init_spectral_norm(m, generator, done)
         elif isinstance(m, nn.modules.batchnorm._NormBase):
