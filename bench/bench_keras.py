@@ -215,6 +215,8 @@ def main():
                 d["cpu"][side] += cpu_rates[1:]
                 d["first_epoch_s"][side].append(round(len(data.train_y) // 32 * 32 / rates[0], 2))
                 d["val_acc"][side].append(round(acc, 4))
+                print(f"round {r + 1}/{a.rounds}, {t} thread(s), {side}: images/s {[round(x) for x in rates]}, "
+                      f"per CPU-second {[round(x) for x in cpu_rates]}", file=sys.stderr, flush=True)
     figures = {"threads": threads, "interop_threads": 1, "batch_size": 32, "epochs_per_round": a.epochs,
                "rounds": a.rounds, "tensorflow": info.get("tensorflow"), "keras_jit_compile": info.get("jit_compile"),
                "torch_intraop_backend": torch.__config__.parallel_info().splitlines()[-1].strip(),
