@@ -186,8 +186,8 @@ def main():
     if a.plain_side:  # this script's own subprocess: the plain loop in a fresh process
         print(json.dumps(plain_epochs(*a.plain_side, n_train=256 if a.dry_run else None)))
         return
-    cores = configure_threads()  # every core, one inter-op thread; each setting below changes the intra-op count
-    threads = sorted({int(t) for t in a.threads.split(",")}) if a.threads else sorted({1, cores})
+    configure_threads()  # one inter-op thread, memory reuse; each setting below sets the intra-op count itself
+    threads = sorted({int(t) for t in a.threads.split(",")}) if a.threads else sorted({1, os.cpu_count() or 1})
     device = pick_device()
     data = load_dataset("cifar10-5k")
     if a.dry_run:

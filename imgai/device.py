@@ -45,16 +45,27 @@ def keep_freed_memory(mmap_mb: int = 128, trim_mb: int = 256) -> bool:
         return _malloc_tuned
 
 
+def busy_cores() -> int:
+    """Cores other work keeps busy now: the whole part of the 1-minute load average (0 where there is none)."""
+    try:
+        return int(os.getloadavg()[0])
+    except (AttributeError, OSError):  # Windows has no load average
+        return 0
+
+
 def configure_threads(share: int = 1, spare: int = 0) -> int:
-    """Set torch's intra-op threads: the cores, less `spare` kept for other work, split between `share`
-    trainings that may run at once; no inter-op pool (our models are too small to run two ops at once).
-    IMGAI_THREADS overrides. torch's setting is process-wide: call once, at start-up.
+    """Set torch's intra-op threads: the free cores (all of them, less `spare` kept for other work and less
+    those the load average says other processes keep busy), split between `share` trainings that may run at
+    once; no inter-op pool (our models are too small to run two ops at once). IMGAI_THREADS overrides.
+    torch's setting is process-wide: call once, at start-up.
 
     Never more threads than free cores: each small op is a parallel region that waits for its slowest
     thread, so one thread pre-empted by another process stalls them all (on 2 cores shared with one other
-    busy process, GAN training with 2 threads ran many times slower than with 1)."""
+    busy process, GAN training with 2 threads ran many times slower than with 1; the textbook CNN with 2
+    threads on 2 busy cores ran at a third of its 1-thread speed: bench/results/keras.json)."""
     cores = os.cpu_count() or 1
-    n = int(os.environ.get("IMGAI_THREADS") or 0) or max(1, (cores - spare) // max(1, share))
+    free = max(1, cores - spare - busy_cores())
+    n = int(os.environ.get("IMGAI_THREADS") or 0) or max(1, free // max(1, share))
     torch.set_num_threads(n)
     keep_freed_memory()
     try:

@@ -53,3 +53,42 @@ def test_keep_freed_memory_is_idempotent():
     from imgai.device import keep_freed_memory
     first = keep_freed_memory()
     assert keep_freed_memory() is first  # False off glibc, where nothing changes
+
+
+@pytest.mark.parametrize("cores,load,share,spare,expected", [
+    (2, 0.3, 1, 0, 2),    # a quiet machine: every core
+    (2, 1.7, 1, 0, 1),    # one core busy with other work: one thread, not two that wait on each other
+    (2, 7.0, 1, 0, 1),    # ever so busy: still one
+    (16, 2.2, 1, 0, 14),
+    (16, 0.0, 3, 1, 5),   # the app: a core for the server, the rest split between 3 jobs
+])
+def test_threads_never_outnumber_free_cores(monkeypatch, cores, load, share, spare, expected):
+    import os
+
+    import torch
+
+    from imgai import device
+    monkeypatch.delenv("IMGAI_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    before = torch.get_num_threads()
+    try:
+        assert device.configure_threads(share=share, spare=spare) == expected
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_imgai_threads_overrides_the_load(monkeypatch):
+    import os
+
+    import torch
+
+    from imgai import device
+    monkeypatch.setenv("IMGAI_THREADS", "3")
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    before = torch.get_num_threads()
+    try:
+        assert device.configure_threads() == 3
+    finally:
+        torch.set_num_threads(before)
