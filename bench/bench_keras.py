@@ -2,30 +2,40 @@
 
 Same network (the TensorFlow CIFAR-10 tutorial CNN: valid convs 32/64/64, Dense 64), same batch size (32,
 Keras's default), same optimizer (Adam 1e-3), same data (the bundled cifar10-5k), same number of threads, on
-the same machine at the same time: rounds alternate imgai, the loop imgai ran before (NCHW, torch's default
-Adam) and Keras, so a busy machine slows all alike.
-Images/s are training-only (no validation) and skip each round's first epoch (Keras traces its graph then;
-imgai warms up its kernels), and the median epoch of all rounds is reported; so are images per CPU-second of
-the training process, which a machine shared with other work disturbs less than wall-clock time.
+the same machine at the same time. Three sides, each at every thread count of --threads (default: 1 and
+every core), both frameworks with that many intra-op threads and one inter-op thread:
 
-    PYTHONPATH=. python bench/bench_keras.py [--epochs 3] [--rounds 3] [--keras-python PATH] [--dry-run]
+- imgai: the engine's textbook run (imgai.runs.prepare_run(...).loop()), as the CLI and the app train;
+- plain: the loop as pytorch/examples would write it (NCHW, torch's default Adam, the network's blocks as
+  built, glibc's default malloc), in its own process: what imgai's engine adds over plain PyTorch;
+- keras: the seed's program (model.fit), in its own process and virtual environment.
+
+Rounds alternate the sides, so a busy machine slows all alike. Images/s are training-only (no validation)
+and the median epoch of all rounds is reported, without each round's first epoch (Keras traces and compiles
+its graph then, imgai warms up its kernels); that first epoch's seconds are reported too, so any compile
+time is in the figures. So are images per CPU-second of the training process, which a machine shared with
+other work disturbs less than wall-clock time.
+
+    PYTHONPATH=. python bench/bench_keras.py [--epochs 3] [--rounds 3] [--threads 1,2] [--keras-python PATH] [--dry-run]
 
 Keras runs in its own virtual environment, as a subprocess, so imgai's environment never needs TensorFlow:
 
     python -m venv /work/venv-keras && /work/venv-keras/bin/pip install tensorflow-cpu
 
 The interpreter is --keras-python, else $KERAS_PYTHON, else /work/venv-keras/bin/python; without one the Keras
-side is skipped with a note. A --dry-run runs a few imgai steps only. Writes bench/results/keras.json.
+side is skipped with a note. A --dry-run runs a few imgai and plain steps only. Writes bench/results/keras.json.
 """
 import argparse
 import json
 import os
 import statistics
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 from record import add_dry_run, record
 
 from imgai.data import CIFAR_5K_FILE, load_dataset
@@ -33,6 +43,7 @@ from imgai.device import configure_threads, pick_device
 from imgai.runs import RunSpec, default_train_config, prepare_run
 
 DEFAULT_KERAS_PYTHON = "/work/venv-keras/bin/python"
+ROOT = Path(__file__).resolve().parent.parent
 
 # The seed's program (the TensorFlow CIFAR-10 tutorial), timed per epoch; the data come from the same
 # .npz as imgai's, read without pickle. Prints one JSON line per epoch, then the validation accuracy.
@@ -75,7 +86,8 @@ class Clock(tf.keras.callbacks.Callback):
 
 model.fit(train_images, train_labels, epochs=epochs, batch_size=32, verbose=0, callbacks=[Clock()])
 _, acc = model.evaluate(test_images, test_labels, verbose=0)
-print(json.dumps({"val_acc": float(acc), "tensorflow": tf.__version__}), flush=True)
+print(json.dumps({"val_acc": float(acc), "tensorflow": tf.__version__, "jit_compile": bool(getattr(model, "jit_compile", False))}),
+      flush=True)
 """
 
 
@@ -100,40 +112,56 @@ def imgai_epochs(data, epochs: float, device) -> tuple[list, list, float]:
     return rates, cpu_rates, acc
 
 
-def nchw_epochs(data, epochs: int) -> tuple[list, list, float]:
-    """The loop imgai ran before (as pytorch/examples would write it): NCHW tensors and torch's default Adam,
-    no augmentation. Same model, batches and rate as the engine's textbook run: shows what the layout and
-    the fused optimizer buy."""
+# The loop as pytorch/examples would write it, run by this script in a fresh process (--plain-side), so that
+# nothing imgai sets process-wide (imgai.device.keep_freed_memory) applies to it.
+def plain_epochs(epochs: int, threads: int, n_train: int | None = None) -> dict:
     import torch
+    import torch.nn as nn
     import torch.nn.functional as F
 
     from imgai.data import normalize
     from imgai.runs import build_for_data
-    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    data = load_dataset("cifar10-5k")
+    x, y, B = data.train_x[:n_train], data.train_y[:n_train], 32
     gen = torch.Generator().manual_seed(0)
-    model = build_for_data("cnn", "textbook", data).train()
+    cnn = build_for_data("cnn", "textbook", data)
+    model = nn.Sequential(cnn.features, cnn.classifier).train()  # the blocks as built: each ReLU, then its pool
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y, B = data.train_x, data.train_y, 32
     rates, cpu_rates = [], []
     for _ in range(epochs):
         t, c = time.perf_counter(), time.process_time()
         perm = torch.randperm(len(y), generator=gen)
         for i in range(len(y) // B):
             idx = perm[i * B:(i + 1) * B]
-            loss = F.cross_entropy(model(normalize(x[idx], data.mean, data.std)), y[idx])
+            logits = model(normalize(x[idx], data.mean, data.std))
+            loss = F.cross_entropy(logits, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss.item()  # the engine reads the loss every step too
+            loss.item(), (logits.argmax(1) == y[idx]).float().mean().item()  # the engine reads both every step
         n = len(y) // B * B
         rates.append(n / (time.perf_counter() - t))
         cpu_rates.append(n / (time.process_time() - c))
     with torch.no_grad():
         acc = (model.eval()(normalize(data.val_x, data.mean, data.std)).argmax(1) == data.val_y).float().mean()
-    return rates, cpu_rates, acc.item()
+    return {"rates": rates, "cpu_rates": cpu_rates, "val_acc": acc.item()}
 
 
-def keras_epochs(python: str, epochs: int, threads: int) -> tuple[list, float, str]:
+def plain_side(epochs: int, threads: int, dry_run: bool = False) -> tuple[list, list, float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    args = [sys.executable, str(Path(__file__).resolve()), "--plain-side", str(epochs), str(threads)]
+    r = subprocess.run(args + (["--dry-run"] if dry_run else []), capture_output=True, text=True, env=env,
+                       timeout=3600)
+    if r.returncode != 0:
+        last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit status {r.returncode}"
+        raise SystemExit(f"the plain PyTorch loop failed: {last}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return out["rates"], out["cpu_rates"], out["val_acc"]
+
+
+def keras_epochs(python: str, epochs: int, threads: int) -> tuple[list, list, float, dict]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
     r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads)],
                        capture_output=True, text=True, env=env, timeout=3600)
@@ -142,57 +170,83 @@ def keras_epochs(python: str, epochs: int, threads: int) -> tuple[list, float, s
         raise SystemExit(f"the Keras program failed: {last}")
     lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     epochs = [x for x in lines if "epoch" in x]
-    return ([x["images_per_s"] for x in epochs], [x["images_per_cpu_s"] for x in epochs], lines[-1]["val_acc"],
-            lines[-1]["tensorflow"])
+    return [x["images_per_s"] for x in epochs], [x["images_per_cpu_s"] for x in epochs], lines[-1]["val_acc"], lines[-1]
 
 
 def main():
     ap = add_dry_run(argparse.ArgumentParser())
     ap.add_argument("--epochs", type=int, default=3, help="epochs per round; the first of each is warm-up")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated intra-op thread counts, each side runs at each (default: 1 and every core)")
     ap.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON") or DEFAULT_KERAS_PYTHON)
+    ap.add_argument("--note", default="", help="how busy the machine was, for the record")
+    ap.add_argument("--plain-side", nargs=2, type=int, metavar=("EPOCHS", "THREADS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
-    threads, device = configure_threads(), pick_device()
+    if a.plain_side:  # this script's own subprocess: the plain loop in a fresh process
+        print(json.dumps(plain_epochs(*a.plain_side, n_train=256 if a.dry_run else None)))
+        return
+    configure_threads()  # one inter-op thread, memory reuse; each setting below sets the intra-op count itself
+    threads = sorted({int(t) for t in a.threads.split(",")}) if a.threads else sorted({1, os.cpu_count() or 1})
+    device = pick_device()
     data = load_dataset("cifar10-5k")
     if a.dry_run:
         small = replace(data, train_x=data.train_x[:256], train_y=data.train_y[:256])
-        figures = {"imgai": imgai_epochs(small, 1, device)[:2], "nchw": nchw_epochs(small, 1)[:2]}
-        record("keras", figures, dry_run=True, note="dry run: imgai sides only")
+        torch.set_num_threads(1)
+        figures = {"imgai": imgai_epochs(small, 1, device)[:2], "plain": plain_side(1, 1, dry_run=True)[:2]}
+        record("keras", figures, dry_run=True, note="dry run: imgai and plain sides only")
         return
     keras = a.keras_python if Path(a.keras_python).is_file() else None
-    wall = {"imgai": [], "nchw": [], "keras": []}
-    cpu = {"imgai": [], "nchw": [], "keras": []}
-    accs, tf_version = {"imgai": [], "nchw": [], "keras": []}, None
-    for _ in range(a.rounds):
-        for side, fn in (("imgai", lambda: imgai_epochs(data, a.epochs, device)),
-                         ("nchw", lambda: nchw_epochs(data, a.epochs))):
-            rates, cpu_rates, acc = fn()
-            wall[side] += rates[1:]
-            cpu[side] += cpu_rates[1:]
-            accs[side].append(round(acc, 4))
+    sides = ("imgai", "plain", "keras") if keras else ("imgai", "plain")
+    per = {t: {k: {s: [] for s in sides} for k in ("wall", "cpu", "first_epoch_s", "val_acc")} for t in threads}
+    info, load_before = {}, os.getloadavg()[0]
+    for r in range(a.rounds):
+        for t in threads:
+            for side in (sides if r % 2 == 0 else sides[::-1]):
+                if side == "imgai":
+                    torch.set_num_threads(t)
+                    rates, cpu_rates, acc = imgai_epochs(data, a.epochs, device)
+                elif side == "plain":
+                    rates, cpu_rates, acc = plain_side(a.epochs, t)
+                else:
+                    rates, cpu_rates, acc, info = keras_epochs(keras, a.epochs, t)
+                d = per[t]
+                d["wall"][side] += rates[1:]
+                d["cpu"][side] += cpu_rates[1:]
+                d["first_epoch_s"][side].append(round(len(data.train_y) // 32 * 32 / rates[0], 2))
+                d["val_acc"][side].append(round(acc, 4))
+                print(f"round {r + 1}/{a.rounds}, {t} thread(s), {side}: images/s {[round(x) for x in rates]}, "
+                      f"per CPU-second {[round(x) for x in cpu_rates]}", file=sys.stderr, flush=True)
+    figures = {"threads": threads, "interop_threads": 1, "batch_size": 32, "epochs_per_round": a.epochs,
+               "rounds": a.rounds, "tensorflow": info.get("tensorflow"), "keras_jit_compile": info.get("jit_compile"),
+               "torch_intraop_backend": torch.__config__.parallel_info().splitlines()[-1].strip(),
+               "load_average_1min": {"before": round(load_before, 1), "after": round(os.getloadavg()[0], 1)},
+               "by_threads": {}}
+    rows = []
+    for t in threads:
+        d = per[t]
+        med = {k: {s: statistics.median(v) for s, v in d[k].items() if v} for k in ("wall", "cpu")}
+        f = {"images_per_s": {s: [round(x) for x in v] for s, v in d["wall"].items()},
+             "images_per_cpu_s": {s: [round(x) for x in v] for s, v in d["cpu"].items()},
+             "median": {k: {s: round(x) for s, x in m.items()} for k, m in med.items()},
+             "first_epoch_s": d["first_epoch_s"], "val_acc_after_round": d["val_acc"]}
+        w, c = med["wall"], med["cpu"]
+        f["ratio_to_plain"] = {k: round(m["imgai"] / m["plain"], 3) for k, m in med.items()}
         if keras:
-            rates, cpu_rates, acc, tf_version = keras_epochs(keras, a.epochs, threads)
-            wall["keras"] += rates[1:]
-            cpu["keras"] += cpu_rates[1:]
-            accs["keras"].append(round(acc, 4))
-    med = {k: {side: statistics.median(v) for side, v in d.items() if v} for k, d in (("wall", wall), ("cpu", cpu))}
-    figures = {"threads": threads, "batch_size": 32, "epochs_per_round": a.epochs, "rounds": a.rounds,
-               "images_per_s": {k: [round(r) for r in v] for k, v in wall.items()},
-               "images_per_cpu_s": {k: [round(r) for r in v] for k, v in cpu.items()},
-               "median": {k: {side: round(v) for side, v in d.items()} for k, d in med.items()},
-               "val_acc_after_round": accs, "tensorflow": tf_version}
-    w, c = med["wall"], med["cpu"]
-    rows = [("Textbook CNN on cifar10-5k, batch 32, images per CPU-second: imgai's engine (channels-last, fused "
-             "Adam) / the same loop in NCHW with torch's default Adam, same run",
-             f"{c['imgai']:,.0f} / {c['nchw']:,.0f} = {c['imgai'] / c['nchw']:.2f}x")]
-    if keras:
-        figures["ratio"] = {k: round(d["imgai"] / d["keras"], 3) for k, d in med.items()}
-        rows.append(("Textbook CNN on cifar10-5k, batch 32, training images/s: imgai's engine / the seed's Keras "
-                     f"program (TensorFlow {tf_version}), median epoch, same run",
-                     f"{w['imgai']:,.0f} / {w['keras']:,.0f} = {w['imgai'] / w['keras']:.2f}x"))
-        rows.append(("Same, images per CPU-second (less disturbed by other processes on the machine)",
-                     f"{c['imgai']:,.0f} / {c['keras']:,.0f} = {c['imgai'] / c['keras']:.2f}x"))
-    note = (f"{threads} intra-op thread(s) on both sides; the 2-core machine was shared with other busy processes"
+            f["ratio"] = {k: round(m["imgai"] / m["keras"], 3) for k, m in med.items()}
+            rows.append((f"Textbook CNN on cifar10-5k, batch 32, {t} thread(s) each: training images/s, imgai's engine / "
+                         f"the seed's Keras program (TensorFlow {info.get('tensorflow')}), median epoch, same run",
+                         f"{w['imgai']:,.0f} / {w['keras']:,.0f} = {w['imgai'] / w['keras']:.2f}x"))
+            rows.append((f"Same ({t} thread(s)), images per CPU-second",
+                         f"{c['imgai']:,.0f} / {c['keras']:,.0f} = {c['imgai'] / c['keras']:.2f}x"))
+        if t == threads[0]:
+            rows.append((f"Same ({t} thread(s)), training images/s: imgai's engine / the plain PyTorch loop "
+                         "(NCHW, default Adam, default malloc)",
+                         f"{w['imgai']:,.0f} / {w['plain']:,.0f} = {w['imgai'] / w['plain']:.2f}x"))
+        figures["by_threads"][str(t)] = f
+    note = (f"intra-op threads {threads} on every side, one inter-op thread; the machine's 1-minute load average "
+            f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run on {os.cpu_count()} cores"
+            + (f"; {a.note}" if a.note else "")
             + ("" if keras else f"; Keras side skipped: no interpreter at {a.keras_python} (see the docstring)"))
     record("keras", figures, readme=rows, device=str(device), note=note)
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import ImageData, normalize
+from .device import keep_freed_memory
 from .gan_tricks import GeneratorEMA, d_loss, diff_augment, g_loss
 from .models import use_generator
 from .models.cdcgan import class_loss
@@ -204,6 +205,7 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     """Train a classifier with cross-entropy; yields metrics each log step, and at each epoch end the
     validation accuracy, a grid of validation images with predictions, and the confusion matrix."""
     state = state or TrainState()
+    keep_freed_memory()  # each step reuses the last one's memory instead of page-faulting it in afresh
     gen = torch.Generator().manual_seed(cfg.seed)  # shuffles, augmentation and dropout: this run's own RNG
     use_generator(model, gen)
     # channels-last: oneDNN (CPU) and cuDNN convolve NHWC without reordering each layer's input; with the
@@ -341,6 +343,7 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     if cfg.gan_loss not in ("bce", "hinge"):
         raise ValueError(f"unknown GAN loss '{cfg.gan_loss}': choose bce or hinge")
     state = state or TrainState()
+    keep_freed_memory()
     gen = torch.Generator().manual_seed(cfg.seed)
     use_generator(gan, gen)  # D's dropout draws from this run's generator, not the process-wide one
     aug_gen = torch.Generator().manual_seed(cfg.seed + 7919)  # DiffAugment's own draws: same seed, same run
