@@ -370,10 +370,15 @@ class RayJob:
 
 
 class RayJobRegistry:
-    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself."""
-    backend = "ray"
+    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself.
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+    on_end(job), if given, is called once for every job this registry knows of when it has ended, from a
+    watcher thread that asks the directory every WATCH_EVERY_S seconds: the web server records runs in its
+    run store that way, whether or not a page is still watching them (a closed tab, a page left open)."""
+    backend = "ray"
+    WATCH_EVERY_S = 3.0
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, on_end=None):
         connect(address, num_cpus)
         self.address = address
         self.persistent = bool(address)    # detached actors on a cluster outlive this web server
@@ -386,6 +391,9 @@ class RayJobRegistry:
         self._worker = ray.remote(JobWorker)
         self._lifetime = lifetime
         self._jobs, self._lock = {}, threading.Lock()
+        self._on_end, self._reported = on_end, set()
+        if on_end is not None:
+            threading.Thread(target=self._watch, name="imgai-ray-watch", daemon=True).start()
 
     def submit(self, run, owner: str = "", **job_kw) -> RayJob:
         """Queue a prepared imgai.runs.Run on a worker process; returns its handle at once."""
@@ -419,6 +427,45 @@ class RayJobRegistry:
                      submitted_at=info.get("submitted", 0.0))
         with self._lock:
             return self._jobs.setdefault(job.id, job)
+
+    def report_ended(self, job: RayJob) -> bool:
+        """Hand an ended job to on_end, once (the watcher and a page that saw it end may both call this).
+        Returns whether it was handed over now."""
+        if self._on_end is None or job.active:
+            return False
+        with self._lock:
+            if job.id in self._reported:
+                return False
+            self._reported.add(job.id)
+        try:
+            self._on_end(job)
+        except Exception as e:  # noqa: BLE001 — a store that cannot be written loses this record, not the server
+            print(f"imgai: could not record the ended job {job.id}: {type(e).__name__}: {e}", flush=True)
+        return True
+
+    def sweep(self) -> list:
+        """Report every known job that has ended since the last sweep (one directory call); returns their ids."""
+        with self._lock:
+            watched = [j for j in self._jobs.values() if j.id not in self._reported]
+        if not watched:
+            return []
+        states = ray.get(self._directory.states.remote([j.id for j in watched]), timeout=CALL_TIMEOUT_S)
+        done = []
+        for job in watched:
+            info = states.get(job.id)
+            if info is None or info["state"] == "ended":   # ended, or forgotten by the directory (lost)
+                job._sync(force=True)
+                if self.report_ended(job):
+                    done.append(job.id)
+        return done
+
+    def _watch(self):
+        while ray.is_initialized():
+            time.sleep(self.WATCH_EVERY_S)
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 — Ray busy or shutting down: try again next round
+                pass
 
     def jobs(self, owner=None) -> list:
         ids = ray.get(self._directory.list.remote(owner), timeout=CALL_TIMEOUT_S)

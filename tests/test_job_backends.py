@@ -247,6 +247,27 @@ def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry)
     assert other.get("0123456789ab") is None
 
 
+def test_the_server_records_an_ended_run_even_when_no_page_watches_it(local_ray, tmp_path):
+    """A tab closed before its run ended: nobody polls the job, yet the registry's watcher records it once."""
+    from imgai.ray_jobs import RayJobRegistry, connect
+    from imgai.runstore import RunStore, record_job
+    from ui.jobs import _submit
+    connect(num_cpus=2)
+    store, seen = RunStore(tmp_path / "runs.sqlite"), []
+
+    def on_end(job):
+        seen.append(job.id)
+        record_job(store, job)
+
+    reg = RayJobRegistry(on_end=on_end)
+    reg.WATCH_EVERY_S = 0.5
+    job = _submit(reg, tiny_run("cnn", epochs=0.02), owner="ann")   # and nobody looks at it again
+    wait_for(lambda: seen == [job.id])
+    run = store.get(job.id)
+    assert run["owner"] == "ann" and run["status"] == "done" and run["kind"] == "cnn" and run["history"]
+    assert not reg.report_ended(job) and reg.sweep() == [] and seen == [job.id]   # recorded once, not again
+
+
 def test_a_link_to_a_run_this_server_does_not_know_says_plainly_that_it_was_lost():
     from streamlit.testing.v1 import AppTest
 
