@@ -100,6 +100,7 @@ class RayJob:
         self._pending = None          # a poll on its way
         self._position = None          # place in the queue while waiting (1 = next)
         self.node_id = None
+        self.warm = False             # started on a warm spare worker (RayJobRegistry.submit)
         self.submitted_at = submitted_at
 
     # ---- state ----
@@ -437,6 +438,8 @@ class RayJobRegistry:
                                                                   "cuda" if cuda else "cpu", job_kw)
         job = RayJob(job_id, owner, meta, self._directory, actor, submitted_at=time.time())
         job.warm = spare is not None
+        if job.warm:   # its worker is up: never show it "waiting for a free worker", even for a moment
+            job._state["status"] = "created"
         with self._lock:
             self._jobs[job_id] = job
         try:

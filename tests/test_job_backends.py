@@ -279,6 +279,7 @@ def test_a_warm_spare_takes_the_next_job_at_once_and_never_a_place_in_line(local
         assert reg.wait_warm(120)
         spare = ray.get(reg._spares[0][1].where.remote())
         first = _submit(reg, long_run(), owner="ann")
+        assert first.status in ("created", "running")                  # never "waiting for a free worker"
         wait_for(lambda: first.status == "running" and len(first.metrics()) > 0)
         assert first.warm and first.where()["pid"] == spare["pid"]      # the spare's process trains it
         assert reg.wait_warm(120)                                       # the free CPU warms the next one
