@@ -1,15 +1,25 @@
-"""A class at once: N browser sessions (own cookies each: N students) open the app, press Start together on a
-short run, switch pages while the runs train, and wait for their run to end — on the threads backend and
-on Ray (IMGAI_JOBS=ray). Localhost only, bounded by --timeout.
+"""A class at once: N students open the app, press Start together on a short run, switch pages while the
+runs train, and wait for their run to end — on the threads backend and on Ray (IMGAI_JOBS=ray). Localhost
+only, bounded by --timeout.
 
     PYTHONPATH=. nice -n 5 python bench/bench_classroom.py [--sessions 10] [--backends threads ray] [--dry-run]
 
-Measured per session: first page usable (Train page with its Start button and data preview), Start →
-the live view, a page switch (Train → Classify), whether the run was accepted, refused or had to wait in
-line, and whether it finished. tests/e2e/test_classroom_browser.py runs the same scenario and asserts the
-behaviour (queueing, isolation); timings are only recorded here.
+Two classes per backend, on the same (warmed) server, one after the other:
+- headless students (bench/st_client.py: the app's websocket protocol, no browser): the server's own answer
+  time per student — request sent → the server's "script finished" — for the first page, Start, a page
+  switch (Train → Classify) and the live view's once-a-second poll while the class trains. This is what
+  the server costs a class; in a classroom each browser draws the page on its student's own laptop.
+- N headless Chromium pages on this same machine: what a user would see here, first page usable (the Train
+  page with its data preview drawn), Start → the live view, a page switch. These times include N
+  browsers parsing and drawing the Streamlit frontend on the cores the server and the runs also use; the CPU
+  seconds each group of processes (browsers, web server, Ray) spent while the pages loaded are recorded
+  to show whose work that time is.
+Both record whether each run was accepted, refused or had to wait in line, and whether it finished.
+tests/e2e/test_classroom_browser.py runs the browser scenario and asserts the behaviour (queueing,
+isolation); timings are only recorded here.
 """
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -57,11 +67,12 @@ def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -
     for c in contexts:
         c.set_default_timeout(timeout * 1000)   # a crowded machine: every wait is bounded by --timeout
     pages = [c.new_page() for c in contexts]
-    t0 = {}
+    t0, cpu0 = {}, cpu_seconds()
     for i, page in enumerate(pages):
         t0[i] = time.monotonic()
         page.goto(url, wait_until="commit")
     ready = _poll(pages, _visible(READY), timeout, t0)
+    load_cpu = cpu_spent(cpu0, cpu_seconds())    # whose work the first page load was
     for page in pages:
         box = page.get_by_role("spinbutton", name="Epochs")
         box.fill(f"{epochs:g}")
@@ -112,20 +123,108 @@ def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -
     for c in contexts:
         c.close()
     return {"sessions": sessions, "ready_s": ready, "start_s": answered, "switch_s": switch, "refused": refused,
-            "queued": sorted(queued_seen), "finished": sorted(finished), "job_ids": ids}
+            "queued": sorted(queued_seen), "finished": sorted(finished), "job_ids": ids,
+            "page_load_cpu_s": load_cpu}
+
+
+# ---- CPU seconds per group of processes (from /proc: Linux) ----
+
+def _group(cmdline: str) -> str | None:
+    if "chromium" in cmdline or "chrome" in cmdline:
+        return "browsers"
+    if "streamlit" in cmdline and "app.py" in cmdline:
+        return "web server"
+    if "ray::" in cmdline or "raylet" in cmdline or "gcs_server" in cmdline or "/ray/" in cmdline:
+        return "ray"
+    return None
+
+
+def cpu_seconds() -> dict:
+    """CPU seconds (user + system) used so far by the live processes of each group; Linux only."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {"browsers": 0.0, "web server": 0.0, "ray": 0.0}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        g = _group(cmd)
+        if g:
+            out[g] += (int(fields[11]) + int(fields[12])) / tick     # utime, stime
+    return out
+
+
+def cpu_spent(before: dict, after: dict) -> dict:
+    """Per group; a process that ended in between is missing from both (Ray workers whose run ended)."""
+    return {g: round(max(0.0, after[g] - before.get(g, 0.0)), 1) for g in after}
+
+
+# ---- headless students: the server's own answer times ----
+
+async def _headless_student(url: str, epochs: float, timeout: float, arrived: list, go, sessions: int) -> dict:
+    from st_client import StClient
+    r = {"ready_s": None, "start_s": None, "switch_s": None, "back_s": None, "refused": False, "queued": False,
+         "finished": False, "poll_s": []}
+    async with StClient(url, timeout=timeout) as c:
+        r["ready_s"] = await c.run()
+        arrived.append(1)
+        if len(arrived) == sessions:
+            go.set()
+        await asyncio.wait_for(go.wait(), timeout)   # everybody presses Start at the same moment
+        r["start_s"] = await c.press("Start training", {"Epochs": epochs})
+        r["refused"], r["queued"] = c.says(REFUSED), c.says(QUEUED)
+        r["switch_s"] = await c.run(page="Classify")
+        r["back_s"] = await c.run(page="Train")
+        end = asyncio.get_running_loop().time() + timeout
+        while not r["refused"] and asyncio.get_running_loop().time() < end:
+            r["queued"] = r["queued"] or c.says(QUEUED)
+            if c.says("finished"):
+                r["finished"] = True
+                break
+            await asyncio.sleep(0.5)
+        r["poll_s"] = c.fragment_s
+    return r
+
+
+def headless_class(url: str, sessions: int, epochs: float, timeout: float) -> dict:
+    async def main():
+        go, arrived = asyncio.Event(), []
+        return await asyncio.gather(*[_headless_student(url, epochs, timeout, arrived, go, sessions)
+                                      for _ in range(sessions)])
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:   # its own event loop: Playwright's sync API holds this thread's
+        rs = pool.submit(asyncio.run, main()).result()
+    polls = [x for r in rs for x in r["poll_s"]]
+    return {"sessions": sessions, **{k: {i: r[k] for i, r in enumerate(rs)} for k in
+                                     ("ready_s", "start_s", "switch_s", "back_s")},
+            "poll_s": polls, "refused": [i for i, r in enumerate(rs) if r["refused"]],
+            "queued": [i for i, r in enumerate(rs) if r["queued"]],
+            "finished": [i for i, r in enumerate(rs) if r["finished"]]}
+
+
+def _stats(values) -> dict:
+    v = [x for x in values if x is not None]
+    return {"median": round(statistics.median(v), 2) if v else None, "max": round(max(v), 2) if v else None,
+            "missing": sum(x is None for x in values)}
 
 
 def summarise(r: dict) -> dict:
-    def stats(d):
-        v = [x for x in d.values() if x is not None]
-        return {"median": round(statistics.median(v), 2) if v else None, "max": round(max(v), 2) if v else None,
-                "missing": sum(x is None for x in d.values())}
-    return {"sessions": r["sessions"], "page_ready_s": stats(r["ready_s"]), "start_answer_s": stats(r["start_s"]),
-            "page_switch_s": stats(r["switch_s"]), "refused": len(r["refused"]), "waited_in_line": len(r["queued"]),
-            "finished": len(r["finished"])}
+    """Medians and worst cases of one class (browsers or headless)."""
+    s = {"sessions": r["sessions"], "page_ready_s": _stats(r["ready_s"].values()),
+         "start_answer_s": _stats(r["start_s"].values()), "page_switch_s": _stats(r["switch_s"].values()),
+         "refused": len(r["refused"]), "waited_in_line": len(r["queued"]), "finished": len(r["finished"])}
+    if "poll_s" in r:
+        s["live_poll_s"] = _stats(r["poll_s"])
+        s["switch_back_s"] = _stats(r["back_s"].values())
+    if "page_load_cpu_s" in r:
+        s["page_load_cpu_s"] = r["page_load_cpu_s"]
+    return s
 
 
 def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp: Path) -> dict:
+    """One server for this backend, warmed by one page; the headless class, then the browser class."""
     from playwright.sync_api import sync_playwright
 
     from app_server import ARGS, CHROMIUM, start_app, stop
@@ -142,12 +241,35 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
                 warm.goto(url)
                 warm.get_by_text(READY).first.wait_for(timeout=timeout * 1000)
                 warm.close()
-                return classroom(url, sessions, epochs, timeout, browser)
+                headless = headless_class(url, sessions, epochs, timeout)
+                print(backend, "headless", summarise(headless), flush=True)
+                browsers = classroom(url, sessions, epochs, timeout, browser)
+                return {"headless": headless, "browsers": browsers}
             finally:
                 browser.close()
     finally:
         stop(proc)
         log.close()
+
+
+def readme_rows(sessions: int, backend: str, h: dict, b: dict) -> list:
+    """README rows from one backend's two classes (h: headless summary, b: browsers summary)."""
+    def ms(x):
+        return f"{x['median']:.2f} s / {x['max']:.2f} s"
+    cpu = b["page_load_cpu_s"]
+    return [
+        (f"class of {sessions} ({backend}): server's answer, first page / page switch / live-view poll while "
+         f"training (median / worst each)",
+         f"{ms(h['page_ready_s'])} · {ms(h['page_switch_s'])} · {ms(h['live_poll_s'])}"),
+        (f"class of {sessions} ({backend}): {sessions} Chromium pages on the same 2 cores, page usable / switch "
+         f"(median / worst each)", f"{b['page_ready_s']['median']:.1f} s / {b['page_ready_s']['max']:.1f} s · "
+                                   f"{ms(b['page_switch_s'])}"),
+        (f"class of {sessions} ({backend}): CPU seconds while the {sessions} pages loaded, browsers / web server",
+         f"{cpu['browsers']:.0f} s / {cpu['web server']:.1f} s"),
+        (f"class of {sessions} ({backend}): runs refused / waited in line / finished (headless; browsers)",
+         f"{h['refused']} / {h['waited_in_line']} / {h['finished']}; "
+         f"{b['refused']} / {b['waited_in_line']} / {b['finished']}"),
+    ]
 
 
 def main():
@@ -171,20 +293,15 @@ def main():
     with tempfile.TemporaryDirectory(prefix="imgai-classroom-") as tmp:
         for backend in backends:
             r = run_backend(backend, sessions, a.epochs, a.timeout, Path(tmp))
-            s = summarise(r)
-            figures["backends"][backend] = {"summary": s, "raw": {k: v for k, v in r.items() if k != "job_ids"}}
-            print(backend, s, flush=True)
-            rows += [
-                (f"class of {sessions} ({backend}): page usable, median / worst",
-                 f"{s['page_ready_s']['median']:.1f} s / {s['page_ready_s']['max']:.1f} s"),
-                (f"class of {sessions} ({backend}): page switch while training, median / worst",
-                 f"{s['page_switch_s']['median']:.1f} s / {s['page_switch_s']['max']:.1f} s"),
-                (f"class of {sessions} ({backend}): runs refused / waited in line / finished",
-                 f"{s['refused']} / {s['waited_in_line']} / {s['finished']}"),
-            ]
+            h, b = summarise(r["headless"]), summarise(r["browsers"])
+            figures["backends"][backend] = {
+                "headless": {"summary": h, "raw": {k: v for k, v in r["headless"].items() if k != "poll_s"}},
+                "browsers": {"summary": b, "raw": {k: v for k, v in r["browsers"].items() if k != "job_ids"}}}
+            print(backend, "browsers", b, flush=True)
+            rows += readme_rows(sessions, backend, h, b)
     record("classroom", figures, readme=rows, dry_run=a.dry_run,
-           note="one shared 2-core machine runs the server, all runs and the 10 browsers; other sessions were "
-                "using the CPUs too")
+           note=f"one 2-core machine runs the server, all runs and (in the browser class) the {sessions} Chromium "
+                "pages; other sessions were using the CPUs too")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ Every job is the fast CNN preset on the bundled digits, trained for a fixed time
 do the same work. "Total" is all images trained by all jobs divided by the wall time from the first
 submit to the last job's end: on Ray, jobs beyond the CPUs wait in line, so their waiting counts.
 Start latency: submit → first metric row (Ray: process start, imports, building the run), for the first
-job of a fresh registry (cold) and in the rounds.
+job of a fresh registry (cold) and in the rounds. On Ray also side by side, one job at a time on an idle
+Ray: a fresh worker process per job (warm=0) against a warm spare (warm=1, the app's default: a worker
+started and warmed up while a CPU was free, imgai.ray_jobs.RayJobRegistry).
 Memory per job: the actor process's proportional set size (Ray; its resident size is recorded too, but it
 counts torch's shared libraries in full for every process); the growth of this process per job (threads).
 """
@@ -96,9 +98,33 @@ def one_round(backend, reg, data, n: int, seconds: float, tiny: bool) -> dict:
             "resident_mb_per_job": round(statistics.median(rss), 1) if rss else None}
 
 
+def start_latency(reg, data, n: int, tiny: bool) -> list:
+    """Submit → first step of n short jobs, one at a time (each after the last has ended); a registry with
+    warm spares gets the time to warm the next one first, as a user pressing Start on an idle server would."""
+    out = []
+    for _ in range(n):
+        if reg.warm and not reg.wait_warm(120):
+            raise SystemExit("no warm spare within 120 s")
+        run = make_run(data, 1.0, tiny)
+        t = time.monotonic()
+        job = reg.submit(run, owner="bench")
+        while not (job.status in ("running", "done") and job.summary()["step"] > 0):
+            if job.status in ("error", "stopped"):
+                raise SystemExit(f"a job failed: {job.error}")
+            time.sleep(0.02)
+        out.append(round(time.monotonic() - t, 2))
+        job.wait(60)
+    return out
+
+
 def readme_rows(figures) -> list:
     """README rows, formatted from the measured figures. "Total" includes start-up and waiting in line."""
     rows = []
+    if "ray_start_s" in figures:
+        cold, warm = figures["ray_start_s"]["fresh worker"], figures["ray_start_s"]["warm spare"]
+        rows.append(("jobs (ray): start latency one job at a time, submit → first step, fresh worker process / "
+                     "warm spare (median of each)",
+                     f"{statistics.median(cold):.1f} s / {statistics.median(warm):.1f} s"))
     for backend, rounds in figures["backends"].items():
         rows.append((f"jobs ({backend}): start latency, submit → first step (first job / in the 1-job round)",
                      f"{figures['first_job_start_s'][backend]:.1f} s / {rounds[0]['start_s'][0]:.1f} s"))
@@ -118,6 +144,7 @@ def main():
     p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
     p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--backends", nargs="+", default=["threads", "ray"])
+    p.add_argument("--starts", type=int, default=4, help="Ray: jobs started one at a time, each way")
     a = p.parse_args()
     torch.set_num_threads(1)   # one thread per job on both backends (the Ray actor sets the same)
     seconds, counts, tiny = a.seconds, a.counts, False
@@ -130,12 +157,22 @@ def main():
             import ray
             from imgai.ray_jobs import RayJobRegistry
             t = time.monotonic()
-            reg = RayJobRegistry(num_cpus=os.cpu_count())
+            reg = RayJobRegistry(num_cpus=os.cpu_count())      # warm=0: a fresh worker process per job
             figures["ray_init_s"] = round(time.monotonic() - t, 2)
+            cold_first = one_round(backend, reg, data, 1, 1.0, True)["start_s"][0]
+            n = 2 if a.dry_run else a.starts
+            fresh = start_latency(reg, data, n, tiny)
+            reg.close()
+            reg = RayJobRegistry(num_cpus=os.cpu_count(), warm=1)   # the app's default
+            figures["ray_start_s"] = {"fresh worker": fresh, "warm spare": start_latency(reg, data, n, tiny)}
+            print("ray start latency", figures["ray_start_s"], flush=True)
         else:
             reg = JobRegistry(max_active=max(counts))
-        cold = one_round(backend, reg, data, 1, 1.0, True)   # the first job of a fresh server: not in the rounds
-        figures.setdefault("first_job_start_s", {})[backend] = cold["start_s"][0]
+        if backend == "ray":
+            first = cold_first
+        else:   # the first job of a fresh server: not in the rounds
+            first = one_round(backend, reg, data, 1, 1.0, True)["start_s"][0]
+        figures.setdefault("first_job_start_s", {})[backend] = first
         rounds = []
         for n in (counts[:1] if a.dry_run and backend == "ray" else counts):
             r = one_round(backend, reg, data, n, seconds, tiny)
@@ -143,6 +180,7 @@ def main():
             rounds.append(r)
         figures["backends"][backend] = rounds
         if backend == "ray":
+            reg.close()
             ray.shutdown()
     rows = readme_rows(figures)
     record("jobs", figures, readme=rows, dry_run=a.dry_run,

@@ -100,6 +100,7 @@ class RayJob:
         self._pending = None          # a poll on its way
         self._position = None          # place in the queue while waiting (1 = next)
         self.node_id = None
+        self.warm = False             # started on a warm spare worker (RayJobRegistry.submit)
         self.submitted_at = submitted_at
 
     # ---- state ----
@@ -370,10 +371,17 @@ class RayJob:
 
 
 class RayJobRegistry:
-    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself."""
-    backend = "ray"
+    """All jobs, as Ray actors. Nothing is refused: a job that finds no free CPU waits and starts by itself.
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+    on_end(job), if given, is called once for every job this registry knows of when it has ended, from a
+    watcher thread that asks the directory every WATCH_EVERY_S seconds: the web server records runs in its
+    run store that way, whether or not a page is still watching them (a closed tab, a page left open)."""
+    backend = "ray"
+    WATCH_EVERY_S = 3.0
+
+    SPARE_S = 300.0          # a warm spare nobody takes within this time exits (its CPU was idle anyway)
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, on_end=None, warm: int = 0):
         connect(address, num_cpus)
         self.address = address
         self.persistent = bool(address)    # detached actors on a cluster outlive this web server
@@ -386,21 +394,58 @@ class RayJobRegistry:
         self._worker = ray.remote(JobWorker)
         self._lifetime = lifetime
         self._jobs, self._lock = {}, threading.Lock()
+        self._on_end, self._reported = on_end, set()
+        # warm spares: worker processes started (torch imported, bundled data read) before a job asks for one
+        self.warm, self._spares, self._closed = max(0, int(warm)), [], False   # spares: [(job id, actor, made at)]
+        self._spare_up()
+        if on_end is not None or self.warm:
+            threading.Thread(target=self._watch, name="imgai-ray-watch", daemon=True).start()
+
+    def _spare_up(self):
+        """Start a warm spare while fewer than `warm` are ready and a CPU is free. A free CPU means nobody is
+        waiting for one, so a spare never takes a place in line: it only uses a CPU that would idle."""
+        with self._lock:
+            now = time.monotonic()
+            for old in [s for s in self._spares if now - s[2] > self.SPARE_S - 60]:   # about to expire: not
+                self._spares.remove(old)                                              # handed out any more
+                ray.kill(old[1], no_restart=True)
+            if self._closed or len(self._spares) >= self.warm or ray.available_resources().get("CPU", 0) < 1:
+                return
+            job_id = uuid.uuid4().hex[:12]
+            actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1, max_concurrency=8,
+                                         max_restarts=0, **self._lifetime).remote(job_id, spare_s=self.SPARE_S)
+            self._spares.append((job_id, actor, now))
 
     def submit(self, run, owner: str = "", **job_kw) -> RayJob:
         """Queue a prepared imgai.runs.Run on a worker process; returns its handle at once."""
-        job_id = uuid.uuid4().hex[:12]
         cuda = torch.device(run.device).type == "cuda"
         data = pack_data(run.data)
         data = data if isinstance(data, str) else ray.put(data)
         meta = dict(run.meta)
+        spare = None
+        with self._lock:
+            if self._spares and not cuda:     # spares hold a CPU, not a GPU
+                spare = self._spares.pop(0)
+        job_id = spare[0] if spare else uuid.uuid4().hex[:12]
         ray.get(self._directory.register.remote(job_id, {"owner": owner, "meta": meta}), timeout=CALL_TIMEOUT_S)
-        actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1, num_gpus=1 if cuda else 0,
-                                     max_concurrency=8, max_restarts=0, **self._lifetime).remote(
-            job_id, owner, run.spec, data, "cuda" if cuda else "cpu", job_kw)
+        if spare is not None:
+            actor = spare[1]
+            actor.assign.remote(owner, run.spec, data, "cpu", job_kw)   # it answers polls as soon as it starts
+        else:
+            actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1,
+                                         num_gpus=1 if cuda else 0, max_concurrency=8, max_restarts=0,
+                                         **self._lifetime).remote(job_id, owner, run.spec, data,
+                                                                  "cuda" if cuda else "cpu", job_kw)
         job = RayJob(job_id, owner, meta, self._directory, actor, submitted_at=time.time())
+        job.warm = spare is not None
+        if job.warm:   # its worker is up: never show it "waiting for a free worker", even for a moment
+            job._state["status"] = "created"
         with self._lock:
             self._jobs[job_id] = job
+        try:
+            self._spare_up()                  # the next one, if a CPU is still free
+        except Exception:  # noqa: BLE001 — a spare is an optimisation: never fail a submit over it
+            pass
         return job
 
     def get(self, job_id) -> RayJob | None:
@@ -419,6 +464,77 @@ class RayJobRegistry:
                      submitted_at=info.get("submitted", 0.0))
         with self._lock:
             return self._jobs.setdefault(job.id, job)
+
+    def report_ended(self, job: RayJob) -> bool:
+        """Hand an ended job to on_end, once (the watcher and a page that saw it end may both call this).
+        Returns whether it was handed over now."""
+        if self._on_end is None or job.active:
+            return False
+        with self._lock:
+            if job.id in self._reported:
+                return False
+            self._reported.add(job.id)
+        try:
+            self._on_end(job)
+        except Exception as e:  # noqa: BLE001 — a store that cannot be written loses this record, not the server
+            print(f"imgai: could not record the ended job {job.id}: {type(e).__name__}: {e}", flush=True)
+        return True
+
+    def sweep(self) -> list:
+        """Report every known job that has ended since the last sweep (one directory call); returns their ids."""
+        with self._lock:
+            watched = [j for j in self._jobs.values() if j.id not in self._reported]
+        if not watched:
+            return []
+        states = ray.get(self._directory.states.remote([j.id for j in watched]), timeout=CALL_TIMEOUT_S)
+        done = []
+        for job in watched:
+            info = states.get(job.id)
+            if info is None or info["state"] == "ended":   # ended, or forgotten by the directory (lost)
+                job._sync(force=True)
+                if self.report_ended(job):
+                    done.append(job.id)
+        return done
+
+    def wait_warm(self, timeout: float = 60.0) -> bool:
+        """Wait until a warm spare has started and warmed up (False: none within timeout, or warm=0)."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            with self._lock:
+                spare = self._spares[0] if self._spares else None
+            if spare is not None:
+                try:
+                    ray.get(spare[1].where.remote(), timeout=max(0.1, timeout - (time.monotonic() - t0)))
+                    return True
+                except (ray.exceptions.GetTimeoutError, ray.exceptions.RayActorError):
+                    return False
+            if not self.warm:
+                return False
+            self._spare_up()
+            time.sleep(0.2)
+        return False
+
+    def close(self):
+        """Stop the watcher and end the idle spares (jobs go on: they belong to their users)."""
+        self._closed = True
+        with self._lock:
+            spares, self._spares = self._spares, []
+        for _, actor, _ in spares:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 — already gone
+                pass
+
+    def _watch(self):
+        while ray.is_initialized() and not self._closed:
+            time.sleep(self.WATCH_EVERY_S)
+            try:
+                if self._on_end is not None:
+                    self.sweep()
+                if self.warm:
+                    self._spare_up()          # a CPU freed up and nobody waits for it: warm the next worker
+            except Exception:  # noqa: BLE001 — Ray busy or shutting down: try again next round
+                pass
 
     def jobs(self, owner=None) -> list:
         ids = ray.get(self._directory.list.remote(owner), timeout=CALL_TIMEOUT_S)

@@ -28,9 +28,12 @@ NICE = 10                          # jobs run at a lower priority than the web s
 
 
 def warm_worker():
-    """Ray's worker_process_setup_hook: every worker imports torch and the training code before its job."""
-    import imgai.runs  # noqa: F401  (imports torch, the models and the training loops)
-    import imgai.jobs  # noqa: F401
+    """Ray's worker_process_setup_hook: every worker imports torch and the training code, and pays PyTorch's
+    one-time costs, before its job (imgai.warm). It runs when the process starts, which for an actor is when
+    the actor is created; a warm spare JobWorker, started before anyone asks for a job, is what saves a
+    job the wait."""
+    from .warm import warm_up
+    warm_up()
 
 
 _configured = False
@@ -57,9 +60,18 @@ def pack_data(data: ImageData):
             "mean": tuple(data.mean), "std": tuple(data.std), "intake": data.intake, "skipped": data.skipped}
 
 
+_bundled = {}   # name -> ImageData: a bundled set read ahead by a warm spare (training never writes to it)
+
+
+def bundled_dataset(name: str) -> ImageData:
+    if name not in _bundled:
+        _bundled[name] = load_dataset(name)
+    return _bundled[name]
+
+
 def unpack_data(packed) -> ImageData:
     if isinstance(packed, str):
-        return load_dataset(packed)
+        return bundled_dataset(packed)
     t = {k: torch.from_numpy(np.array(packed[k])) for k in ("train_x", "train_y", "val_x", "val_y")}  # own copies
     return ImageData(packed["name"], t["train_x"], t["train_y"], t["val_x"], t["val_y"], list(packed["class_names"]),
                      tuple(packed["mean"]), tuple(packed["std"]), packed["intake"], int(packed["skipped"]))
@@ -82,23 +94,51 @@ def _checkpoint_bytes(job: Job) -> dict | None:
 
 
 class JobWorker:
-    """The actor: builds the run from a picklable spec here, in its own process, and trains it in a Job."""
+    """The actor: builds the run from a picklable spec here, in its own process, and trains it in a Job.
 
-    def __init__(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
+    Made without a spec it is a warm spare: a worker process that has started and imported torch and the
+    training code (and holds its CPU) before anyone asked for a job, so that assign() starts one at once.
+    A spare nobody assigns within spare_s exits, giving its CPU back."""
+
+    def __init__(self, job_id: str, owner: str | None = None, spec=None, data=None, device: str = "cpu",
+                 job_kw: dict | None = None, spare_s: float = 300.0):
         self.id, self.node_id, self.pid = job_id, ray.get_runtime_context().get_node_id(), os.getpid()
         self._directory = ray.get_actor(DIRECTORY, namespace=NAMESPACE)
-        self._directory.started.remote(job_id, self.node_id, self.pid)
-        _configure_process()
         self.job, self.error = None, None
+        self._lock, self._state = threading.Lock(), "spare"    # spare -> assigned | expired
+        _configure_process()
+        if spec is None:
+            from .warm import warm_up
+            warm_up()   # cheap when the setup hook ran; else (a cluster joined by address) done here
+            bundled_dataset(BUNDLED[0])   # read ahead: the job that gets this spare starts without reading it
+            threading.Timer(spare_s, self._expire).start()
+            return
+        self.assign(owner, spec, data, device, job_kw or {})
+
+    def assign(self, owner: str, spec, data, device: str, job_kw: dict) -> bool:
+        """Start this spare's job (False: it expired meanwhile and is exiting; make a fresh worker)."""
+        with self._lock:
+            if self._state != "spare":
+                return False
+            self._state = "assigned"
+        self._directory.started.remote(self.id, self.node_id, self.pid)
         try:
             from .runs import prepare_run
             run = prepare_run(spec, data=unpack_data(data), device=device)
             self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
-            self.job.id = job_id
+            self.job.id = self.id
             self.job.start()
         except Exception as e:  # a run that cannot be built ends as an error the user can read
             self.error = f"could not start the run: {_one_line(e)}"
         threading.Thread(target=self._report_end, name="imgai-report-end", daemon=True).start()
+        return True
+
+    def _expire(self):
+        with self._lock:
+            if self._state != "spare":
+                return
+            self._state = "expired"
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
     def where(self) -> dict:
         return {"node_id": self.node_id, "pid": self.pid}
@@ -106,8 +146,9 @@ class JobWorker:
     def poll(self, grid_steps: list, beat: bool = False) -> dict:
         """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics)."""
         job = self.job
-        if job is None:
-            return {"status": "error", "error": self.error, "grid_steps": [], "grids": []}
+        if job is None:   # a spare whose job is still being built (assign runs in another thread), or a failure
+            return {"status": "error" if self.error else "created", "error": self.error, "grid_steps": [],
+                    "grids": []}
         if beat:
             job.heartbeat()
         known = set(grid_steps)

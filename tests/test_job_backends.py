@@ -193,6 +193,7 @@ def test_jobs_beyond_the_cpus_wait_in_line_show_it_start_by_themselves_and_can_b
 
     # the app, on this Ray, shows the waiting job's place in line; its Cancel takes it out of the line
     monkeypatch.setenv("IMGAI_JOBS", "ray")
+    monkeypatch.setenv("IMGAI_RAY_WARM", "0")   # a spare would hold a CPU of the shared test Ray for minutes
     ui.jobs.registry.clear()
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -245,6 +246,55 @@ def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry)
     again.stop()
     assert job.wait(30) and job.status == "stopped"
     assert other.get("0123456789ab") is None
+
+
+def test_the_server_records_an_ended_run_even_when_no_page_watches_it(local_ray, tmp_path):
+    """A tab closed before its run ended: nobody polls the job, yet the registry's watcher records it once."""
+    from imgai.ray_jobs import RayJobRegistry, connect
+    from imgai.runstore import RunStore, record_job
+    from ui.jobs import _submit
+    connect(num_cpus=2)
+    store, seen = RunStore(tmp_path / "runs.sqlite"), []
+
+    def on_end(job):
+        seen.append(job.id)
+        record_job(store, job)
+
+    reg = RayJobRegistry(on_end=on_end)
+    reg.WATCH_EVERY_S = 0.5
+    job = _submit(reg, tiny_run("cnn", epochs=0.02), owner="ann")   # and nobody looks at it again
+    wait_for(lambda: seen == [job.id])
+    run = store.get(job.id)
+    assert run["owner"] == "ann" and run["status"] == "done" and run["kind"] == "cnn" and run["history"]
+    assert not reg.report_ended(job) and reg.sweep() == [] and seen == [job.id]   # recorded once, not again
+
+
+def test_a_warm_spare_takes_the_next_job_at_once_and_never_a_place_in_line(local_ray):
+    from imgai.ray_jobs import RayJobRegistry, connect
+    from ui.jobs import _submit
+    connect(num_cpus=2)
+    wait_for(lambda: ray.available_resources().get("CPU", 0) >= 2)   # the workers of earlier tests have exited
+    reg = RayJobRegistry(warm=1)
+    try:
+        assert reg.wait_warm(120)
+        spare = ray.get(reg._spares[0][1].where.remote())
+        first = _submit(reg, long_run(), owner="ann")
+        assert first.status in ("created", "running")                  # never "waiting for a free worker"
+        wait_for(lambda: first.status == "running" and len(first.metrics()) > 0)
+        assert first.warm and first.where()["pid"] == spare["pid"]      # the spare's process trains it
+        assert reg.wait_warm(120)                                       # the free CPU warms the next one
+        second = _submit(reg, long_run(), owner="bob")
+        wait_for(lambda: second.status == "running")
+        third = _submit(reg, long_run(), owner="cy")                   # no CPU left: no spare holds one back
+        assert not third.warm and reg._spares == []
+        wait_for(lambda: third.position == 1)
+        first.stop()
+        wait_for(lambda: third.status == "running")                    # it starts by itself, as without spares
+        for j in (first, second, third):
+            j.stop()
+            assert j.wait(30) and j.status == "stopped"
+    finally:
+        reg.close()
 
 
 def test_a_link_to_a_run_this_server_does_not_know_says_plainly_that_it_was_lost():

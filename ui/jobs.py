@@ -43,6 +43,13 @@ def max_jobs() -> int:
     return int(os.environ.get("IMGAI_MAX_JOBS") or 2)
 
 
+def warm_workers() -> int:
+    """Ray: worker processes kept started and warm (torch imported, bundled data read) while a CPU is free,
+    so the next Start begins training at once instead of after a new process's start-up; each holds its
+    memory (a few hundred MB) while it waits. IMGAI_RAY_WARM overrides (0: none)."""
+    return int(os.environ.get("IMGAI_RAY_WARM") or 1)
+
+
 def ray_address() -> str | None:
     return (os.environ.get("IMGAI_RAY_ADDRESS") or "").strip() or None
 
@@ -56,7 +63,13 @@ def make_registry():
     """A new registry for the backend the environment asks for (registry() keeps one per server)."""
     if backend() == "ray":
         from imgai.ray_jobs import RayJobRegistry
-        return RayJobRegistry(address=ray_address(), num_cpus=int(os.environ.get("IMGAI_RAY_CPUS") or 0) or None)
+        from imgai.runstore import record_job
+        from ui.experiments.store import run_store
+        store = run_store()   # resolved here, in a script run: the watcher thread records without Streamlit
+        # a job's loop runs in a worker, out of reach of the store: the registry's watcher records every run
+        # it knows of when it ends, whether or not a page is still watching it (a tab closed before the end)
+        return RayJobRegistry(address=ray_address(), num_cpus=int(os.environ.get("IMGAI_RAY_CPUS") or 0) or None,
+                              on_end=lambda job: record_job(store, job), warm=warm_workers())
     return JobRegistry(max_active=max_jobs())
 
 
@@ -149,8 +162,8 @@ def submit(run, **job_kw) -> Job:
 
 def _submit(reg, run, **job_kw):
     if getattr(reg, "backend", "threads") == "ray":
-        # the worker builds the run again from its spec and scores saves with it; the web server records
-        # the run in the run store when it sees it ended (ui.experiments.store.record_ended)
+        # the worker builds the run again from its spec and scores saves with it; the registry records the
+        # run in the run store when it ends (make_registry's on_end)
         return reg.submit(run, **job_kw)
     from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
     # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
@@ -162,9 +175,9 @@ def rerun_if_ended(job: Job):
     (Start becomes available again, the summary and final charts appear, polling stops)."""
     if st.session_state.get(_FULL_ACTIVE) and not job.active:
         st.session_state[_FULL_ACTIVE] = False
-        if getattr(registry(), "backend", "threads") == "ray":  # its loop ran in a worker: record it from here
-            from ui.experiments.store import record_ended
-            record_ended(job)
+        reg = registry()
+        if getattr(reg, "backend", "threads") == "ray":  # recorded now, not at the watcher's next round
+            reg.report_ended(job)
         st.rerun()
 
 

@@ -33,6 +33,8 @@ def start_up() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — an optional package missing, or one that needs a page context: it
             pass           # is imported again where a page uses it, and fails there with its own message
+    from imgai.warm import warm_up
+    warm_up()   # the first Start would otherwise pay PyTorch's one-time imports (seconds) before its first step
     from imgai.device import configure_threads
     from ui.jobs import max_jobs
     return configure_threads(share=max_jobs(), spare=1)

@@ -275,6 +275,15 @@ def save_model(job, name: str, share: bool = False) -> str | None:
     return None
 
 
+def _has_weights(job) -> bool:
+    """Whether a step's weights exist. A Ray job's weights live in its worker: fetching them (a checkpoint's
+    bytes) on every page run to answer this would cost the worker and the server far more than the answer
+    is worth; a step finished is enough (downloading before the first snapshot gives an empty file)."""
+    if getattr(registry(), "backend", "threads") == "ray":
+        return job.summary()["step"] > 0
+    return job.snapshot()[0] is not None
+
+
 def save_panel(job):
     with st.container(border=True):
         st.markdown("**Save this model** — it then appears in your model pickers on the Classify / Latent space "
@@ -290,7 +299,7 @@ def save_panel(job):
             if error:
                 st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""),
                          icon=":material/error:")
-        has_weights = job.snapshot()[0] is not None
+        has_weights = _has_weights(job)
         file_name = name.strip() if NAME_RE.match(name.strip()) else _default_name(job)
         c.download_button("Download", data=lambda: download_zip(job, file_name), file_name=f"{file_name}.zip",
                           icon=":material/download:", mime="application/zip", on_click="ignore",

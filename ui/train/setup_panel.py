@@ -6,6 +6,7 @@ Each knob says, in one line, what it does to training (for a classroom). Knob wi
 and preset, so picking another preset shows that preset's own settings. Every knob stays inside the library's
 sane range (imgai.runs.LIMITS), and a line above Start says exactly which settings the run will get.
 """
+import io
 import re
 import shutil
 import tempfile
@@ -255,10 +256,18 @@ def start_run(spec: RunSpec, data: ImageData | None) -> bool:
     return False
 
 
+def _png(img) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _builtin_preview(name: str):
+def _builtin_preview(name: str) -> bytes:
+    """The preview as PNG bytes, made once per server: st.image would otherwise encode the picture again
+    on every run of every session's Train page."""
     data = cached_dataset(name)
-    return class_preview(first_per_class(data), data.class_names)
+    return _png(class_preview(first_per_class(data), data.class_names))
 
 
 def data_preview(choice: Choice):
@@ -278,7 +287,7 @@ def data_preview(choice: Choice):
     if data.name.startswith("folder:"):
         entry = st.session_state.get("train_zip_entry") or {}
         if entry.get("preview") is None:
-            entry["preview"] = class_preview(first_per_class(data), data.class_names)
+            entry["preview"] = _png(class_preview(first_per_class(data), data.class_names))
         preview = entry["preview"]
     else:
         preview = _builtin_preview(data.name)
