@@ -4,8 +4,8 @@
 
 Recording happens in the process that runs the loop, when the loop ends (done, stopped or error). With the
 thread backend that is the web server. A backend that rebuilds the loop elsewhere (Ray: the actor builds the
-run again from its spec) records from the web-server side instead: `record_ended(job)` when the server sees
-the job has ended (imgai.runstore.record_job; the run id is the job id, so seeing it twice is harmless).
+run again from its spec) records from the web-server side instead: the Ray registry's watcher calls
+imgai.runstore.record_job for every job it knows of when it ends, watched by a page or not (ui/jobs.py).
 """
 import streamlit as st
 
@@ -26,8 +26,3 @@ def recorded_loop(run, owner: str):
     """run.loop wrapped so the run is written to the store when it ends."""
     return recorded(run.loop, run_store(), run.meta, owner=owner)
 
-
-def record_ended(job):
-    """Write an ended job from the web server (for jobs whose loop ran where the store is out of reach)."""
-    from imgai.runstore import record_job
-    return record_job(run_store(), job)
