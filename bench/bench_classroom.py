@@ -4,11 +4,14 @@ only, bounded by --timeout.
 
     PYTHONPATH=. nice -n 5 python bench/bench_classroom.py [--sessions 10] [--backends threads ray] [--dry-run]
 
-Two classes per backend, on the same (warmed) server, one after the other:
+Three classes per backend, on the same (warmed) server, one after the other:
 - headless students (bench/st_client.py: the app's websocket protocol, no browser): the server's own answer
   time per student — request sent → the server's "script finished" — for the first page, Start, a page
   switch (Train → Classify) and the live view's once-a-second poll while the class trains. This is what
   the server costs a class; in a classroom each browser draws the page on its student's own laptop.
+- one student's Chromium page among N - 1 headless classmates who arrive and press Start with it: what a
+  student sees on their own laptop while the server serves the class (page usable, Start answered, a page
+  switch). The browser still shares this machine's cores with the server and the runs.
 - N headless Chromium pages on this same machine: what a user would see here, first page usable (the Train
   page with its data preview drawn), Start → the live view, a page switch. These times include N
   browsers parsing and drawing the Streamlit frontend on the cores the server and the runs also use; the CPU
@@ -188,20 +191,53 @@ async def _headless_student(url: str, epochs: float, timeout: float, arrived: li
     return r
 
 
-def headless_class(url: str, sessions: int, epochs: float, timeout: float) -> dict:
+def headless_class(url: str, sessions: int, epochs: float, timeout: float, alongside=None) -> dict:
+    """`sessions` headless students at once; `alongside()`, if given, runs meanwhile in this thread (one real
+    browser among them) and its result is returned under "alongside"."""
     async def main():
         go, arrived = asyncio.Event(), []
         return await asyncio.gather(*[_headless_student(url, epochs, timeout, arrived, go, sessions)
                                       for _ in range(sessions)])
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(1) as pool:   # its own event loop: Playwright's sync API holds this thread's
-        rs = pool.submit(asyncio.run, main()).result()
+        future = pool.submit(asyncio.run, main())
+        beside = alongside() if alongside else None
+        rs = future.result()
     polls = [x for r in rs for x in r["poll_s"]]
     return {"sessions": sessions, **{k: {i: r[k] for i, r in enumerate(rs)} for k in
                                      ("ready_s", "start_s", "switch_s", "back_s")},
             "poll_s": polls, "refused": [i for i, r in enumerate(rs) if r["refused"]],
             "queued": [i for i, r in enumerate(rs) if r["queued"]],
-            "finished": [i for i, r in enumerate(rs) if r["finished"]]}
+            "finished": [i for i, r in enumerate(rs) if r["finished"]], "alongside": beside}
+
+
+def one_browser(url: str, epochs: float, timeout: float, browser) -> dict:
+    """One student's own browser while the class works the server: page usable, Start answered, a page
+    switch. Only this one Chromium draws pages on the machine, as in a classroom where each student's
+    browser runs on their own laptop (the server, the runs and the headless classmates share these cores)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(timeout * 1000)
+    page = ctx.new_page()
+    t0 = time.monotonic()
+    page.goto(url, wait_until="commit")
+    ready = _poll([page], _visible(READY), timeout, {0: t0})[0]
+    box = page.get_by_role("spinbutton", name="Epochs")
+    box.fill(f"{epochs:g}")
+    box.press("Enter")
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    page.get_by_role("button", name="Start training").click(no_wait_after=True)
+    answered = _poll([page], lambda p: _visible("Watch it learn")(p) or _visible(REFUSED)(p)
+                     or _visible(QUEUED)(p), timeout, {0: t0})[0]
+    start = time.monotonic()
+    page.get_by_role("link", name="Classify").first.click(no_wait_after=True)
+    try:
+        page.get_by_role("heading", name="Classify", exact=False).first.wait_for(timeout=timeout * 1000)
+        switch = time.monotonic() - start
+    except Exception:
+        switch = None
+    ctx.close()
+    return {"ready_s": ready, "start_s": answered, "switch_s": switch}
 
 
 def _stats(values) -> dict:
@@ -243,8 +279,12 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
                 warm.close()
                 headless = headless_class(url, sessions, epochs, timeout)
                 print(backend, "headless", summarise(headless), flush=True)
+                # one student's browser among sessions - 1 headless classmates, all arriving together
+                mixed = headless_class(url, sessions - 1, epochs, timeout,
+                                       alongside=lambda: one_browser(url, epochs, timeout, browser))
+                print(backend, "one browser in the class", mixed["alongside"], flush=True)
                 browsers = classroom(url, sessions, epochs, timeout, browser)
-                return {"headless": headless, "browsers": browsers}
+                return {"headless": headless, "one_browser": mixed["alongside"], "browsers": browsers}
             finally:
                 browser.close()
     finally:
@@ -252,12 +292,19 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
         log.close()
 
 
-def readme_rows(sessions: int, backend: str, h: dict, b: dict) -> list:
-    """README rows from one backend's two classes (h: headless summary, b: browsers summary)."""
+def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict) -> list:
+    """README rows from one backend's classes (h: headless summary, b: browsers summary, one: the one browser
+    among headless classmates)."""
     def ms(x):
-        return f"{x['median']:.2f} s / {x['max']:.2f} s"
+        return "none" if x["median"] is None else f"{x['median']:.2f} s / {x['max']:.2f} s"
+
+    def sec(x):
+        return "no answer" if x is None else f"{x:.1f} s"
     cpu = b["page_load_cpu_s"]
     return [
+        (f"class of {sessions} ({backend}): one student's Chromium among {sessions - 1} headless classmates, page "
+         f"usable / Start answered / page switch", f"{sec(one['ready_s'])} / {sec(one['start_s'])} / "
+                                                   f"{sec(one['switch_s'])}"),
         (f"class of {sessions} ({backend}): server's answer, first page / page switch / live-view poll while "
          f"training (median / worst each)",
          f"{ms(h['page_ready_s'])} · {ms(h['page_switch_s'])} · {ms(h['live_poll_s'])}"),
@@ -285,20 +332,21 @@ def main():
             print("bench_classroom: no Chromium at /usr/bin/chromium; dry run skipped")
             return
         raise SystemExit("needs Chromium at /usr/bin/chromium")
-    sessions, backends = a.sessions, a.backends
-    if a.dry_run:
-        sessions, backends = 2, ["threads"]
+    sessions, backends, timeout = a.sessions, a.backends, a.timeout
+    if a.dry_run:   # a bounded smoke test for CI: a wait that does not end only shortens the figures
+        sessions, backends, timeout = 2, ["threads"], min(timeout, 60.0)
     figures = {"sessions": sessions, "epochs": a.epochs, "cores": os.cpu_count(), "backends": {}}
     rows = []
     with tempfile.TemporaryDirectory(prefix="imgai-classroom-") as tmp:
         for backend in backends:
-            r = run_backend(backend, sessions, a.epochs, a.timeout, Path(tmp))
+            r = run_backend(backend, sessions, a.epochs, timeout, Path(tmp))
             h, b = summarise(r["headless"]), summarise(r["browsers"])
             figures["backends"][backend] = {
                 "headless": {"summary": h, "raw": {k: v for k, v in r["headless"].items() if k != "poll_s"}},
+                "one_browser": r["one_browser"],
                 "browsers": {"summary": b, "raw": {k: v for k, v in r["browsers"].items() if k != "job_ids"}}}
             print(backend, "browsers", b, flush=True)
-            rows += readme_rows(sessions, backend, h, b)
+            rows += readme_rows(sessions, backend, h, b, r["one_browser"])
     record("classroom", figures, readme=rows, dry_run=a.dry_run,
            note=f"one 2-core machine runs the server, all runs and (in the browser class) the {sessions} Chromium "
                 "pages; other sessions were using the CPUs too")
