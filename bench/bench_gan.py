@@ -54,7 +54,6 @@ OPTIONS = {
 LEVERS = {
     # D also names the real digits' 10 classes, G spreads its batches over them (DCGANConfig.d_classes)
     "class-aware D": ({}, {"d_classes": 10}),
-    "class-aware D + ema": ({"ema": 0.999}, {"d_classes": 10}),
 }
 
 
