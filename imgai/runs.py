@@ -28,8 +28,9 @@ TRAIN_PRESETS = {
     # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate, small batches (more updates per second on a
     # CPU) and one-sided label smoothing. After 38k images (about a minute on 2 cores) the digits CNN reads
     # 55% of samples with >= 90% confidence across 9 classes; Adam(2e-4) with batch 64: 35%, 2 classes.
-    # The data-efficient options (TrainConfig.diffaugment, ema, gan_loss="hinge", d_lr_ratio) stay off: at a
-    # one-minute budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json).
+    # DiffAugment, hinge + spectral norm and TTUR (TrainConfig.diffaugment, gan_loss="hinge", d_lr_ratio) stay
+    # off: at a 40-s budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json
+    # of commit e636a68); the unconditional preset's EMA and class-aware D are set below.
     ("dcgan", "fast"): TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
                                    augment=False, label_smoothing=0.1, sample_every=100),
     # the MNIST DCGAN tutorial: EPOCHS=50, BATCH_SIZE=256, Adam(1e-4) for both networks
