@@ -228,6 +228,7 @@ def main():
     a = ap.parse_args()
     if a.dry_run:
         a.seconds, a.cgan_seconds, a.seeds, a.n = 0.5, 0.5, [0], 100
+        a.settings = a.settings or ["class-aware D"]  # today, the preset and one lever: enough to run every line
     data, clf = _shared()
     out = Path(tempfile.mkdtemp(prefix="bench-gan-")) if a.dry_run else Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
