@@ -85,3 +85,12 @@ def g_loss(loss: str, d_gen: torch.Tensor) -> torch.Tensor:
     if loss == "hinge":
         return -d_gen.mean()
     return F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+
+
+def class_balance_loss(class_logits: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """KL(batch's mean predicted class distribution || the training set's class shares): 0 when a batch of
+    fakes spreads over the classes as the real images do, large when it favours a few (the marginal-entropy
+    term of CatGAN, Springenberg 2016, against the data's own prior rather than a uniform one). For the
+    generator of a class-aware D (DCGANConfig.d_classes), whose class head names the classes."""
+    mean = F.softmax(class_logits, 1).mean(0)
+    return (mean * (mean.clamp_min(1e-8).log() - prior.clamp_min(1e-8).log())).sum()

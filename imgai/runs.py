@@ -28,8 +28,9 @@ TRAIN_PRESETS = {
     # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate, small batches (more updates per second on a
     # CPU) and one-sided label smoothing. After 38k images (about a minute on 2 cores) the digits CNN reads
     # 55% of samples with >= 90% confidence across 9 classes; Adam(2e-4) with batch 64: 35%, 2 classes.
-    # The data-efficient options (TrainConfig.diffaugment, ema, gan_loss="hinge", d_lr_ratio) stay off: at a
-    # one-minute budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json).
+    # DiffAugment, hinge + spectral norm and TTUR (TrainConfig.diffaugment, gan_loss="hinge", d_lr_ratio) stay
+    # off: at a 40-s budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json
+    # of commit e636a68); the unconditional preset's EMA and class-aware D are set below.
     ("dcgan", "fast"): TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
                                    augment=False, label_smoothing=0.1, sample_every=100),
     # the MNIST DCGAN tutorial: EPOCHS=50, BATCH_SIZE=256, Adam(1e-4) for both networks
@@ -51,6 +52,12 @@ TRAIN_PRESETS[("cdcgan", "fast")] = TrainConfig(epochs=30, batch_size=32, lr=5e-
                                                 augment=False, label_smoothing=0.1, sample_every=100,
                                                 n_samples=100, ema=0.999)
 TRAIN_PRESETS[("cdcgan", "textbook")] = replace(TRAIN_PRESETS[("dcgan", "textbook")], n_samples=100)
+# the unconditional GAN's fast preset adds what measured best on top of those shared settings: a class-aware D
+# (CLASS_AWARE_D below) and samples from a moving average of G (bench/results/gan.json)
+TRAIN_PRESETS[("dcgan", "fast")] = replace(TRAIN_PRESETS[("dcgan", "fast")], ema=0.999)
+# GAN presets whose D also names the classes of the real images (DCGANConfig.d_classes, sized to the data set's
+# classes when the model is built); G stays unconditional.
+CLASS_AWARE_D = {("dcgan", "fast")}
 MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS, "cdcgan": GAN_PRESETS}
 # The class-conditional GAN's own model settings per preset, on top of the DCGAN preset's networks
 # (imgai.models.cdcgan.CDCGANConfig). fast: D's auxiliary class head (bench/results/gan-conditional.json);
@@ -188,8 +195,12 @@ def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | N
         if model == "cdcgan":
             cfg = conditional(cfg, n_classes=len(data.class_names), **CONDITIONAL_PRESETS[preset])
     build = {"cnn": CNN, "dcgan": DCGAN, "cdcgan": CDCGAN}[model]
+    if (model, preset) in CLASS_AWARE_D:
+        cfg = replace(cfg, d_classes=len(data.class_names))
     try:
         cfg = replace(cfg, **(overrides or {}))
+        if model == "dcgan" and cfg.d_classes not in (0, len(data.class_names)):
+            raise ValueError(f"d_classes must be 0 (a plain D) or the data's {len(data.class_names)} classes")
         with torch.device("meta"):  # the structure alone, no memory: an absurd width is refused before it is built
             n = sum(p.numel() for p in build(cfg).parameters())
     except (TypeError, ValueError, RuntimeError) as e:

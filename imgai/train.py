@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .data import ImageData, normalize
 from .device import keep_freed_memory
-from .gan_tricks import GeneratorEMA, d_loss, diff_augment, g_loss
+from .gan_tricks import GeneratorEMA, class_balance_loss, d_loss, diff_augment, g_loss
 from .models import use_generator
 from .models.cdcgan import class_loss
 
@@ -348,6 +348,7 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     use_generator(gan, gen)  # D's dropout draws from this run's generator, not the process-wide one
     aug_gen = torch.Generator().manual_seed(cfg.seed + 7919)  # DiffAugment's own draws: same seed, same run
     conditional = hasattr(gan.config, "n_classes")
+    class_aware = not conditional and getattr(gan.config, "d_classes", 0) > 0
     G, D, c = gan.generator.to(device).train(), gan.discriminator.to(device).train(), gan.config
     ema = None
     if cfg.ema > 0:  # train a private copy; gan.generator becomes the average that everyone else sees
@@ -356,6 +357,8 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
         gan.generator = ema.model
     sampler = gan.generator
     real_all, labels_all = data.train_x.to(device), data.train_y.to(device)
+    if class_aware:
+        class_prior = torch.bincount(labels_all, minlength=c.d_classes).float() / len(labels_all)
     lr = cfg.lr
     state.model, state.base_lr = gan, lr
     opt_d = make_optimizer(D.parameters(), cfg, lr * cfg.d_lr_ratio, cfg.beta1)
@@ -381,14 +384,26 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
         y_fake = (torch.randint(0, c.n_classes, (B,), generator=gen).to(device),) if conditional else ()
         fake = G(z, *y_fake)
         # D learns to tell real from fake; fake is detached so this step leaves G alone
-        (d_real, cls_real), d_fake = _judge(D, aug(real), y_real), D(aug(fake.detach()), *y_fake)
-        loss_d = d_loss(cfg.gan_loss, d_real, d_fake, real_target) + (class_loss(cls_real, y_real[0], aux) if aux else 0)
+        if class_aware:  # a class-aware D also learns to name the real images' classes (DCGANConfig.d_classes)
+            d_real, classes_real = D.real_and_classes(aug(real))
+        else:
+            d_real, cls_real = _judge(D, aug(real), y_real)
+        d_fake = D(aug(fake.detach()), *y_fake)
+        loss_d = d_loss(cfg.gan_loss, d_real, d_fake, real_target)
+        if class_aware:
+            loss_d = loss_d + F.cross_entropy(classes_real, labels_all[idx])
+        elif aux:
+            loss_d = loss_d + class_loss(cls_real, y_real[0], aux)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         # G learns to make D say "real" (through the same augmentation, so its gradient is D's)
-        d_gen, cls_gen = _judge(D, aug(fake), y_fake)
-        loss_g = g_loss(cfg.gan_loss, d_gen) + (class_loss(cls_gen, y_fake[0], aux) if aux else 0)
+        if class_aware:  # and G spreads each batch over the classes as the training set does
+            d_gen, classes_fake = D.real_and_classes(aug(fake))
+            loss_g = g_loss(cfg.gan_loss, d_gen) + class_balance_loss(classes_fake, class_prior)
+        else:
+            d_gen, cls_gen = _judge(D, aug(fake), y_fake)
+            loss_g = g_loss(cfg.gan_loss, d_gen) + (class_loss(cls_gen, y_fake[0], aux) if aux else 0)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

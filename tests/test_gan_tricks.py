@@ -110,3 +110,49 @@ def test_ttur_gives_d_its_own_rate(digits):
 def test_unknown_gan_loss_is_one_clear_error(digits):
     with pytest.raises(ValueError, match="hinge"):
         next(small_run(digits, gan_loss="wasserstein").loop())
+
+
+def test_class_balance_loss_is_zero_at_the_prior_and_grows_with_favourites():
+    from imgai.gan_tricks import class_balance_loss
+    prior = torch.tensor([0.5, 0.25, 0.25])
+    matching = torch.log(prior).expand(8, 3)                      # every fake's classes at the data's shares
+    assert class_balance_loss(matching, prior).item() == pytest.approx(0, abs=1e-6)
+    one_class = torch.tensor([[9.0, -9.0, -9.0]]).expand(8, 3)    # every fake the same class
+    spread = torch.eye(3).repeat(3, 1)[:8] * 9                    # fakes confident, but of different classes
+    assert class_balance_loss(one_class, prior) > class_balance_loss(spread, prior) > 0
+
+
+def test_class_aware_d_judges_real_by_the_logsumexp_of_its_class_logits():
+    from imgai.models import DCGAN, GAN_PRESETS
+    gan = DCGAN(GAN_PRESETS["fast"](channels=1, image_size=28, d_classes=10))
+    x = torch.randn(5, 1, 28, 28)
+    real, classes = gan.discriminator.real_and_classes(x)
+    assert real.shape == (5, 1) and classes.shape == (5, 10)
+    assert torch.allclose(real, classes.logsumexp(1, keepdim=True)) and torch.allclose(gan.discriminator(x), real)
+    plain = DCGAN(GAN_PRESETS["fast"](channels=1, image_size=28))
+    assert plain.discriminator.real_and_classes(x)[1] is None
+
+
+def test_fast_preset_d_names_the_data_sets_classes_and_the_loop_trains_it(digits, monkeypatch):
+    calls = {"ce": [], "balance": []}
+    ce, balance = train_mod.F.cross_entropy, train_mod.class_balance_loss
+    monkeypatch.setattr(train_mod.F, "cross_entropy", lambda lg, y, **k: calls["ce"].append((lg.shape, y)) or ce(lg, y, **k))
+    monkeypatch.setattr(train_mod, "class_balance_loss", lambda lg, p: calls["balance"].append((lg.shape, p)) or balance(lg, p))
+    run = small_run(digits)
+    assert run.model.config.d_classes == len(digits.class_names)
+    list(itertools.islice((m for m in run.loop() if "loss_d" in m), 2))
+    (shape, y), = calls["ce"][:1]
+    assert shape == (16, 10) and y.min() >= 0 and y.max() < 10    # D's step: the real batch's own labels
+    shape, prior = calls["balance"][0]
+    assert shape == (16, 10) and prior.sum().item() == pytest.approx(1)  # G's step: the fakes against the data's shares
+    assert len(calls["ce"]) == len(calls["balance"]) == 2
+
+
+def test_class_aware_d_refuses_a_wrong_class_count_and_leaves_other_gans_plain(digits):
+    from imgai.runs import SettingsError, build_for_data
+    with pytest.raises(SettingsError, match="d_classes"):
+        build_for_data("dcgan", "fast", digits, {"d_classes": 3})
+    assert build_for_data("dcgan", "fast", digits, {"d_classes": 0}).config.d_classes == 0
+    assert build_for_data("dcgan", "textbook", digits).config.d_classes == 0   # the tutorial's D, untouched
+    assert build_for_data("cdcgan", "fast", digits).config.d_classes == 0      # the conditional GAN's own D
+    assert default_train_config("cdcgan", "fast").ema == 0 and default_train_config("dcgan", "textbook").ema == 0

@@ -89,3 +89,24 @@ def test_dropout_draws_from_its_generator_and_is_off_in_eval():
     use_generator(d, None)
     assert d(x).shape == x.shape                      # torch's own dropout without a generator
     assert torch.equal(d.eval()(x), x)
+
+
+def test_minibatch_std_gives_d_the_spread_of_its_batch():
+    from imgai.models.dcgan import MinibatchStd
+    x = torch.randn(6, 3, 5, 5)
+    out = MinibatchStd()(x)
+    assert out.shape == (6, 4, 5, 5) and torch.equal(out[:, :3], x)
+    assert torch.allclose(out[:, 3], x.std(0, unbiased=False).mean().expand(6, 5, 5))
+    same = MinibatchStd()(x[:1].expand(6, -1, -1, -1))  # six copies of one picture: no spread at all
+    assert same[:, 3].abs().max() == 0
+    assert MinibatchStd()(x[:1])[:, 3].abs().max() == 0  # a batch of one is defined, not NaN
+
+
+def test_minibatch_std_option_changes_only_d_and_is_off_by_default():
+    off = DCGAN(GAN_PRESETS["fast"](channels=1, image_size=28))
+    on = DCGAN(GAN_PRESETS["fast"](channels=1, image_size=28, d_minibatch_std=True))
+    assert not off.config.d_minibatch_std
+    assert on.discriminator.n_flat > off.discriminator.n_flat
+    x = on.generator(torch.randn(4, on.config.nz))
+    assert on.discriminator(x).shape == (4, 1)
+    assert sum(p.numel() for p in on.generator.parameters()) == sum(p.numel() for p in off.generator.parameters())

@@ -23,6 +23,12 @@ class DCGANConfig:
     d_batch_norm: bool = False  # batch norm after D's convs but the first (the DCGAN paper; not the tutorial)
     d_spectral_norm: bool = False  # D's layers divided by their largest singular value (Miyato et al. 2018):
                                    # a 1-Lipschitz D, the usual partner of the hinge loss
+    d_minibatch_std: bool = False  # D sees one more feature map: the spread of its features across the batch
+                                   # (Karras et al. 2018), so a batch of look-alike fakes is easy to spot
+    d_classes: int = 0       # > 0: a class-aware D (the semi-supervised GAN of Odena 2016 and Salimans et al. 2016):
+                             # D's head gives one logit per class, it also learns to name real images' classes,
+                             # and its "is it real?" logit is their logsumexp, so G is pushed toward pictures D
+                             # reads clearly as one of the classes. G stays unconditional.
     # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.runs.TRAIN_PRESETS, not here
 
 
@@ -48,6 +54,14 @@ class Generator(nn.Module):
         return self.body(h)
 
 
+class MinibatchStd(nn.Module):
+    """Append one channel holding the batch's mean standard deviation of x (over images, per position, then
+    averaged): real batches are varied, a collapsing generator's are not, and D can now see the difference."""
+    def forward(self, x):  # (B, C, H, W) → (B, C + 1, H, W); a batch of one has spread 0
+        spread = x.std(0, unbiased=False).mean().expand(x.shape[0], 1, *x.shape[2:])
+        return torch.cat([x, spread], 1)
+
+
 def spectral(layer: nn.Module, on: bool) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(layer) if on else layer
 
@@ -62,14 +76,23 @@ class Discriminator(nn.Module):
             layers += [nn.BatchNorm2d(w)] if bn else []
             layers += [nn.LeakyReLU(0.2), Dropout(c.d_dropout)]
             ch = w
+        layers += [MinibatchStd()] if c.d_minibatch_std else []
         self.body = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
             n_flat = self.body(torch.zeros(1, c.channels, c.image_size, c.image_size)).shape[1]
         self.n_flat = n_flat
-        self.head = spectral(nn.Linear(n_flat, 1), c.d_spectral_norm)
+        self.d_classes = getattr(c, "d_classes", 0)
+        self.head = spectral(nn.Linear(n_flat, max(1, self.d_classes)), c.d_spectral_norm)
 
     def forward(self, x):  # x: (B, C, H, W) in [-1, 1] → logits (B, 1): "is this real?"
-        return self.head(self.body(x))
+        return self.real_and_classes(x)[0]
+
+    def real_and_classes(self, x):
+        """("is this real?" logits (B, 1), class logits (B, d_classes) or None for a plain D)."""
+        out = self.head(self.body(x))
+        if not self.d_classes:
+            return out, None
+        return out.logsumexp(1, keepdim=True), out
 
 
 class DCGAN(nn.Module):
@@ -91,7 +114,10 @@ def fast(**kw) -> DCGANConfig:
     batch norm instead of dropout in D (as in the DCGAN paper). Measured on digits with the digits CNN as
     judge (bench/bench_gan.py), after the same 19k training images: D with dropout, as in the tutorial,
     left G collapsed on one or two shapes; D with batch norm gave strokes in 7 of the 10 classes.
-    The spectral-norm D of the hinge option did not beat it at a one-minute budget (bench/results/gan.json)."""
+    The spectral-norm D of the hinge option did not beat it at a one-minute budget (bench/results/gan.json).
+    The fast training preset also makes this D class-aware (d_classes, sized to the data by
+    imgai.runs.build_for_data): on digits that is what lowered the distance after a minute
+    (bench/results/gan.json: "class-aware D" and "preset" beside "today")."""
     return replace(DCGANConfig(**kw), g_widths=[128, 64, 32], d_widths=[32, 64], kernel=4, d_dropout=0.0,
                    d_batch_norm=True)
 
