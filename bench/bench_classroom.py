@@ -320,6 +320,7 @@ def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict) -> lis
 
 
 def main():
+    load_before = os.getloadavg()[0]   # other work on the machine when the run began
     import tempfile
     p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--sessions", type=int, default=10)
@@ -348,8 +349,8 @@ def main():
             print(backend, "browsers", b, flush=True)
             rows += readme_rows(sessions, backend, h, b, r["one_browser"])
     record("classroom", figures, readme=rows, dry_run=a.dry_run,
-           note=f"one 2-core machine runs the server, all runs and (in the browser class) the {sessions} Chromium "
-                "pages; other sessions were using the CPUs too")
+           note=f"one 2-core machine runs the server, all runs and the Chromium pages; 1-minute load average "
+                f"{load_before:.1f} when the run began")
 
 
 if __name__ == "__main__":

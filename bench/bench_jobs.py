@@ -140,6 +140,7 @@ def readme_rows(figures) -> list:
 
 
 def main():
+    load_before = os.getloadavg()[0]   # other work on the machine when the run began
     p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
     p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
@@ -184,8 +185,8 @@ def main():
             ray.shutdown()
     rows = readme_rows(figures)
     record("jobs", figures, readme=rows, dry_run=a.dry_run,
-           note="shared 2-core machine: other sessions were using the CPUs at the same time, so absolute figures "
-                "are noisy; both backends were measured in the same run")
+           note=f"2-core machine, 1-minute load average {load_before:.1f} when the run began; both backends were "
+                "measured in the same run")
 
 
 if __name__ == "__main__":
