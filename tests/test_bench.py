@@ -32,3 +32,18 @@ def test_readme_table_is_made_from_result_rows(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"readme": [{"what": "speed", "figure": "7 images/s"}]}))
     out = render("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", tmp_path)
     assert "| speed | 7 images/s | [x](bench/results/x.json) |" in out and "old" not in out
+
+
+@pytest.mark.parametrize("weights, judge, dataset", [
+    ("weights/digits-dcgan", "weights/digits-cnn", "digits"),
+    ("weights/cifar10-dcgan", "weights/cifar10-cnn", "cifar10-5k"),
+])
+def test_judge_scores_a_shipped_generator_against_its_own_data_set(weights, judge, dataset):
+    import json
+    r = subprocess.run([sys.executable, "bench/judge.py", weights, "--judge", judge, "--dataset", dataset,
+                        "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    line = json.loads(r.stdout.splitlines()[0])
+    assert line["weights"] == weights and line["kind"] == "dcgan"
+    assert line["distance"] > 0 and line["times_floor"] > 0 and 1 <= line["classes"] <= 10
