@@ -45,6 +45,26 @@ def keep_freed_memory(mmap_mb: int = 128, trim_mb: int = 256) -> bool:
         return _malloc_tuned
 
 
+# Training runs below the web server's priority: a class's pages stay quick while the cores train.
+JOB_NICE = 10
+
+
+def lower_thread_priority(nice: int = JOB_NICE) -> bool:
+    """Raise the calling thread's nice value by `nice` (a lower priority); True if it did.
+
+    On Linux a nice value belongs to one thread, so a training thread inside the web server can yield the
+    cores to the threads that serve pages without slowing them down (the threads PyTorch starts for a
+    multi-threaded job inherit it). Elsewhere it would lower the whole process, server included: skipped."""
+    if nice <= 0 or not hasattr(threading, "get_native_id") or not os.uname().sysname == "Linux":
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except OSError:
+        return False
+
+
 def busy_cores() -> int:
     """Cores other work keeps busy now: the whole part of the 1-minute load average (0 where there is none)."""
     try:

@@ -17,6 +17,7 @@ import uuid
 import torch
 
 from .checkpoint import checkpoint_zip, save_checkpoint
+from .device import lower_thread_priority
 from .models import model_config, model_from_weights
 from .runs import LIMITS
 from .train import TrainingDiverged, TrainState
@@ -36,9 +37,10 @@ def _duration(s: float) -> str:
 class Job:
     def __init__(self, loop_factory, meta: dict, *, owner: str = "", snapshot_every_s: float = 2.0,
                  abandon_after_s: float | None = None, max_grids: int = 120, max_history: int = 4000,
-                 evaluate=None):
+                 evaluate=None, nice: int = 0):
         """loop_factory(state) → the training generator (e.g. imgai.runs.Run.loop). evaluate(model) → dict of
-        validation figures for save(); None takes the loop's run's own (Run.evaluate) when there is one."""
+        validation figures for save(); None takes the loop's run's own (Run.evaluate) when there is one.
+        nice > 0 runs the training thread at that much lower priority (imgai.device.lower_thread_priority)."""
         self.id = uuid.uuid4().hex[:12]
         self.owner, self.meta = owner, dict(meta)
         self._factory = loop_factory
@@ -62,6 +64,7 @@ class Job:
         self._snapshot_every = snapshot_every_s
         self._abandon_after, self._seen = abandon_after_s, time.monotonic()
         self._max_grids, self._max_history = max_grids, max(8, int(max_history))
+        self._nice = nice
 
     # ---- control (any thread) ----
     def start(self):
@@ -194,6 +197,8 @@ class Job:
     # ---- the training thread ----
     def _run(self):
         end, loop = ("error", "training failed: the job ended unexpectedly"), None
+        if self._nice:
+            lower_thread_priority(self._nice)
         try:
             loop = self._factory(self._state)
             for item in loop:
@@ -301,8 +306,9 @@ class Job:
 
 class JobRegistry:
     """All jobs of one server process. The cap keeps a classroom from starting 30 trainings on 2 cores."""
-    def __init__(self, max_active: int = 2):
-        self.max_active = max_active
+    def __init__(self, max_active: int = 2, nice: int = 0):
+        """nice: how much lower than the server's the training threads' priority is (0: the same)."""
+        self.max_active, self.nice = max_active, nice
         self._jobs, self._lock = {}, threading.Lock()
 
     def submit(self, loop_factory, meta: dict, owner: str = "", **job_kw) -> Job:
@@ -311,7 +317,7 @@ class JobRegistry:
             if len(active) >= self.max_active:
                 raise JobLimitError(f"the server is already training {len(active)} models (its limit is "
                                     f"{self.max_active}); wait for one to finish, or stop one")
-            job = Job(loop_factory, meta, owner=owner, **job_kw)
+            job = Job(loop_factory, meta, owner=owner, **{"nice": self.nice, **job_kw})
             self._jobs[job.id] = job
             return job.start()  # started inside the lock: two sessions at once cannot both pass the cap
 

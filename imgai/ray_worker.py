@@ -19,12 +19,12 @@ import ray
 import torch
 
 from .data import ImageData, load_dataset
+from .device import JOB_NICE
 from .jobs import Job
 
 NAMESPACE = "imgai"
 DIRECTORY = "imgai-directory"
 BUNDLED = ("digits",)              # data sets inside the package: the worker reads them itself
-NICE = 10                          # jobs run at a lower priority than the web server
 
 
 def warm_worker():
@@ -45,7 +45,7 @@ def _configure_process():
     if not _configured:
         torch.set_num_threads(1)
         try:
-            os.nice(NICE)
+            os.nice(JOB_NICE)   # jobs run at a lower priority than the web server
         except OSError:
             pass
         _configured = True

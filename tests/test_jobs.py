@@ -313,6 +313,26 @@ def test_registry_passes_job_options_through():
     assert job.wait(5) and "nobody watching" in job.error
 
 
+@pytest.mark.skipif(__import__("platform").system() != "Linux", reason="per-thread nice values are Linux's")
+def test_registry_trains_below_the_servers_priority_and_leaves_the_server_alone():
+    """The training thread gets a higher nice value; the threads serving pages (this one) keep theirs."""
+    import os
+    import threading
+    seen = []
+
+    def factory(state):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        yield from scripted(steps=2)(state)
+
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = JobRegistry(max_active=1, nice=5).submit(factory, META, owner="a")
+    assert job.wait(5) and job.status == "done"
+    assert seen == [min(19, here + 5)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here
+    job = JobRegistry(max_active=1).submit(factory, META, owner="a")   # the default: the same priority
+    assert job.wait(5) and seen[-1] == here
+
+
 # ---- saving exactly what was published ----
 
 def test_final_weights_are_published_before_the_job_says_it_ended():

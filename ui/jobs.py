@@ -70,7 +70,9 @@ def make_registry():
         # it knows of when it ends, whether or not a page is still watching it (a tab closed before the end)
         return RayJobRegistry(address=ray_address(), num_cpus=int(os.environ.get("IMGAI_RAY_CPUS") or 0) or None,
                               on_end=lambda job: record_job(store, job), warm=warm_workers())
-    return JobRegistry(max_active=max_jobs())
+    # the training threads share the server's process: below its priority, so pages stay quick while they train
+    from imgai.device import JOB_NICE
+    return JobRegistry(max_active=max_jobs(), nice=JOB_NICE)
 
 
 @st.cache_resource(show_spinner="Starting the training workers…")
