@@ -7,7 +7,7 @@ limits on every setting (check_settings), the same seeded weights, the same way 
 """
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import Callable
 
 import torch
@@ -165,7 +165,6 @@ class RunSpec:
 @dataclass
 class Run:
     spec: RunSpec
-    model: torch.nn.Module
     data: ImageData
     train: TrainConfig
     meta: dict            # checkpoint description, less step and metrics
@@ -173,6 +172,13 @@ class Run:
     # model → {"val_acc", "val_loss", "val_images"} on this run's validation split (classifiers; None for GANs).
     # A plain function (a partial of score_classifier over CPU tensors), so it pickles wherever a job goes.
     evaluate: Callable | None = None
+    # () → the seeded model; built on first use of .model: a run on Ray is built again in its worker, and an
+    # in-process job builds it in its own (lower-priority) thread, so pressing Start costs the server little
+    build_model: Callable[[], torch.nn.Module] | None = None
+
+    @cached_property
+    def model(self) -> torch.nn.Module:
+        return self.build_model()
 
     def loop(self, state: TrainState | None = None):
         fn = train_classifier if self.spec.model == "cnn" else train_gan
@@ -184,8 +190,24 @@ def default_train_config(model: str, preset: str, dataset: str | None = None) ->
     return replace(DATASET_PRESETS.get((model, preset, dataset)) or TRAIN_PRESETS[(model, preset)])
 
 
-def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None, seed: int = 0):
-    """The preset's network sized for the data, its weights drawn from a generator seeded with `seed`."""
+_COUNTS = {}   # (network class, repr of its config) -> parameter count: a class presses Start with few configs
+
+
+def _parameter_count(build, cfg) -> int:
+    """The network's size from its structure alone, built on the meta device (no memory), so an absurd width is
+    refused before it is built. Building even on meta costs a tenth of a second of the server's CPU: counted once
+    per configuration."""
+    key = (build.__name__, repr(cfg))
+    if key not in _COUNTS:
+        with torch.device("meta"):
+            _COUNTS[key] = sum(p.numel() for p in build(cfg).parameters())
+    return _COUNTS[key]
+
+
+def model_builder(model: str, preset: str, data: ImageData, overrides: dict | None = None, seed: int = 0):
+    """Check that the preset's network sized for the data can be built (SettingsError, one line, for
+    overrides it cannot take or a size beyond MAX_PARAMETERS) and return () → that network, its weights
+    drawn from a generator seeded with `seed`."""
     if model not in MODELS or preset not in MODELS[model]:
         raise ValueError(f"unknown model/preset {model}/{preset}: choose {', '.join(MODELS)}, fast or textbook")
     if model == "cnn":
@@ -201,17 +223,22 @@ def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | N
         cfg = replace(cfg, **(overrides or {}))
         if model == "dcgan" and cfg.d_classes not in (0, len(data.class_names)):
             raise ValueError(f"d_classes must be 0 (a plain D) or the data's {len(data.class_names)} classes")
-        with torch.device("meta"):  # the structure alone, no memory: an absurd width is refused before it is built
-            n = sum(p.numel() for p in build(cfg).parameters())
+        n = _parameter_count(build, cfg)
     except (TypeError, ValueError, RuntimeError) as e:
         raise SettingsError(f"the {model} model cannot be built with {overrides}: {str(e).splitlines()[0][:120]}") from None
     if n > MAX_PARAMETERS:
         raise SettingsError(f"the {model} model would have {n:,} weights; at most {MAX_PARAMETERS:,} train here")
-    return build_seeded(lambda: build(cfg), seed)
+    return lambda: build_seeded(lambda: build(cfg), seed)
+
+
+def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | None = None, seed: int = 0):
+    """The preset's network sized for the data, its weights drawn from a generator seeded with `seed`."""
+    return model_builder(model, preset, data, overrides, seed)()
 
 
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:
-    """Check the settings (SettingsError, one line), load the data, build the seeded model."""
+    """Check the settings (SettingsError, one line) and load the data; the seeded model is built when the run
+    first uses it (Run.model)."""
     from .device import pick_device
     if spec.train is not None:  # refuse absurd settings before loading anything
         check_settings(spec.train, spec.model, spec.model_overrides)
@@ -221,11 +248,11 @@ def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Ru
     train = check_settings(spec.train or default_train_config(spec.model, spec.preset, data.name), spec.model,
                            spec.model_overrides)
     # the initial weights are part of a seeded run, drawn without touching torch's global RNG
-    model = build_for_data(spec.model, spec.preset, data, spec.model_overrides, seed=train.seed)
+    build = model_builder(spec.model, spec.preset, data, spec.model_overrides, seed=train.seed)
     meta = {"kind": spec.model, "preset": spec.preset, "dataset": data.name, "class_names": list(data.class_names),
             "image_size": data.size, "channels": data.channels, "mean": list(data.mean), "std": list(data.std),
             "intake": data.intake, "train": asdict(train)}
     score = None
     if spec.model == "cnn":
         score = partial(score_classifier, val_x=data.val_x.cpu(), val_y=data.val_y.cpu(), mean=data.mean, std=data.std)
-    return Run(spec, model, data, train, meta, device or pick_device(), score)
+    return Run(spec, data, train, meta, device or pick_device(), score, build)
