@@ -36,6 +36,8 @@ PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
 ACTIVE = ("queued", "created", "running", "paused")
 ROOT = Path(__file__).resolve().parent.parent
 POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
+FRESH_WAIT_S = 0.25                # and waits at most this long for the answer before a page goes on
+NOT_YET = object()                 # a question to Ray whose answer has not come yet
 CALL_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 180.0            # a cold worker process (the directory's, the first time) on a busy machine
 LOST = "the worker running this job was lost (its process or machine stopped) — start the run again"
@@ -97,7 +99,7 @@ class RayJob:
         self._grids = {}              # step -> (step, images, extra): a grid never changes once made
         self._final = None            # the ended job's state, from the directory
         self._polled_at = 0.0
-        self._pending = None          # a poll on its way
+        self._asked = {}              # question -> its object ref, while on its way (_answer)
         self._position = None          # place in the queue while waiting (1 = next)
         self.node_id = None
         self.warm = False             # started on a warm spare worker (RayJobRegistry.submit)
@@ -112,13 +114,31 @@ class RayJob:
                 return None
         return self._actor
 
+    def _answer(self, key: str, ask, force: bool = False):
+        """The answer to a question put to Ray (ask() → an object ref) without holding up the page: a question
+        just sent is waited for FRESH_WAIT_S at most (5 s when forced: after a control, or in wait()), one an
+        earlier call sent is only looked at. NOT_YET until it is answered; the caller keeps its last state (a
+        page reads status, summary, grids... in one run, and a busy or still-starting worker would otherwise
+        make each of them wait). Raises what ray.get raises for the answer (a dead actor)."""
+        ref = None if force else self._asked.get(key)
+        fresh = ref is None
+        if fresh:
+            ref = self._asked[key] = ask()
+        ready, _ = ray.wait([ref], timeout=5.0 if force else FRESH_WAIT_S if fresh else 0)
+        if not ready:
+            return NOT_YET
+        del self._asked[key]
+        return ray.get(ref)
+
     def _sync(self, force: bool = False, beat: bool = False):
         with self._lock:
             if self._final is not None or (not force and time.monotonic() - self._polled_at < POLL_EVERY_S):
                 return
             self._polled_at = time.monotonic()
             if self._state["status"] == "queued":
-                info = ray.get(self._directory.info.remote(self.id), timeout=CALL_TIMEOUT_S)
+                info = self._answer("info", lambda: self._directory.info.remote(self.id), force)
+                if info is NOT_YET:
+                    return
                 if info is None:
                     self._lose("this job is no longer known to the cluster")
                     return
@@ -133,19 +153,13 @@ class RayJob:
             if actor is None:
                 self._load_final()
                 return
-            if self._pending is None or force:   # forced: after a control, ask afresh
-                self._pending = actor.poll.remote(list(self._grids), beat)
-            # a worker still building its run (or very busy) must not hold up the page: keep the last state
-            ready, _ = ray.wait([self._pending], timeout=5.0 if force else 1.0)
-            if not ready:
-                return
-            ref, self._pending = self._pending, None
             try:
-                p = ray.get(ref)
+                p = self._answer("poll", lambda: actor.poll.remote(list(self._grids), beat), force)
             except ray.exceptions.RayActorError:
                 self._load_final()
                 return
-            self._apply(p)
+            if p is not NOT_YET:
+                self._apply(p)
 
     def _apply(self, p: dict):
         steps = p.get("grid_steps", [])
@@ -233,9 +247,11 @@ class RayJob:
         if actor is None:
             return []
         try:
-            return ray.get(actor.metrics.remote(since), timeout=CALL_TIMEOUT_S)
-        except ray.exceptions.GetTimeoutError:
-            return []
+            with self._lock:
+                rows = self._answer(f"metrics since {since}", lambda: actor.metrics.remote(since))
+                for key in [k for k in self._asked if k.startswith("metrics since ") and k != f"metrics since {since}"]:
+                    del self._asked[key]    # a page that moved on will not ask for those rows again
+            return [] if rows is NOT_YET else rows
         except ray.exceptions.RayActorError:
             self._sync(force=True)
             return list(self._final.get("rows", [])[since:]) if self._final else []

@@ -308,3 +308,30 @@ def test_a_link_to_a_run_this_server_does_not_know_says_plainly_that_it_was_lost
     assert not at.exception, at.exception
     assert any("was lost" in w.value for w in at.sidebar.warning)
     assert "job" not in at.query_params
+
+
+def test_a_slow_worker_never_holds_up_the_page_and_its_answer_arrives_on_a_later_read(local_ray):
+    """A worker still building its run (or starved of CPU) answers late: the page goes on with what it knew
+    and picks the answer up on a later read, instead of every read of the run waiting for it."""
+    import ray
+
+    from imgai.ray_jobs import RayJob
+
+    @ray.remote(num_cpus=0)
+    class SlowWorker:
+        def poll(self, grid_steps, beat=False):
+            time.sleep(3)
+            return {"status": "running", "error": None, "grid_steps": [], "grids": [], "lr": 0.5}
+
+        def metrics(self, since=0):
+            time.sleep(3)
+            return [{"step": i} for i in range(since, 4)]
+
+    job = RayJob("slowjob00001", "me", {"kind": "cnn", "train": {"lr": 0.1}}, directory=None,
+                 actor=SlowWorker.remote())
+    job._state["status"] = "created"            # the directory said it started (its worker is up)
+    assert job.status == "created" and job.lr == 0.1 and job.metrics() == []   # not answered yet: as before
+    wait_for(lambda: job.status == "running", timeout=60)
+    assert job.lr == 0.5
+    wait_for(lambda: job.metrics() == [{"step": i} for i in range(4)], timeout=60)
+    wait_for(lambda: job.metrics(since=3) == [{"step": 3}], timeout=60)
