@@ -18,6 +18,7 @@ import string
 import threading
 import time
 import zipfile
+from xml.etree import ElementTree
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint, mode
 from imgai.models import CNN, CNN_PRESETS
 from test_safe_text import CRAFTED
 from ui import charts, jobs
+from ui.train.class_counts import class_counts_svg
 from ui.models import shared_dir, own_dir, save_as, visible_models
 from ui.safe_text import clean
 
@@ -292,14 +294,17 @@ def test_crafted_class_names_of_a_shared_model_are_literal_in_another_students_p
 def test_charts_escape_class_names():
     names = [n for n in CRAFTED[:10]]
     conf = charts.confusion_figure([[1] * 10 for _ in range(10)], names, step=3)
-    counts = charts.class_counts_figure({n: 1 for n in names})
     from ui.latent.views import histogram_figure, probability_figure
     hist = histogram_figure({"class_names": names, "counts": [5] * 10, "confidence": [0.5] * 10})
     prob = probability_figure([0.1, 0.9], CRAFTED[3])
-    for labels in (conf.data[0].x, conf.data[0].y, counts.data[0].x, hist.data[0].x,
+    for labels in (conf.data[0].x, conf.data[0].y, hist.data[0].x,
                    [prob.layout.yaxis.title.text]):
         assert all("<" not in str(s) and ">" not in str(s) for s in labels), labels
         assert all("\n" not in str(s) for s in labels)
+    svg = class_counts_svg({n: 1 for n in names})      # the Train page's class-count picture
+    texts = [t.text or "" for t in ElementTree.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]  # well-formed
+    assert any("<" in t for t in texts)                 # names are literal text, drawn as typed
+    assert all("\n" not in t for t in texts)
 
 
 def test_the_steering_summary_escapes_class_names():

@@ -87,8 +87,8 @@ def test_setup_shows_knobs_with_help_and_a_preview_of_the_data():
     at = page()
     assert not at.exception
     assert at.button(key="train_start").disabled is False
-    assert "Training images per class" in chart_titles(at)
-    assert any("first training images" in c for img in at.image for c in img.captions)
+    captions = [c for img in at.image for c in img.captions]
+    assert any("first training images" in c for c in captions) and any("unbalanced" in c for c in captions)
     assert "4,500 training and 500 validation images" in texts(at.markdown)
     for w in [*at.radio, *at.selectbox, *at.select_slider, *at.slider, *at.number_input, *at.toggle]:
         assert w.help, f"{w.label} has no help text"
@@ -452,3 +452,21 @@ def test_a_running_gans_grid_keeps_advancing_after_a_page_switch():
         for _ in range(3):
             release.release()
         job.wait(5)
+
+
+def test_the_class_count_picture_has_a_bar_and_a_label_per_class_and_thins_labels_only_when_crowded():
+    from xml.etree import ElementTree
+
+    from ui.train.class_counts import class_counts_svg
+    ns = "{http://www.w3.org/2000/svg}"
+
+    def drawn(counts):
+        root = ElementTree.fromstring(class_counts_svg(counts))
+        return [r for r in root.iter(ns + "rect")], [t.text for t in root.iter(ns + "text")]
+
+    bars, texts = drawn({str(i): 400 + i for i in range(10)})
+    assert len(bars) == 10 and all(str(i) in texts for i in range(10)) and "409" in texts
+    heights = [float(b.get("height")) for b in bars]
+    assert heights == sorted(heights) and heights[0] > 0
+    bars, texts = drawn({f"class number {i}": 5 for i in range(60)})   # crowded: every bar, not every name
+    assert len(bars) == 60 and 0 < sum(t.startswith("class") for t in texts) < 60

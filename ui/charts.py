@@ -1,4 +1,4 @@
-"""Plotly figures for training metrics, confusion matrices and class counts.
+"""Plotly figures for training metrics and confusion matrices.
 
     st.plotly_chart(loss_figure(rows), key="loss", config=CHART_CONFIG)
 
@@ -146,13 +146,3 @@ def confusion_figure(matrix: list | None, class_names: list, step: int | None = 
         "xaxis": {"title": {"text": "predicted", "font": {"size": 11}}, "type": "category",
                   "tickangle": 0 if n <= 10 else -45},
         "yaxis": {"title": {"text": "true", "font": {"size": 11}}, "type": "category", "autorange": "reversed"}}})
-
-
-def class_counts_figure(counts: dict) -> go.Figure:
-    """Training images per class: an unbalanced data set teaches the network to favour big classes."""
-    names = [plot(k, 14) for k in counts]
-    bars = {"type": "bar", "x": names, "y": list(counts.values()), "marker": {"color": COLORS["main"]},
-            "hovertemplate": "%{x}: %{y} images<extra></extra>"}
-    return go.Figure({"data": [bars],
-                      "layout": {"title": _title("Training images per class"), "height": 220,
-                                 "margin": {"l": 50, "r": 10, "t": 36, "b": 40}, "xaxis": {"type": "category"}}})

@@ -25,7 +25,7 @@ def page(serve, user_folders, browser):
 
 def test_a_short_cnn_run_streams_charts_and_grids_and_survives_a_reload(page):
     page.get_by_text("Train a network").wait_for(timeout=60_000)
-    page.get_by_text("Training images per class").wait_for(timeout=60_000)     # the data preview
+    page.get_by_text("The first training images of each class").wait_for(timeout=60_000)     # the data preview
     epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("0.15")
     epochs.press("Enter")

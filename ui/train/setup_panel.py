@@ -19,7 +19,7 @@ from imgai.data import DatasetError, ImageData, load_dataset
 from imgai.jobs import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
 from imgai.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
-from ui.charts import CHART_CONFIG, class_counts_figure
+from ui.train.class_counts import class_counts_svg
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
 from ui.safe_text import md, md_line
@@ -293,4 +293,5 @@ def data_preview(choice: Choice):
         preview = _builtin_preview(data.name)
     a, b = st.columns([1.1, 1], gap="medium")
     a.image(preview, caption="The first training images of each class")
-    b.plotly_chart(class_counts_figure(d["class_counts"]), key="train_class_counts", config=CHART_CONFIG)
+    b.image(class_counts_svg(d["class_counts"]), caption="An unbalanced data set teaches the network to favour "
+            "its big classes")
