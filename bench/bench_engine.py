@@ -130,9 +130,9 @@ def main():
         template = prepare_run(RunSpec(kind, "fast", train=cfg), data=data, device=device)
         bare_fn = bare_classifier if kind == "cnn" else bare_gan
         contenders = {"bare_main": lambda m: bare_fn(m, data, cfg, device, a.steps),
-                      "engine_main": lambda m: engine_main(replace(template, model=m), a.steps),
+                      "engine_main": lambda m: engine_main(replace(template, build_model=lambda: m), a.steps),
                       "bare_thread": lambda m: in_thread(bare_fn)(m, data, cfg, device, a.steps),
-                      "engine_job": lambda m: engine_job(replace(template, model=m), a.steps)}
+                      "engine_job": lambda m: engine_job(replace(template, build_model=lambda: m), a.steps)}
         names = list(contenders)
         times = {name: [] for name in names}
         for r in range(a.rounds + 1):  # round 0 warms up everything (allocator, kernels, thread pools)
