@@ -78,6 +78,13 @@ def test_a_gan_run_keeps_its_grid_moving_across_a_page_switch(page):
     _start(page, "GAN · learns to invent", 120)
     first = _wait_for_grid_after(page, 0)                     # the second grid: the real slider is drawn
     assert page.get_by_role("slider", name="Look back").count() == 1
+    # the save panel was drawn right after Start, before any weights: it is redrawn once they exist, so the
+    # weights can be downloaded while the run goes on
+    download = page.get_by_role("button", name="Download")
+    end = time.time() + 30
+    while not download.is_enabled() and time.time() < end:
+        page.wait_for_timeout(500)
+    assert download.is_enabled()
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.locator("a", has_text="Classify").click()
     page.get_by_role("tab", name="Classify photos").wait_for(timeout=60_000)

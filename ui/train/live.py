@@ -70,6 +70,7 @@ def _live(job_id: str):
         return
     job.heartbeat()
     rerun_if_ended(job)
+    _rerun_when_weights_appear(job)
     if job.status == "queued":   # Ray: every worker is busy; it starts by itself
         waiting_notice(job, key="train")
         return
@@ -284,6 +285,18 @@ def _has_weights(job) -> bool:
     return job.snapshot()[0] is not None
 
 
+def _weights_key(job) -> str:
+    return f"train_weights_drawn_{job.id}"
+
+
+def _rerun_when_weights_appear(job):
+    """The save panel is drawn with the whole page, usually right after Start, before the first step: its
+    Download stays disabled until the page is drawn again. Redraw it once, when the first weights exist."""
+    if st.session_state.get(_weights_key(job)) is False and _has_weights(job):
+        st.session_state[_weights_key(job)] = True
+        st.rerun()
+
+
 def save_panel(job):
     with st.container(border=True):
         st.markdown("**Save this model** — it then appears in your model pickers on the Classify / Latent space "
@@ -300,6 +313,7 @@ def save_panel(job):
                 st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""),
                          icon=":material/error:")
         has_weights = _has_weights(job)
+        st.session_state[_weights_key(job)] = has_weights   # False: the live view redraws the page once they exist
         file_name = name.strip() if NAME_RE.match(name.strip()) else _default_name(job)
         c.download_button("Download", data=lambda: download_zip(job, file_name), file_name=f"{file_name}.zip",
                           icon=":material/download:", mime="application/zip", on_click="ignore",
