@@ -544,6 +544,8 @@ class RayJobRegistry:
     def _watch(self):
         while ray.is_initialized() and not self._closed:
             time.sleep(self.WATCH_EVERY_S)
+            if self._closed or not ray.is_initialized():
+                return    # a Ray call now would start a new local Ray (Ray's auto-init) behind everyone's back
             try:
                 if self._on_end is not None:
                     self.sweep()

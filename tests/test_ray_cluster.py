@@ -53,6 +53,7 @@ def test_two_jobs_run_on_two_nodes_can_be_controlled_and_survive_the_web_server(
 
     # the web server goes away (its Ray connection with it) and a new one starts: detached jobs live on
     ids = [j.id for j in jobs]
+    reg.close()       # its process ends: its threads with it (close() leaves the detached jobs alone)
     ray.shutdown()
     reg2 = make_registry()
     again = [reg2.get(i) for i in ids]
