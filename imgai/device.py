@@ -53,9 +53,10 @@ def lower_thread_priority(nice: int = JOB_NICE) -> bool:
     """Raise the calling thread's nice value by `nice` (a lower priority); True if it did.
 
     On Linux a nice value belongs to one thread, so a training thread inside the web server can yield the
-    cores to the threads that serve pages without slowing them down (threads it starts, such as
-    PyTorch's OpenMP workers for a multi-threaded job, inherit it). Elsewhere it would lower the whole process, server included: skipped."""
-    if nice <= 0 or not hasattr(threading, "get_native_id") or not os.uname().sysname == "Linux":
+    cores to the threads that serve pages without slowing them down (threads it starts, such as PyTorch's
+    OpenMP workers for a multi-threaded job, inherit it). Elsewhere it would lower the whole process, server
+    included: skipped."""
+    if nice <= 0 or os.uname().sysname != "Linux":
         return False
     try:
         tid = threading.get_native_id()

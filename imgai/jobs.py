@@ -197,8 +197,7 @@ class Job:
     # ---- the training thread ----
     def _run(self):
         end, loop = ("error", "training failed: the job ended unexpectedly"), None
-        if self._nice:
-            lower_thread_priority(self._nice)
+        lower_thread_priority(self._nice)   # does nothing for 0
         try:
             loop = self._factory(self._state)
             for item in loop:

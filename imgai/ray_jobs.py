@@ -99,7 +99,7 @@ class RayJob:
         self._grids = {}              # step -> (step, images, extra): a grid never changes once made
         self._final = None            # the ended job's state, from the directory
         self._polled_at = 0.0
-        self._asked = {}              # question -> its object ref, while on its way (_answer)
+        self._asked = {}              # question ("poll", "info", ("metrics", since)) -> its ref while on its way
         self._position = None          # place in the queue while waiting (1 = next)
         self.node_id = None
         self.warm = False             # started on a warm spare worker (RayJobRegistry.submit)
@@ -114,7 +114,7 @@ class RayJob:
                 return None
         return self._actor
 
-    def _answer(self, key: str, ask, force: bool = False):
+    def _answer(self, key, ask, force: bool = False):
         """The answer to a question put to Ray (ask() → an object ref) without holding up the page: a question
         just sent is waited for FRESH_WAIT_S at most (5 s when forced: after a control, or in wait()), one an
         earlier call sent is only looked at. NOT_YET until it is answered; the caller keeps its last state (a
@@ -248,8 +248,8 @@ class RayJob:
             return []
         try:
             with self._lock:
-                rows = self._answer(f"metrics since {since}", lambda: actor.metrics.remote(since))
-                for key in [k for k in self._asked if k.startswith("metrics since ") and k != f"metrics since {since}"]:
+                rows = self._answer(("metrics", since), lambda: actor.metrics.remote(since))
+                for key in [k for k in self._asked if isinstance(k, tuple) and k != ("metrics", since)]:
                     del self._asked[key]    # a page that moved on will not ask for those rows again
             return [] if rows is NOT_YET else rows
         except ray.exceptions.RayActorError:
