@@ -15,6 +15,7 @@ Standard library only (plus torch, lazily, to judge GAN samples); no Streamlit.
 import json
 import math
 import os
+import random
 import sqlite3
 import time
 import uuid
@@ -22,6 +23,7 @@ from pathlib import Path
 
 MAX_HISTORY = 1500      # per-batch rows kept per run (evenly thinned); epoch-end rows are always kept
 NICKNAME_MAX = 24       # characters: long enough for "Ada L. (table 3)", short enough for a chart legend
+_JITTER = random.Random()  # its own generator: a retry must not move the global one a seeded run may use
 STATUSES = ("done", "stopped", "error")
 FINAL_KEYS = ("val_acc", "val_loss", "train_loss", "loss", "acc", "loss_d", "loss_g", "d_x", "d_g_z",
               "seconds", "images_per_s", "step", "epoch")
@@ -97,12 +99,27 @@ class RunStore:
         con.row_factory = sqlite3.Row
         con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
         if first:
-            # WAL is a property of the file (it persists); setting it and the schema is idempotent
-            con.execute("PRAGMA journal_mode = WAL")
-            con.executescript(_SCHEMA)
+            self._prepare(con)
             self._ready = True
         con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a crash of the app
         return con
+
+    def _prepare(self, con: sqlite3.Connection) -> None:
+        """Turn on WAL and create the tables: both persist in the file and are idempotent. Several processes
+        opening a new file at once can each hold a read lock while asking for the write lock that the switch
+        to WAL needs; SQLite then answers "database is locked" at once instead of calling the busy handler
+        (waiting could deadlock), so this retries by hand, with a jittered pause, up to the same timeout."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    con.execute("PRAGMA journal_mode = WAL")
+                con.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_JITTER.uniform(0.005, 0.05))
 
     def _write(self, sql: str, args=()) -> int:
         con = self._connect()

@@ -87,6 +87,21 @@ def test_several_processes_write_to_one_file(tmp_path):
     assert len(RunStore(path).runs(limit=100)) == 60
 
 
+def test_opening_a_new_file_waits_while_another_program_holds_its_write_lock(tmp_path):
+    # what three processes creating one store at once can meet: the file exists, in SQLite's default journal
+    # mode, and someone else is writing; the switch to WAL must wait for them, not fail with "locked"
+    path = tmp_path / "new.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE theirs (i)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO theirs VALUES (1)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    store = RunStore(path, timeout_s=10)
+    run_id = store.save(_run("ann", 0.9))
+    assert store.get(run_id)["owner"] == "ann"
+    other.close()
+
+
 def test_only_published_runs_are_visible_to_others_and_only_the_owner_publishes(store):
     mine, theirs = store.save(_run("ann", 0.95)), store.save(_run("bob", 0.97, seconds=30))
     assert [r["id"] for r in store.visible("ann")] == [mine]
