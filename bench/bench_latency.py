@@ -140,9 +140,9 @@ def main():
 
     load = os.getloadavg()[0]
     record("latency", figures, readme=readme, dry_run=a.dry_run,
-           note=f"medians of wall-clock and CPU time on a shared {os.cpu_count()}-core machine with other jobs "
-                f"running (load average {load_before:.1f} at the start, {load:.1f} at the end): the wall figures "
-                "mostly measure the other jobs, so the README rows give CPU time; compare within this run only")
+           note=f"medians of wall-clock and CPU time on {os.cpu_count()} cores, 1-minute load average "
+                f"{load_before:.1f} at the start and {load:.1f} at the end: the README rows give CPU time, which other "
+                "work on the machine disturbs less than wall-clock time; compare within this run only")
 
 
 if __name__ == "__main__":
