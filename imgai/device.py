@@ -83,7 +83,7 @@ def configure_threads(share: int = 1, spare: int = 0) -> int:
     Never more threads than free cores: each small op is a parallel region that waits for its slowest
     thread, so one thread pre-empted by another process stalls them all (on 2 cores shared with one other
     busy process, GAN training with 2 threads ran many times slower than with 1; the textbook CNN with 2
-    threads on 2 busy cores ran at a third of its 1-thread speed: bench/results/keras.json)."""
+    threads on 2 busy cores ran at a third of its 1-thread speed, in a keras.json run on a busy machine)."""
     cores = os.cpu_count() or 1
     free = max(1, cores - spare - busy_cores())
     n = int(os.environ.get("IMGAI_THREADS") or 0) or max(1, free // max(1, share))
