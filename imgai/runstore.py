@@ -99,7 +99,11 @@ class RunStore:
         con.row_factory = sqlite3.Row
         con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
         if first:
-            self._prepare(con)
+            try:
+                self._prepare(con)
+            except BaseException:
+                con.close()   # a store that could not be set up leaves no open file handle behind
+                raise
             self._ready = True
         con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a crash of the app
         return con
