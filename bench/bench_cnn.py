@@ -8,11 +8,10 @@ Seconds are training time only (validation excluded), as the job runner counts t
 scored on the data set's 500 held-out images. Writes bench/results/cnn.json (cnn-cuda.json on a GPU).
 """
 import argparse
-import os
 import time
 from dataclasses import replace
 
-from record import add_dry_run, record
+from record import add_dry_run, load_note, record
 
 from imgai.data import load_dataset
 from imgai.device import configure_threads, pick_device
@@ -46,7 +45,6 @@ def main():
     a = ap.parse_args()
     threads = configure_threads()
     device = pick_device()
-    load_before = os.getloadavg()[0]   # other work on the machine when the run began: it slows every figure
     budget, full_epochs = (1, 0.03) if a.dry_run else (a.budget, None)
     figures, rows = [], []
     for name in a.datasets:
@@ -70,9 +68,8 @@ def main():
     name = "cnn" if device.type == "cpu" else f"cnn-{device.type}"  # a GPU run never overwrites the CPU figures
     rows = [(f"{what} [{device.type}]", fig) for what, fig in rows] if device.type != "cpu" else rows
     record(name, figures, readme=rows, device=str(device), dry_run=a.dry_run,
-           note=(f"{threads} intra-op thread(s) on {os.cpu_count()} cores" if device.type == "cpu" else
-                 f"one {device.type} device") + f"; 1-minute load average {load_before:.1f} at the start and "
-                f"{os.getloadavg()[0]:.1f} at the end; accuracies are per run (one seed)")
+           note=(f"{threads} intra-op thread(s)" if device.type == "cpu" else f"one {device.type} device")
+                + f"; {load_note()}; accuracies are per run (one seed)")
 
 
 if __name__ == "__main__":

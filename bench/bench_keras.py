@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from record import add_dry_run, record
+from record import LOAD_AT_START, add_dry_run, load_note, record
 
 from imgai.data import CIFAR_5K_FILE, load_dataset
 from imgai.device import configure_threads, pick_device
@@ -199,7 +199,7 @@ def main():
     keras = a.keras_python if Path(a.keras_python).is_file() else None
     sides = ("imgai", "plain", "keras") if keras else ("imgai", "plain")
     per = {t: {k: {s: [] for s in sides} for k in ("wall", "cpu", "first_epoch_s", "val_acc")} for t in threads}
-    info, load_before = {}, os.getloadavg()[0]
+    info = {}
     for r in range(a.rounds):
         for t in threads:
             for side in (sides if r % 2 == 0 else sides[::-1]):
@@ -220,7 +220,7 @@ def main():
     figures = {"threads": threads, "interop_threads": 1, "batch_size": 32, "epochs_per_round": a.epochs,
                "rounds": a.rounds, "tensorflow": info.get("tensorflow"), "keras_jit_compile": info.get("jit_compile"),
                "torch_intraop_backend": torch.__config__.parallel_info().splitlines()[-1].strip(),
-               "load_average_1min": {"before": round(load_before, 1), "after": round(os.getloadavg()[0], 1)},
+               "load_average_1min": {"before": round(LOAD_AT_START, 1), "after": round(os.getloadavg()[0], 1)},
                "by_threads": {}}
     rows = []
     for t in threads:
@@ -244,8 +244,7 @@ def main():
                          "(NCHW, default Adam, default malloc)",
                          f"{w['imgai']:,.0f} / {w['plain']:,.0f} = {w['imgai'] / w['plain']:.2f}x"))
         figures["by_threads"][str(t)] = f
-    note = (f"intra-op threads {threads} on every side, one inter-op thread; the machine's 1-minute load average "
-            f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run on {os.cpu_count()} cores"
+    note = (f"intra-op threads {threads} on every side, one inter-op thread; {load_note()}"
             + (f"; {a.note}" if a.note else "")
             + ("" if keras else f"; Keras side skipped: no interpreter at {a.keras_python} (see the docstring)"))
     record("keras", figures, readme=rows, device=str(device), note=note)

@@ -5,7 +5,6 @@ filters it replaced (imgai/vision.py at --old-ref, loaded from git), on the same
     PYTHONPATH=. IMGAI_THREADS=1 python bench/bench_latency.py [--repeat 20] [--old-ref 33b8452] [--dry-run]
 """
 import argparse
-import os
 import io
 import statistics
 import sys
@@ -24,7 +23,7 @@ from imgai.intake import open_image
 from imgai.latent import seed_latents
 from imgai.train import sample_images
 from old_code import module_at
-from record import add_dry_run, record
+from record import add_dry_run, load_note, record
 
 ROOT = Path(__file__).resolve().parent.parent
 # The last commit with the hand-rolled morphology and labelling (imgai/vision.py), before the split.
@@ -96,7 +95,6 @@ def main():
     ap.add_argument("--old-ref", default=OLD_REF, help="commit whose imgai/vision.py is the old digit recipe")
     a = ap.parse_args()
     repeat = 2 if a.dry_run else a.repeat
-    load_before = os.getloadavg()[0]
     threads = configure_threads()
     on = f"{threads} thread" + ("s" if threads > 1 else "")
     figures, readme = {"threads": threads, "classify": [], "gan": []}, []
@@ -138,10 +136,8 @@ def main():
         readme.append((f"redraw {n} GAN samples, CPU end to end (bare forward pass), {on}",
                        f"{full[1]:.1f} ms ({bare[1]:.1f} ms)"))
 
-    load = os.getloadavg()[0]
     record("latency", figures, readme=readme, dry_run=a.dry_run,
-           note=f"medians of wall-clock and CPU time on {os.cpu_count()} cores, 1-minute load average "
-                f"{load_before:.1f} at the start and {load:.1f} at the end: the README rows give CPU time, which other "
+           note=f"medians of wall-clock and CPU time, {load_note()}: the README rows give CPU time, which other "
                 "work on the machine disturbs less than wall-clock time; compare within this run only")
 
 

@@ -32,6 +32,13 @@ def _commit() -> str:
 
 
 STARTED_AT = _commit()  # the code that runs is the code at start: later commits during a long run don't count
+LOAD_AT_START = os.getloadavg()[0]  # other work on the machine when the script began: it slows every figure
+
+
+def load_note() -> str:
+    """How busy the machine was, for a result's note: the 1-minute load average at the start and now."""
+    return (f"1-minute load average {LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+            f"on {os.cpu_count()} cores")
 
 
 def _cpu_model() -> str:
