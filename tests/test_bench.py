@@ -1,5 +1,7 @@
 """The benchmarks cannot rot: each runs its --dry-run (tiny settings, nothing written), and the README's
 table is exactly what bench/results holds."""
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("bench_*.py"))
 
 
+def _bench(script: str, *args) -> subprocess.CompletedProcess:
+    """Run bench/<script> as a user would, from the repository root with the package importable."""
+    return subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bench_script_dry_run(script, tmp_path):
     before = {p: p.stat().st_mtime for p in (ROOT / "bench" / "results").glob("*.json")}
-    r = subprocess.run([sys.executable, f"bench/{script}", "--dry-run"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    r = _bench(script, "--dry-run")
     assert r.returncode == 0, r.stderr[-2000:]
     after = {p: p.stat().st_mtime for p in (ROOT / "bench" / "results").glob("*.json")}
     assert after == before, "a --dry-run must not write results"
@@ -27,7 +34,6 @@ def test_readme_table_matches_results():
 
 def test_readme_table_is_made_from_result_rows(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
-    import json
     from readme_table import render
     (tmp_path / "x.json").write_text(json.dumps({"readme": [{"what": "speed", "figure": "7 images/s"}]}))
     out = render("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", tmp_path)
@@ -39,10 +45,7 @@ def test_readme_table_is_made_from_result_rows(tmp_path):
     ("weights/cifar10-dcgan", "weights/cifar10-cnn", "cifar10-5k"),
 ])
 def test_judge_scores_a_shipped_generator_against_its_own_data_set(weights, judge, dataset):
-    import json
-    r = subprocess.run([sys.executable, "bench/judge.py", weights, "--judge", judge, "--dataset", dataset,
-                        "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    r = _bench("judge.py", weights, "--judge", judge, "--dataset", dataset, "--dry-run")
     assert r.returncode == 0, r.stderr[-2000:]
     line = json.loads(r.stdout.splitlines()[0])
     assert line["weights"] == weights and line["kind"] == "dcgan"
