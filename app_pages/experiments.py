@@ -1,7 +1,7 @@
 """Experiments page: compare runs, the class board, a sweep with cross-validation, and whether generated
 images help a classifier trained on few real ones.
 
-Every run trained on this server (finished or stopped) is kept in the run store (imgai/runstore.py), so
+Every run trained on this server (finished or stopped) is kept in the run store (imgai/experiments/run_store.py), so
 this page works across reloads and server restarts. Only runs published to the class board are visible to
 other browsers.
 """

@@ -5,7 +5,7 @@ The page's settings live in the URL (ui/latent/state.py): copy the address to sh
 """
 import streamlit as st
 
-from imgai.checkpoint import CheckpointError
+from imgai.models.checkpoint import CheckpointError
 from ui.latent import state as S
 from ui.latent import tabs as T
 from ui.latent import views as V

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench_gan import _shared, run_all
 from record import add_dry_run, record
 
-from imgai.runs import build_for_data, default_train_config
+from imgai.training.runs import build_for_data, default_train_config
 
 # Every setting spelled out in full (training changes, model changes), so "before" stays put when a preset
 # moves. "before": the fast preset as the last round shipped it (the DCGAN's fast training settings, a
@@ -33,7 +33,7 @@ SETTINGS = {
     # + D's auxiliary class head trained on real labels, G pushed to make it read the asked class
     "aux": (dict(BASELINE_TRAIN), {"aux_weight": 1.0}),
     # + the generator's moving average on top (the averaged G is the one sampled): the fast preset since this
-    # comparison (imgai.runs)
+    # comparison (imgai.training.runs)
     "aux+ema": ({**BASELINE_TRAIN, "ema": 0.999}, {"aux_weight": 1.0}),
 }
 

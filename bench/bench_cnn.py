@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from record import add_dry_run, load_note, record
 
-from imgai.data import load_dataset
+from imgai.data.datasets import load_dataset
 from imgai.device import configure_threads, pick_device
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 TARGETS = {"digits": 0.98, "cifar10-5k": 0.60}  # the "seconds to" accuracy per data set
 

@@ -21,10 +21,10 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from imgai.data import load_dataset, normalize
+from imgai.data.datasets import load_dataset, normalize
 from imgai.device import configure_threads, pick_device
-from imgai.jobs import Job
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.jobs.threads import Job
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
 from record import add_dry_run, record
 
 

@@ -1,12 +1,12 @@
 """The Experiments page's two measured questions, on the bundled digits:
-1. Does adding generated digits help a CNN trained on few real ones? (imgai.augment_experiment)
-2. Which learning rate, by 3-fold cross-validation? (imgai.sweep)
+1. Does adding generated digits help a CNN trained on few real ones? (imgai.experiments.augment_experiment)
+2. Which learning rate, by 3-fold cross-validation? (imgai.experiments.sweep)
 
     PYTHONPATH=. python bench/bench_experiments.py [--steps 200] [--seeds 0 1 2] [--dry-run]
 
 Writes bench/results/experiments.json. The generated images come from weights/digits-dcgan, labelled by the
 shipped weights/digits-cnn above 0.9 confidence (both learned from all 4,500 training digits: see the
-module docstring of imgai/augment_experiment.py for what that means for the answer).
+module docstring of imgai/experiments/augment_experiment.py for what that means for the answer).
 """
 import argparse
 import json
@@ -16,11 +16,11 @@ from dataclasses import replace
 
 from record import add_dry_run, record
 
-from imgai.augment_experiment import AugmentSpec, prepare_experiment
-from imgai.augment_experiment import summarize as summarize_experiment
-from imgai.data import load_dataset
+from imgai.experiments.augment_experiment import AugmentSpec, prepare_experiment
+from imgai.experiments.augment_experiment import summarize as summarize_experiment
+from imgai.data.datasets import load_dataset
 from imgai.device import configure_threads, pick_device
-from imgai.sweep import SweepSpec, prepare_sweep, summarize
+from imgai.experiments.sweep import SweepSpec, prepare_sweep, summarize
 
 
 def main():

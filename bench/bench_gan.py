@@ -7,7 +7,7 @@ Part 1 (bench/results/gan.json): the fast preset as it stood at the start of thi
 batch-norm D, no augmentation, no average), each option alone on top of it, all options together, other levers
 (rates, batch, widths) on top of it, and "preset", the fast preset as this checkout defines it, each trained
 for the same CPU budget, seeds interleaved (seed 0 of every setting, then seed 1, ...) so a load change on the shared
-machine hits every setting alike. Each generator is scored by imgai.quality: the Fréchet distance between
+machine hits every setting alike. Each generator is scored by imgai.inference.quality: the Fréchet distance between
 the digits CNN's penultimate features of 1,000 samples and of the 500 held-out digits, the share read with
 >= 90% confidence, how many classes those cover and the entropy of the predicted labels, beside the floor:
 1,000 real training digits against the same held-out ones (three draws).
@@ -29,12 +29,12 @@ import torch
 from PIL import Image
 from record import add_dry_run, record
 
-from imgai.classify import load_classifier
-from imgai.data import load_dataset
+from imgai.inference.classify import load_classifier
+from imgai.data.datasets import load_dataset
 from imgai.grids import make_grid, upscale
-from imgai.quality import conditional_accuracy, generator_quality, real_floor
-from imgai.runs import LIMITS, RunSpec, default_train_config, prepare_run
-from imgai.train import fixed_noise, grid_labels, sample_images
+from imgai.inference.quality import conditional_accuracy, generator_quality, real_floor
+from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run
+from imgai.training.train import fixed_noise, grid_labels, sample_images
 
 # "today": the fast preset as it stood at the start of this round (its training settings and its whole network),
 # spelled out so that it stays put when the preset moves; every other setting is measured beside it.
@@ -59,7 +59,7 @@ LEVERS = {
 
 def settings(names, levers=()) -> dict:
     """name → (train changes, model changes): today's preset, each option alone, all options together, each
-    lever, and "preset": the fast preset as this checkout defines it (imgai.runs), unpinned."""
+    lever, and "preset": the fast preset as this checkout defines it (imgai.training.runs), unpinned."""
     out = {"today": (dict(TODAY_TRAIN), dict(TODAY_MODEL)), "preset": ({}, {})}
     every_train, every_model = dict(TODAY_TRAIN), dict(TODAY_MODEL)
     for n in names:
@@ -76,7 +76,7 @@ def train_for(model, cpu_seconds, seed, train_changes, model_changes, data):
     """Train until this process has used cpu_seconds of CPU time (one thread): on a machine shared with other
     work, wall-clock budgets would measure the neighbours' load, not the method. The fast presets' schedule
     is constant, so stopping early changes nothing else."""
-    # the most epochs and the sparsest grids a run may ask for (imgai.runs.LIMITS): the CPU budget ends it first
+    # the most epochs and the sparsest grids a run may ask for (imgai.training.runs.LIMITS): the CPU budget ends it first
     cfg = replace(default_train_config(model, "fast"), epochs=LIMITS["epochs"][1], seconds=None, seed=seed,
                   sample_every=LIMITS["sample_every"][1], **train_changes)
     run = prepare_run(RunSpec(model, "fast", train=cfg, model_overrides=model_changes), data=data, device="cpu")

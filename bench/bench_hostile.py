@@ -2,7 +2,7 @@
 
 Every case of tests/hostile_corpus.py at the size it was sent to the app (200 black 7000x7000 PNGs in one
 zip, a 49-megapixel picture, ...), read as the app reads it (hostile_corpus.read_upload). Beside them, in the
-same run, the intake as it was before pixel budgets (imgai/vision.py + imgai/folder.py at --old-ref, loaded
+same run, the intake as it was before pixel budgets (imgai/vision.py + imgai/data/folder.py at --old-ref, loaded
 from git) on the cases it was slow on; its zip of bombs gets --old-bombs files, not 200 (minutes of CPU).
 
     PYTHONPATH=. python bench/bench_hostile.py [--old-ref 33b8452] [--old-bombs 10] [--dry-run]
@@ -38,7 +38,7 @@ def cpu(fn) -> tuple[float, str]:
 def old_reader(ref: str):
     """read(case) with the intake at `ref`, or None if git cannot show it."""
     vision = module_at(ref, "imgai/vision.py", as_name="imgai.vision")
-    folder = vision and module_at(ref, "imgai/folder.py")
+    folder = vision and module_at(ref, "imgai/data/folder.py")
     if folder is None:
         return None
 

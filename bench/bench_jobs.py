@@ -1,5 +1,5 @@
 """Training jobs on both backends: start latency, images/s per job and in total with 1, 2, 4, 8 jobs at
-once, and memory per job — threads in one process (imgai.jobs) against actors on a local Ray (imgai.ray_jobs).
+once, and memory per job — threads in one process (imgai.jobs.threads) against actors on a local Ray (imgai.jobs.ray_registry).
 
     PYTHONPATH=. nice -n 5 python bench/bench_jobs.py [--seconds 6] [--counts 1 2 4 8] [--dry-run]
 
@@ -9,7 +9,7 @@ submit to the last job's end: on Ray, jobs beyond the CPUs wait in line, so thei
 Start latency: submit → first metric row (Ray: process start, imports, building the run), for the first
 job of a fresh registry (cold) and in the rounds. On Ray also side by side, one job at a time on an idle
 Ray: a fresh worker process per job (warm=0) against a warm spare (warm=1, the app's default: a worker
-started and warmed up while a CPU was free, imgai.ray_jobs.RayJobRegistry).
+started and warmed up while a CPU was free, imgai.jobs.ray_registry.RayJobRegistry).
 Memory per job: the actor process's proportional set size (Ray; its resident size is recorded too, but it
 counts torch's shared libraries in full for every process); the growth of this process per job (threads).
 """
@@ -27,9 +27,9 @@ import torch  # noqa: E402
 
 from record import add_dry_run, record  # noqa: E402
 
-from imgai.data import load_dataset  # noqa: E402
-from imgai.jobs import JobRegistry  # noqa: E402
-from imgai.runs import RunSpec, default_train_config, prepare_run  # noqa: E402
+from imgai.data.datasets import load_dataset  # noqa: E402
+from imgai.jobs.threads import JobRegistry  # noqa: E402
+from imgai.training.runs import RunSpec, default_train_config, prepare_run  # noqa: E402
 
 TINY = {"stages": [[4], [4]], "hidden": 8}
 
@@ -156,7 +156,7 @@ def main():
     for backend in a.backends:
         if backend == "ray":
             import ray
-            from imgai.ray_jobs import RayJobRegistry
+            from imgai.jobs.ray_registry import RayJobRegistry
             t = time.monotonic()
             reg = RayJobRegistry(num_cpus=os.cpu_count())      # warm=0: a fresh worker process per job
             figures["ray_init_s"] = round(time.monotonic() - t, 2)

@@ -5,7 +5,7 @@ Keras's default), same optimizer (Adam 1e-3), same data (the bundled cifar10-5k)
 the same machine at the same time. Three sides, each at every thread count of --threads (default: 1 and
 every core), both frameworks with that many intra-op threads and one inter-op thread:
 
-- imgai: the engine's textbook run (imgai.runs.prepare_run(...).loop()), as the CLI and the app train;
+- imgai: the engine's textbook run (imgai.training.runs.prepare_run(...).loop()), as the CLI and the app train;
 - plain: the loop as pytorch/examples would write it (NCHW, torch's default Adam, the network's blocks as
   built, glibc's default malloc), in its own process: what imgai's engine adds over plain PyTorch;
 - keras: the seed's program (model.fit), in its own process and virtual environment.
@@ -38,9 +38,9 @@ from pathlib import Path
 import torch
 from record import LOAD_AT_START, add_dry_run, load_note, record
 
-from imgai.data import CIFAR_5K_FILE, load_dataset
+from imgai.data.datasets import CIFAR_5K_FILE, load_dataset
 from imgai.device import configure_threads, pick_device
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 DEFAULT_KERAS_PYTHON = "/work/venv-keras/bin/python"
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,8 +119,8 @@ def plain_epochs(epochs: int, threads: int, n_train: int | None = None) -> dict:
     import torch.nn as nn
     import torch.nn.functional as F
 
-    from imgai.data import normalize
-    from imgai.runs import build_for_data
+    from imgai.data.datasets import normalize
+    from imgai.training.runs import build_for_data
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     data = load_dataset("cifar10-5k")

@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from imgai.checkpoint import load_checkpoint
-from imgai.classify import load_classifier
+from imgai.models.checkpoint import load_checkpoint
+from imgai.inference.classify import load_classifier
 from imgai.device import configure_threads
-from imgai.digit_photo import digit_from_photo
-from imgai.intake import open_image
-from imgai.latent import seed_latents
-from imgai.train import sample_images
+from imgai.data.digit_photo import digit_from_photo
+from imgai.data.intake import open_image
+from imgai.inference.latent import seed_latents
+from imgai.training.train import sample_images
 from old_code import module_at
 from record import add_dry_run, load_note, record
 
@@ -45,7 +45,7 @@ def median_ms(fn, repeat) -> tuple[float, float]:
 
 def phone_like_photo() -> bytes:
     """A 1200x1600 JPEG of a dark digit on light paper: the size a phone sends."""
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     digit = load_dataset("digits").val_x[0, 0].numpy()
     ink = np.asarray(Image.fromarray(255 - digit).resize((600, 600), Image.BILINEAR), dtype=np.float32)
     paper = np.full((1600, 1200), 215, np.float32)

@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 from record import add_dry_run, record
 
-from imgai.checkpoint import load_checkpoint
-from imgai.classify import load_classifier
-from imgai.data import load_dataset
-from imgai.quality import conditional_accuracy, generator_quality, real_floor
+from imgai.models.checkpoint import load_checkpoint
+from imgai.inference.classify import load_classifier
+from imgai.data.datasets import load_dataset
+from imgai.inference.quality import conditional_accuracy, generator_quality, real_floor
 
 
 def judge(path: str, clf, data, n: int = 1000) -> dict:

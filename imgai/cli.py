@@ -39,7 +39,7 @@ def _positive(kind, most=None):
 
 
 def _number(kind):
-    """Any number the type takes, inf and nan included: imgai.runs.check_settings says what is out of range."""
+    """Any number the type takes, inf and nan included: imgai.training.runs.check_settings says what is out of range."""
     def parse(text):
         try:
             return kind(text)
@@ -89,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train_config(a):
-    """The preset's settings with the command line's changes, checked against imgai.runs.LIMITS."""
+    """The preset's settings with the command line's changes, checked against imgai.training.runs.LIMITS."""
     from dataclasses import replace
 
-    from .runs import check_settings, default_train_config
+    from imgai.training.runs import check_settings, default_train_config
     changes = {k: v for k, v in dict(batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                                      optimizer=a.optimizer).items() if v is not None}
     if a.seconds is not None:
@@ -106,7 +106,7 @@ def _train_config(a):
 def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
     """Save to --out; if that fails now (disk filled up, folder made read-only during the run), save the run
     to the fallback instead rather than lose it. Returns (where it was saved or None, one-line error or None)."""
-    from .checkpoint import CheckpointError, save_checkpoint
+    from imgai.models.checkpoint import CheckpointError, save_checkpoint
     try:
         return save_checkpoint(a.out, model, meta), None
     except CheckpointError as e:
@@ -123,8 +123,8 @@ def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
 def cmd_train(a) -> int:
     from tqdm import tqdm
 
-    from .checkpoint import check_writable
-    from .runs import RunSpec, prepare_run
+    from imgai.models.checkpoint import check_writable
+    from imgai.training.runs import RunSpec, prepare_run
     cfg = _train_config(a)
     check_writable(a.out)  # refuse an unwritable --out before the run, not after it
     run = prepare_run(RunSpec(model=a.model, preset=a.preset, dataset=a.dataset, train=cfg))
@@ -162,8 +162,8 @@ def cmd_train(a) -> int:
 
 
 def cmd_classify(a) -> int:
-    from .classify import load_classifier
-    from .intake import ImageError, open_image
+    from imgai.inference.classify import load_classifier
+    from imgai.data.intake import ImageError, open_image
     clf = load_classifier(a.weights)
     failed = 0
     for f in a.files:
@@ -176,7 +176,7 @@ def cmd_classify(a) -> int:
 
 
 def _generator(weights):
-    from .checkpoint import CheckpointError, load_checkpoint
+    from imgai.models.checkpoint import CheckpointError, load_checkpoint
     model, meta = load_checkpoint(weights)
     if meta["kind"] != "dcgan":
         raise CheckpointError(f"{weights} is a {meta['kind']} model, not a generator (dcgan)")
@@ -187,7 +187,7 @@ def _write_images(images: np.ndarray, out: str, gif=False):
     """images uint8 (N, H, W, C): .npy keeps them (C dropped for grey); .png is a grid; .gif an animation."""
     from PIL import Image
 
-    from .grids import gif_bytes, make_grid
+    from imgai.grids import gif_bytes, make_grid
     images = images[..., 0] if images.shape[-1] == 1 else images
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -215,9 +215,9 @@ def _conditional_samples(a) -> np.ndarray:
     """Samples of a class-conditional GAN: all of class --label, or every class in turn without it."""
     import torch
 
-    from .checkpoint import load_checkpoint
-    from .latent import seed_latents
-    from .train import grid_labels, sample_images
+    from imgai.models.checkpoint import load_checkpoint
+    from imgai.inference.latent import seed_latents
+    from imgai.training.train import grid_labels, sample_images
     model, meta = load_checkpoint(a.weights)
     if meta["kind"] != "cdcgan":
         raise ValueError(f"--label needs a class-conditional GAN (cdcgan); {a.weights} is a {meta['kind']} model")
@@ -228,9 +228,9 @@ def _conditional_samples(a) -> np.ndarray:
 
 
 def cmd_generate(a) -> int:
-    from .checkpoint import read_meta
-    from .latent import seed_latents
-    from .train import sample_images
+    from imgai.models.checkpoint import read_meta
+    from imgai.inference.latent import seed_latents
+    from imgai.training.train import sample_images
     if a.label is not None or read_meta(a.weights)["kind"] == "cdcgan":
         images = _conditional_samples(a)
     else:
@@ -242,8 +242,8 @@ def cmd_generate(a) -> int:
 
 
 def cmd_interpolate(a) -> int:
-    from .latent import interpolate, seed_latent
-    from .train import sample_images
+    from imgai.inference.latent import interpolate, seed_latent
+    from imgai.training.train import sample_images
     G, nz = _generator(a.weights)
     if a.steps < 2:
         raise ValueError("--steps must be at least 2")
@@ -286,7 +286,7 @@ def _progress_bar(total: int):
 
 
 def cmd_sweep(a) -> int:
-    from .sweep import SweepSpec, parse_knob, prepare_sweep, summarize
+    from imgai.experiments.sweep import SweepSpec, parse_knob, prepare_sweep, summarize
     knobs = dict(parse_knob(k) for k in a.knob)
     if len(knobs) != len(a.knob):
         raise ValueError("each knob may be given once")
@@ -306,8 +306,8 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_augment_experiment(a) -> int:
-    from .augment_experiment import AugmentSpec, prepare_experiment, summarize
-    from .data import load_dataset
+    from imgai.experiments.augment_experiment import AugmentSpec, prepare_experiment, summarize
+    from imgai.data.datasets import load_dataset
     spec = AugmentSpec(per_class=a.per_class, seeds=a.seeds, generated_per_class=a.generated_per_class,
                        steps=a.steps, generator=a.generator, labeller=a.labeller, threshold=a.threshold,
                        pool=a.pool)
@@ -327,11 +327,11 @@ def cmd_augment_experiment(a) -> int:
 
 
 def main(argv=None) -> int:
-    from .checkpoint import CheckpointError
-    from .data import DatasetError
-    from .train import TrainingDiverged
+    from imgai.models.checkpoint import CheckpointError
+    from imgai.data.datasets import DatasetError
+    from imgai.training.train import TrainingDiverged
     args = build_parser().parse_args(argv)
-    from .device import configure_threads
+    from imgai.device import configure_threads
     configure_threads()
     try:
         return {"train": cmd_train, "classify": cmd_classify, "generate": cmd_generate,

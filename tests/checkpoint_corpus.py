@@ -8,7 +8,7 @@ import os
 import torch
 from safetensors.torch import save_file
 
-from imgai.checkpoint import HASH_KEY, save_checkpoint
+from imgai.models.checkpoint import HASH_KEY, save_checkpoint
 from imgai.models import CNN, CNN_PRESETS
 
 TINY = dict(stages=[[4], [8]], hidden=8)

@@ -18,5 +18,5 @@ def private_folders(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def digits():
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     return load_dataset("digits")

@@ -1,8 +1,8 @@
 """Hostile uploads, built in memory: what a student could send to hurt the server, one case per attack.
 
-Each case is an upload of one kind: "zip" (a zip of class folders, read by imgai.folder.load_image_folder),
-"image" (one picture, read by imgai.intake.open_image) or "photos" (a set of pictures, as Teach reads them,
-checked against imgai.intake.PixelBudget). `expect` is a piece of the one-line refusal, or None when the
+Each case is an upload of one kind: "zip" (a zip of class folders, read by imgai.data.folder.load_image_folder),
+"image" (one picture, read by imgai.data.intake.open_image) or "photos" (a set of pictures, as Teach reads them,
+checked against imgai.data.intake.PixelBudget). `expect` is a piece of the one-line refusal, or None when the
 upload must be read (for a picture too big to keep whole: read shrunk). tests/test_hostile_uploads.py runs
 them all; bench/bench_hostile.py measures the CPU seconds each costs before it is refused or read.
 
@@ -153,8 +153,8 @@ def read_upload(case: HostileCase):
 
     zip: load_image_folder (Train's own data set); image: open_image, then the centre crop a classifier's
     input needs; photos: Teach's order, every header charged to one PixelBudget first, then decoded."""
-    from imgai.folder import load_image_folder
-    from imgai.intake import PixelBudget, fit_image, open_image
+    from imgai.data.folder import load_image_folder
+    from imgai.data.intake import PixelBudget, fit_image, open_image
 
     if case.kind == "zip":
         return load_image_folder(case.data)

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from imgai.augment_experiment import (AugmentSpec, ExperimentError, check_spec, conditional_source, few_per_class,
+from imgai.experiments.augment_experiment import (AugmentSpec, ExperimentError, check_spec, conditional_source, few_per_class,
                                       label_pool, labelled_source, prepare_experiment, summarize)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def small():
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     d = load_dataset("digits")
     return replace(d, val_x=d.val_x[:200], val_y=d.val_y[:200])
 
@@ -111,7 +111,7 @@ def test_bad_experiments_are_refused(change, message):
 
 
 def test_a_classifier_is_not_a_generator(small):
-    from imgai.checkpoint import CheckpointError
+    from imgai.models.checkpoint import CheckpointError
     with pytest.raises(CheckpointError, match="not a generator"):
         prepare_experiment(AugmentSpec(generator="weights/digits-cnn"), small)
 

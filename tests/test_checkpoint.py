@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 
 from checkpoint_corpus import CORPUS, _json, make, meta, tiny_cnn
-from imgai.checkpoint import (HASH_KEY, CheckpointError, list_checkpoints, load_checkpoint, models_dir, read_meta,
+from imgai.models.checkpoint import (HASH_KEY, CheckpointError, list_checkpoints, load_checkpoint, models_dir, read_meta,
                               save_checkpoint)
 from imgai.models import CNN, CNN_PRESETS, DCGAN, GAN_PRESETS
 
@@ -94,7 +94,7 @@ def test_a_checkpoint_from_before_hashes_still_loads(tmp_path):
 def test_a_save_killed_before_the_json_leaves_a_pair_that_is_refused(tmp_path, monkeypatch):
     base = tmp_path / "m"
     save_checkpoint(base, tiny_cnn(), meta())
-    import imgai.checkpoint as ck
+    import imgai.models.checkpoint as ck
     real = ck._atomic_write
 
     def killed_at_json(target, data):
@@ -141,7 +141,7 @@ def test_full_disk_says_so_in_one_line_and_keeps_the_previous_checkpoint(tmp_pat
     def fail(*a, **k):
         raise error
     # the OS fails while the bytes are flushed to disk; safetensors reports with its own error type
-    monkeypatch.setattr("imgai.checkpoint.os.fsync" if where == "os" else "imgai.checkpoint.safetensors_bytes", fail)
+    monkeypatch.setattr("imgai.models.checkpoint.os.fsync" if where == "os" else "imgai.models.checkpoint.safetensors_bytes", fail)
     with pytest.raises(CheckpointError) as e:
         save_checkpoint(base, tiny_cnn(hidden=16), meta())
     assert str(e.value) == f"could not save the checkpoint {base}: no space left on device"
@@ -155,7 +155,7 @@ def test_read_only_folder_says_so_in_one_line(tmp_path, monkeypatch, code):
     creating the temporary file. test_read_only_folder_for_real covers chmod where it applies."""
     def refuse(*a, **k):
         raise OSError(code, os.strerror(code))
-    monkeypatch.setattr("imgai.checkpoint.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("imgai.models.checkpoint.tempfile.mkstemp", refuse)
     with pytest.raises(CheckpointError, match=f"the folder {tmp_path} is read-only"):
         save_checkpoint(tmp_path / "m", tiny_cnn(), meta())
     assert list(tmp_path.iterdir()) == []
@@ -176,7 +176,7 @@ def test_read_only_folder_for_real(tmp_path):
 SAVE_INTO = """
 import os
 import sys
-from imgai.checkpoint import CheckpointError, save_checkpoint
+from imgai.models.checkpoint import CheckpointError, save_checkpoint
 from imgai.models import CNN, CNN_PRESETS
 try:
     save_checkpoint(sys.argv[1], CNN(CNN_PRESETS["textbook"](stages=[[4], [8]], hidden=8)), {"kind": "cnn"})
@@ -230,7 +230,7 @@ def test_list_checkpoints_finds_shipped_and_user_models(tmp_path):
 
 
 def test_a_photo_head_round_trips(tmp_path):
-    from imgai.photo import PhotoHead, PhotoHeadConfig
+    from imgai.models.imagenet import PhotoHead, PhotoHeadConfig
     head = PhotoHead(PhotoHeadConfig(num_classes=3)).eval()
     with torch.no_grad():
         head.mean.normal_()

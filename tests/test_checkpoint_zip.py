@@ -5,7 +5,7 @@ import zipfile
 import pytest
 import torch
 
-from imgai.checkpoint import CheckpointError, checkpoint_zip, load_checkpoint, models_dir
+from imgai.models.checkpoint import CheckpointError, checkpoint_zip, load_checkpoint, models_dir
 from imgai.models import CNN, CNN_PRESETS
 
 

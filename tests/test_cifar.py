@@ -101,7 +101,7 @@ def _write(path, raw):
 def test_crop_flip_moves_real_pixels_the_same_way_for_a_seed():
     import torch
 
-    from imgai.train import crop_flip_batch
+    from imgai.training.train import crop_flip_batch
     x = torch.rand(16, 3, 32, 32)
     a = crop_flip_batch(x, torch.Generator().manual_seed(3))
     b = crop_flip_batch(x, torch.Generator().manual_seed(3))
@@ -127,7 +127,7 @@ def test_crop_flip_moves_real_pixels_the_same_way_for_a_seed():
 def test_digits_are_never_mirrored():
     import torch
 
-    from imgai.train import augment
+    from imgai.training.train import augment
     x = torch.zeros(64, 1, 32, 32)
     x[:, :, 8:24, 4:8] = 1  # a bar near the left edge
     y = augment(x, torch.Generator().manual_seed(0), "crop", "digit")
@@ -142,7 +142,7 @@ def test_the_fast_preset_on_cifar10_5k_crops_mirrors_and_smooths_labels():
     from dataclasses import replace
     from itertools import islice
 
-    from imgai.runs import RunSpec, default_train_config, prepare_run
+    from imgai.training.runs import RunSpec, default_train_config, prepare_run
     cfg = default_train_config("cnn", "fast", "cifar10-5k")
     assert cfg.augment and cfg.augment_style == "crop" and cfg.label_smoothing > 0
     assert default_train_config("cnn", "fast", "digits").augment_style == "warp"
@@ -163,9 +163,9 @@ def test_the_fast_preset_on_cifar10_5k_crops_mirrors_and_smooths_labels():
 def test_the_shipped_cifar10_cnn_reads_colour_photos():
     from PIL import Image
 
-    from imgai.checkpoint import WEIGHTS_DIR, list_checkpoints
-    from imgai.classify import load_classifier
-    from imgai.data import CIFAR_CLASSES
+    from imgai.models.checkpoint import WEIGHTS_DIR, list_checkpoints
+    from imgai.inference.classify import load_classifier
+    from imgai.data.datasets import CIFAR_CLASSES
     clf = load_classifier(str(WEIGHTS_DIR / "cifar10-cnn"))
     assert clf.class_names == CIFAR_CLASSES and clf.meta["dataset"] == "cifar10-5k"
     photo = Image.open(Path(__file__).parent / "photos" / "chelsea.jpg")
@@ -179,18 +179,18 @@ def test_the_shipped_cifar10_cnn_reads_colour_photos():
 
 
 def test_the_classify_page_points_cifar_models_to_imagenet_for_anything_else():
-    from imgai.checkpoint import WEIGHTS_DIR
-    from imgai.classify import load_classifier
+    from imgai.models.checkpoint import WEIGHTS_DIR
+    from imgai.inference.classify import load_classifier
     from ui.classify.common import describe_model
     text = describe_model(load_classifier(str(WEIGHTS_DIR / "cifar10-cnn")))
     assert "cifar10\\-5k" in text and "colour" in text and "**imagenet**" in text  # markdown-escaped name
 
 
 def test_the_shipped_cifar10_dcgan_draws_colour_pictures_the_cifar_cnn_can_read():
-    from imgai import latent
-    from imgai.checkpoint import WEIGHTS_DIR, load_checkpoint
-    from imgai.classify import load_classifier
-    from imgai.train import sample_images
+    from imgai.inference import latent
+    from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint
+    from imgai.inference.classify import load_classifier
+    from imgai.training.train import sample_images
     gan, meta = load_checkpoint(WEIGHTS_DIR / "cifar10-dcgan")
     clf = load_classifier(str(WEIGHTS_DIR / "cifar10-cnn"))
     assert meta["dataset"] == "cifar10-5k" and latent.fits(meta, clf.meta)
@@ -204,7 +204,7 @@ def test_the_shipped_cifar10_dcgan_draws_colour_pictures_the_cifar_cnn_can_read(
 def test_the_train_page_offers_cifar10_5k_with_its_own_preset():
     from streamlit.testing.v1 import AppTest
 
-    from imgai.runs import default_train_config
+    from imgai.training.runs import default_train_config
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py"),
                            default_timeout=60).run()
     assert "cifar10-5k (colour photos, bundled)" in at.selectbox(key="train_dataset").options  # labels shown

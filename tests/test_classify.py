@@ -1,9 +1,9 @@
-"""imgai.classify: loading a classifier from a checkpoint path."""
+"""imgai.inference.classify: loading a classifier from a checkpoint path."""
 import pytest
 
 from checkpoint_corpus import meta, tiny_cnn
-from imgai.checkpoint import save_checkpoint
-from imgai.classify import load_classifier
+from imgai.models.checkpoint import save_checkpoint
+from imgai.inference.classify import load_classifier
 
 
 @pytest.mark.parametrize("given", ["run.v2", "run.v2.safetensors", "run.v2.json"])

@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from image_corpus import corpus_cases, phone_photo
-from imgai.classify import load_classifier
-from imgai.intake import open_image
+from imgai.inference.classify import load_classifier
+from imgai.data.intake import open_image
 from ui.jobs import NO_BROWSER
 from ui.safe_text import md
 
@@ -29,8 +29,8 @@ MODEL = "test-digits"
 @pytest.fixture(scope="module")
 def digit_ckpt(tmp_path_factory):
     """A digits CNN trained for one epoch (a few seconds): good enough to read most phone-photo digits."""
-    from imgai.checkpoint import save_checkpoint
-    from imgai.runs import RunSpec, default_train_config, prepare_run
+    from imgai.models.checkpoint import save_checkpoint
+    from imgai.training.runs import RunSpec, default_train_config, prepare_run
     cfg = replace(default_train_config("cnn", "fast"), epochs=1)
     run = prepare_run(RunSpec(model="cnn", preset="fast", dataset="digits", train=cfg), device="cpu")
     last = {}
@@ -43,7 +43,7 @@ def digit_ckpt(tmp_path_factory):
 @pytest.fixture
 def models(digit_ckpt):
     """The user's models folder (a fresh temp dir per test, from conftest) holding the test digits model."""
-    from imgai.checkpoint import models_dir
+    from imgai.models.checkpoint import models_dir
     d = models_dir()
     d.mkdir(parents=True, exist_ok=True)
     for ext in (".safetensors", ".json"):
@@ -426,7 +426,7 @@ def test_teach_refuses_a_zip_too_big_for_it_with_a_pointer(monkeypatch):
 def test_a_batch_of_pixel_bombs_is_refused_from_its_headers_before_any_is_decoded(monkeypatch):
     import ui.classify.common as common
     from hostile_corpus import gray_png
-    from imgai.intake import UPLOAD_MEGAPIXELS
+    from imgai.data.intake import UPLOAD_MEGAPIXELS
     decoded = []
     monkeypatch.setattr(common, "open_image", lambda *a, **k: decoded.append(1) or open_image(*a, **k))
     bomb = gray_png(7000, 7000)                       # 49 megapixels each, a few KB of PNG

@@ -88,7 +88,7 @@ ABSURD = [  # the settings of issue 9, and what the one line says
 
 @pytest.mark.parametrize("args,says", ABSURD, ids=[" ".join(a) for a, _ in ABSURD])
 def test_train_refuses_absurd_settings_in_one_line_before_anything_runs(capsys, tmp_path, monkeypatch, args, says):
-    monkeypatch.setattr("imgai.runs.load_dataset", lambda *a: pytest.fail("the data was loaded"))
+    monkeypatch.setattr("imgai.training.runs.load_dataset", lambda *a: pytest.fail("the data was loaded"))
     rc, out, err = run_main(capsys, "train", "--model", "cnn", *args, "--out", tmp_path / "m")
     assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith(f"error: {says}")
     assert not list(tmp_path.iterdir())
@@ -99,8 +99,8 @@ def test_train_refuses_an_unwritable_out_before_training(capsys, tmp_path, monke
 
     def read_only(*a, **k):
         raise OSError(errno.EROFS, "Read-only file system")
-    monkeypatch.setattr("imgai.checkpoint.tempfile.mkstemp", read_only)  # as root, chmod would not stop us
-    monkeypatch.setattr("imgai.runs.load_dataset", lambda *a: pytest.fail("training started"))
+    monkeypatch.setattr("imgai.models.checkpoint.tempfile.mkstemp", read_only)  # as root, chmod would not stop us
+    monkeypatch.setattr("imgai.training.runs.load_dataset", lambda *a: pytest.fail("training started"))
     rc, out, err = run_main(capsys, "train", "--model", "cnn", "--epochs", "0.05", "--out", tmp_path / "ro" / "m")
     assert rc == 2 and out == ""
     assert err == f"error: cannot save to {tmp_path / 'ro' / 'm'}: the folder {tmp_path / 'ro'} is read-only\n"
@@ -109,7 +109,7 @@ def test_train_refuses_an_unwritable_out_before_training(capsys, tmp_path, monke
 @pytest.mark.parametrize("fallback", [True, False], ids=["named", "temporary"])
 def test_a_full_disk_at_the_end_keeps_the_run_elsewhere(capsys, tmp_path, monkeypatch, fallback):
     import errno
-    import imgai.checkpoint as ck
+    import imgai.models.checkpoint as ck
     full = tmp_path / "full"
     real = ck._atomic_write
 
@@ -127,14 +127,14 @@ def test_a_full_disk_at_the_end_keeps_the_run_elsewhere(capsys, tmp_path, monkey
     assert rc == 1 and saved.parent == (tmp_path / "elsewhere" if fallback else tmp_path / "tmp" / "imgai-rescue")
     line = err.strip().splitlines()[-1]
     assert line == f"error: could not save the checkpoint {full / 'm'}: no space left on device; saved it to {saved} instead"
-    from imgai.checkpoint import load_checkpoint
+    from imgai.models.checkpoint import load_checkpoint
     assert load_checkpoint(saved)[1]["step"] == summary["steps"] >= 1
     assert not list(full.iterdir())
 
 
 def test_a_saved_run_records_the_accuracy_of_its_saved_weights(trained, digits):
-    from imgai.checkpoint import load_checkpoint
-    from imgai.runs import score_classifier
+    from imgai.models.checkpoint import load_checkpoint
+    from imgai.training.runs import score_classifier
     out, cnn, _ = trained
     model, meta = load_checkpoint(out / "cnn")
     truth = score_classifier(model, digits.val_x, digits.val_y, digits.mean, digits.std)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from imgai.data import DatasetError, load_dataset, normalize, split_validation
+from imgai.data.datasets import DatasetError, load_dataset, normalize, split_validation
 
 
 def test_digits_is_bundled_with_a_fixed_split(digits):

@@ -1,4 +1,4 @@
-"""imgai.digit_photo: phone photos and drawings of digits come out as MNIST digits, and the shipped
+"""imgai.data.digit_photo: phone photos and drawings of digits come out as MNIST digits, and the shipped
 digits model reads them."""
 
 import io
@@ -10,8 +10,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from image_corpus import PHOTO_STYLES, canvas_drawing, load_digits, phone_photo
-from imgai.digit_photo import digit_from_photo
-from imgai.intake import open_image
+from imgai.data.digit_photo import digit_from_photo
+from imgai.data.intake import open_image
 
 DIGITS = load_digits()
 
@@ -146,7 +146,7 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "digits-cnn"
 def digits_cnn():
     if not WEIGHTS.with_suffix(".safetensors").exists():
         pytest.skip("weights/digits-cnn is not in this checkout")
-    from imgai.classify import load_classifier
+    from imgai.inference.classify import load_classifier
     return load_classifier(str(WEIGHTS))
 
 
@@ -157,7 +157,7 @@ def _read(clf, images) -> np.ndarray:
 
 
 def test_mnist_digits_read_as_well_after_the_intake(digits_cnn):
-    from imgai.data import normalize
+    from imgai.data.datasets import normalize
     x, y = DIGITS["val_x"], DIGITS["val_y"]
     with torch.no_grad():
         raw = digits_cnn.model(normalize(torch.from_numpy(x)[:, None], digits_cnn.meta["mean"],

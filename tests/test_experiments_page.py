@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from imgai.runstore import RunStore, store_path
+from imgai.experiments.run_store import RunStore, store_path
 from ui.jobs import NO_BROWSER, registry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Tests for imgai.explain without Streamlit: the network walk matches each model's own forward, Grad-CAM and
+"""Tests for imgai.inference.explain without Streamlit: the network walk matches each model's own forward, Grad-CAM and
 gradient maps have the input's shape and lie in 0..1, saliency falls on the digit (or the cat) rather than
 the empty background, activation maps and filters have the shapes each architecture implies."""
 from dataclasses import replace
@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from imgai import explain
-from imgai.classify import load_classifier
+from imgai.inference import explain
+from imgai.inference.classify import load_classifier
 from imgai.models import CNN, CNN_PRESETS
-from imgai.photo import PhotoClassifier, PhotoHead, PhotoHeadConfig, load_imagenet_model
+from imgai.models.imagenet import PhotoClassifier, PhotoHead, PhotoHeadConfig, load_imagenet_model
 
 PHOTOS = Path(__file__).parent / "photos"
 
@@ -20,8 +20,8 @@ PHOTOS = Path(__file__).parent / "photos"
 @pytest.fixture(scope="module")
 def digit_clf(tmp_path_factory):
     """A digits CNN ('fast' preset) trained for half an epoch (~4 s): about 95% on the validation digits."""
-    from imgai.checkpoint import save_checkpoint
-    from imgai.runs import RunSpec, default_train_config, prepare_run
+    from imgai.models.checkpoint import save_checkpoint
+    from imgai.training.runs import RunSpec, default_train_config, prepare_run
     cfg = replace(default_train_config("cnn", "fast"), epochs=0.5)
     run = prepare_run(RunSpec(model="cnn", preset="fast", dataset="digits", train=cfg), device="cpu")
     for _ in run.loop():

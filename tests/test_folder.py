@@ -1,4 +1,4 @@
-"""imgai.folder: hostile zips are refused in one line and leave nothing behind; class folders load."""
+"""imgai.data.folder: hostile zips are refused in one line and leave nothing behind; class folders load."""
 
 import io
 import stat
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from image_corpus import corpus_cases, write_corpus
-from imgai import folder, intake
-from imgai.folder import FolderError, extract_zip, load_image_folder
+from imgai.data import folder, intake
+from imgai.data.folder import FolderError, extract_zip, load_image_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 

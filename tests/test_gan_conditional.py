@@ -9,12 +9,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from imgai.checkpoint import load_checkpoint, save_checkpoint
+from imgai.models.checkpoint import load_checkpoint, save_checkpoint
 from imgai.cli import main
 from imgai.models import CDCGAN, GAN_PRESETS, build_model, model_config
 from imgai.models.cdcgan import FixedClass, class_loss, conditional
-from imgai.runs import CONDITIONAL_PRESETS, RunSpec, build_for_data, default_train_config, prepare_run
-from imgai.train import sample_images
+from imgai.training.runs import CONDITIONAL_PRESETS, RunSpec, build_for_data, default_train_config, prepare_run
+from imgai.training.train import sample_images
 
 
 @pytest.mark.parametrize("preset", GAN_PRESETS)
@@ -155,7 +155,7 @@ def test_generate_label_writes_that_class(trained, tmp_path, capsys):
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["label"] == "7" and line["n"] == 5
     got = np.load(tmp_path / "sevens.npy")
-    from imgai.latent import seed_latents
+    from imgai.inference.latent import seed_latents
     want = sample_images(gan.generator, seed_latents(2, 5, gan.config.nz), torch.full((5,), 7))[..., 0]
     assert got.shape == (5, 28, 28) and np.array_equal(got, want)
 
@@ -164,7 +164,7 @@ def test_generate_label_refusals_are_one_line(trained, tmp_path, capsys):
     _, _, path = trained
     assert main(["generate", "--weights", str(path), "--label", "eleven", "--out", str(tmp_path / "x.npy")]) == 2
     assert "not a class of this model" in capsys.readouterr().err
-    from imgai.checkpoint import WEIGHTS_DIR
+    from imgai.models.checkpoint import WEIGHTS_DIR
     assert main(["generate", "--weights", str(WEIGHTS_DIR / "digits-dcgan"), "--label", "3",
                  "--out", str(tmp_path / "y.npy")]) == 2
     assert "needs a class-conditional GAN" in capsys.readouterr().err
@@ -215,7 +215,7 @@ def test_the_train_page_trains_the_conditional_gan_with_its_preset():
 
 
 def test_the_fast_preset_is_the_setting_the_bench_chose():
-    """imgai.runs' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
+    """imgai.training.runs' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from bench_cgan import SETTINGS

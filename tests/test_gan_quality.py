@@ -1,12 +1,12 @@
-"""imgai.quality: the Fréchet distance, class coverage and readability that judge a generator, and the
+"""imgai.inference.quality: the Fréchet distance, class coverage and readability that judge a generator, and the
 shipped generators judged by them (deterministic, so tolerant thresholds cannot flake)."""
 import numpy as np
 import pytest
 import torch
 
-from imgai.checkpoint import WEIGHTS_DIR, load_checkpoint
-from imgai.classify import load_classifier
-from imgai.quality import (conditional_accuracy, frechet_distance, generator_quality, images_quality, label_stats,
+from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint
+from imgai.inference.classify import load_classifier
+from imgai.inference.quality import (conditional_accuracy, frechet_distance, generator_quality, images_quality, label_stats,
                            real_floor)
 
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-import imgai.train as train_mod
-from imgai.gan_tricks import GeneratorEMA, cutout, d_loss, diff_augment, g_loss, translate
-from imgai.runs import RunSpec, default_train_config, prepare_run
+import imgai.training.train as train_mod
+from imgai.training.gan_tricks import GeneratorEMA, cutout, d_loss, diff_augment, g_loss, translate
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 
 def gen(seed):
@@ -113,7 +113,7 @@ def test_unknown_gan_loss_is_one_clear_error(digits):
 
 
 def test_class_balance_loss_is_zero_at_the_prior_and_grows_with_favourites():
-    from imgai.gan_tricks import class_balance_loss
+    from imgai.training.gan_tricks import class_balance_loss
     prior = torch.tensor([0.5, 0.25, 0.25])
     matching = torch.log(prior).expand(8, 3)                      # every fake's classes at the data's shares
     assert class_balance_loss(matching, prior).item() == pytest.approx(0, abs=1e-6)
@@ -149,7 +149,7 @@ def test_fast_preset_d_names_the_data_sets_classes_and_the_loop_trains_it(digits
 
 
 def test_class_aware_d_refuses_a_wrong_class_count_and_leaves_other_gans_plain(digits):
-    from imgai.runs import SettingsError, build_for_data
+    from imgai.training.runs import SettingsError, build_for_data
     with pytest.raises(SettingsError, match="d_classes"):
         build_for_data("dcgan", "fast", digits, {"d_classes": 3})
     assert build_for_data("dcgan", "fast", digits, {"d_classes": 0}).config.d_classes == 0

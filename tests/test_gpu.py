@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from imgai.checkpoint import load_checkpoint, save_checkpoint
-from imgai.runs import RunSpec, default_train_config, prepare_run
-from imgai.train import crop_flip_batch
+from imgai.models.checkpoint import load_checkpoint, save_checkpoint
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
+from imgai.training.train import crop_flip_batch
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 CUDA = torch.device("cuda")
@@ -22,7 +22,7 @@ def _small(data, n=256):
 
 @pytest.fixture(scope="module")
 def cifar():
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     return _small(load_dataset("cifar10-5k"))
 
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import ImageFile
 
 from hostile_corpus import CRAFTED_CLASS, CRAFTED_NAMES, big_jpeg, gray_png, hostile_cases, read_upload
-from imgai import intake
-from imgai.folder import FolderError, load_image_folder
-from imgai.intake import ImageError, PixelBudget, decoded_pixels, open_image
+from imgai.data import intake
+from imgai.data.folder import FolderError, load_image_folder
+from imgai.data.intake import ImageError, PixelBudget, decoded_pixels, open_image
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 
@@ -124,7 +124,7 @@ def test_streamlit_stop_request_stops_the_reader_at_the_next_file():
         import streamlit as st
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-        from imgai.folder import load_image_folder
+        from imgai.data.folder import load_image_folder
         from ui.progress import ReadingProgress
 
         calls = st.session_state["calls"]

@@ -1,4 +1,4 @@
-"""imgai.intake: every odd image file is loaded right or refused in one line."""
+"""imgai.data.intake: every odd image file is loaded right or refused in one line."""
 
 import io
 
@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageFile
 
 from image_corpus import corpus_cases, write_corpus
-from imgai import intake
-from imgai.intake import ImageError, fit_image, open_image
+from imgai.data import intake
+from imgai.data.intake import ImageError, fit_image, open_image
 
 # The 100-megapixel bomb makes Pillow warn before we refuse it; the refusal is what is tested.
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")

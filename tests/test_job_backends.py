@@ -1,5 +1,5 @@
-"""The same job behaviour on both backends: threads in this process (imgai.jobs) and actors on a local Ray
-(imgai.ray_jobs), submitted the way the app submits (ui.jobs._submit), so neither drifts from the other.
+"""The same job behaviour on both backends: threads in this process (imgai.jobs.threads) and actors on a local Ray
+(imgai.jobs.ray_registry), submitted the way the app submits (ui.jobs._submit), so neither drifts from the other.
 
 Ray-only behaviour follows: jobs beyond the CPUs wait in line and start by themselves, a waiting job can be
 cancelled, uploaded data travels through the object store, another registry (a restarted or second web
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgai.checkpoint import load_checkpoint, models_dir
-from imgai.data import ImageData
-from imgai.jobs import JobRegistry
-from imgai.runs import RunSpec, default_train_config, prepare_run
+from imgai.models.checkpoint import load_checkpoint, models_dir
+from imgai.data.datasets import ImageData
+from imgai.jobs.threads import JobRegistry
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 ray = pytest.importorskip("ray")
 
@@ -52,7 +52,7 @@ def settled(job, quiet=0.3):
 
 @pytest.fixture(scope="session")
 def local_ray():
-    from imgai.ray_jobs import connect
+    from imgai.jobs.ray_registry import connect
     if ray.is_initialized():
         ray.shutdown()
     connect(num_cpus=2)
@@ -75,7 +75,7 @@ def backend(request):
         yield Backend("threads", JobRegistry(max_active=4))
         return
     request.getfixturevalue("local_ray")
-    from imgai.ray_jobs import RayJobRegistry, connect
+    from imgai.jobs.ray_registry import RayJobRegistry, connect
     connect(num_cpus=2)       # again, if a test on a cluster disconnected this process meanwhile
     reg = RayJobRegistry()
     yield Backend("ray", reg)
@@ -168,7 +168,7 @@ def test_a_job_nobody_watches_stops_itself_but_a_watched_one_goes_on(backend):
 
 @pytest.fixture
 def ray_registry(local_ray):
-    from imgai.ray_jobs import RayJobRegistry, connect
+    from imgai.jobs.ray_registry import RayJobRegistry, connect
     connect(num_cpus=2)
     reg = RayJobRegistry()
     yield reg
@@ -233,7 +233,7 @@ def test_uploaded_data_reaches_the_worker_through_the_object_store(ray_registry,
 
 
 def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry):
-    from imgai.ray_jobs import RayJobRegistry
+    from imgai.jobs.ray_registry import RayJobRegistry
     from ui.jobs import _submit
     job = _submit(ray_registry, long_run(), owner="ann")
     wait_for(lambda: job.status == "running")
@@ -250,8 +250,8 @@ def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry)
 
 def test_the_server_records_an_ended_run_even_when_no_page_watches_it(local_ray, tmp_path):
     """A tab closed before its run ended: nobody polls the job, yet the registry's watcher records it once."""
-    from imgai.ray_jobs import RayJobRegistry, connect
-    from imgai.runstore import RunStore, record_job
+    from imgai.jobs.ray_registry import RayJobRegistry, connect
+    from imgai.experiments.run_store import RunStore, record_job
     from ui.jobs import _submit
     connect(num_cpus=2)
     store, seen = RunStore(tmp_path / "runs.sqlite"), []
@@ -270,7 +270,7 @@ def test_the_server_records_an_ended_run_even_when_no_page_watches_it(local_ray,
 
 
 def test_a_warm_spare_takes_the_next_job_at_once_and_never_a_place_in_line(local_ray):
-    from imgai.ray_jobs import RayJobRegistry, connect
+    from imgai.jobs.ray_registry import RayJobRegistry, connect
     from ui.jobs import _submit
     connect(num_cpus=2)
     wait_for(lambda: ray.available_resources().get("CPU", 0) >= 2)   # the workers of earlier tests have exited
@@ -315,7 +315,7 @@ def test_a_slow_worker_never_holds_up_the_page_and_its_answer_arrives_on_a_later
     and picks the answer up on a later read, instead of every read of the run waiting for it."""
     import ray
 
-    from imgai.ray_jobs import RayJob
+    from imgai.jobs.ray_registry import RayJob
 
     @ray.remote(num_cpus=0)
     class SlowWorker:

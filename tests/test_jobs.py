@@ -15,11 +15,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from imgai.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir
-from imgai.jobs import Job, JobLimitError, JobRegistry
+from imgai.models.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir
+from imgai.jobs.threads import Job, JobLimitError, JobRegistry
 from imgai.models import CNN, CNN_PRESETS
-from imgai.runs import RunSpec, default_train_config, prepare_run, score_classifier
-from imgai.train import TrainingDiverged
+from imgai.training.runs import RunSpec, default_train_config, prepare_run, score_classifier
+from imgai.training.train import TrainingDiverged
 
 TINY_CNN = CNN_PRESETS["textbook"](stages=[[4], [4]], hidden=8)
 META = {"kind": "cnn", "dataset": "digits", "class_names": [str(i) for i in range(10)], "image_size": 28,
@@ -257,11 +257,11 @@ def test_sample_grids_are_thinned_but_keep_first_and_latest():
 
 
 class FakeClock:
-    """imgai.jobs' view of time.monotonic, moved by the test: abandonment without timing assumptions."""
+    """imgai.jobs.threads' view of time.monotonic, moved by the test: abandonment without timing assumptions."""
     def __init__(self, monkeypatch):
-        import imgai.jobs
+        import imgai.jobs.threads
         self.now = 1000.0
-        monkeypatch.setattr(imgai.jobs, "time", types.SimpleNamespace(monotonic=lambda: self.now, time=time.time))
+        monkeypatch.setattr(imgai.jobs.threads, "time", types.SimpleNamespace(monotonic=lambda: self.now, time=time.time))
 
 
 def test_abandoned_job_stops_itself_but_a_watched_one_keeps_going(monkeypatch, tmp_path):
@@ -405,7 +405,7 @@ def test_a_failed_save_leaves_the_job_saveable_and_downloadable(tmp_path, monkey
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("imgai.checkpoint.os.fsync", full)
+    monkeypatch.setattr("imgai.models.checkpoint.os.fsync", full)
     with pytest.raises(CheckpointError, match="no space left on device"):
         job.save(tmp_path / "m")
     with zipfile.ZipFile(io.BytesIO(job.zip_bytes("m"))) as z:     # the weights from memory

@@ -1,4 +1,4 @@
-"""imgai.latent: seeds, interpolation, truncation, GANSpace directions and the classifier in the loop.
+"""imgai.inference.latent: seeds, interpolation, truncation, GANSpace directions and the classifier in the loop.
 
 Uses the shipped weights/digits-dcgan and weights/digits-cnn when present, otherwise a GAN and a CNN
 trained for a few seconds here (tiny_models, shared with tests/test_latent_page.py).
@@ -13,20 +13,20 @@ import numpy as np
 import pytest
 import torch
 
-from imgai.checkpoint import WEIGHTS_DIR, load_checkpoint, save_checkpoint
-from imgai.classify import load_classifier
-from imgai.data import load_dataset, normalize
-from imgai.latent import (Directions, class_histogram, class_probabilities, classifier_input, direction_sweeps,
+from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint, save_checkpoint
+from imgai.inference.classify import load_classifier
+from imgai.data.datasets import load_dataset, normalize
+from imgai.inference.latent import (Directions, class_histogram, class_probabilities, classifier_input, direction_sweeps,
                           edit_latents, fits,
                           interpolate, label_samples, lerp, principal_directions, render, seed_latent, seed_latents,
                           slerp, steer, truncate)
-from imgai.train import sample_images
+from imgai.training.train import sample_images
 
 NZ = 100
 
 
 def _train(model: str, epochs: float, out: Path) -> Path:
-    from imgai.runs import RunSpec, default_train_config, prepare_run
+    from imgai.training.runs import RunSpec, default_train_config, prepare_run
     cfg = replace(default_train_config(model, "fast"), epochs=epochs, seed=0)
     run = prepare_run(RunSpec(model=model, dataset="digits", train=cfg), device="cpu")
     last = {}

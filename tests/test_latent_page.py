@@ -15,11 +15,11 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from imgai.checkpoint import WEIGHTS_DIR, load_checkpoint
-from imgai.classify import load_classifier
+from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint
+from imgai.inference.classify import load_classifier
 from imgai.grids import upscale
-from imgai.latent import class_probabilities, edit_latents, seed_latent
-from imgai.train import sample_images
+from imgai.inference.latent import class_probabilities, edit_latents, seed_latent
+from imgai.training.train import sample_images
 from test_latent import tiny_models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +175,7 @@ def test_sliders_move_the_pictures_and_truncation_zero_gives_the_mean_image(mode
 
 
 def test_direction_strips_show_each_slider_around_the_current_picture(models):
-    from imgai.latent import principal_directions
+    from imgai.inference.latent import principal_directions
     at = switch_tab(ok(page({"d2": "1.5"})), "directions")
     strips = [p for _, p in images(at)[8:]]
     assert len(strips) == 6
@@ -271,8 +271,8 @@ def test_a_bad_link_warns_in_one_line_and_falls_back(models):
 
 
 def test_no_generator_explains_where_to_get_one(models, monkeypatch, tmp_path):
-    import imgai.checkpoint
-    monkeypatch.setattr(imgai.checkpoint, "WEIGHTS_DIR", tmp_path / "none")
+    import imgai.models.checkpoint
+    monkeypatch.setattr(imgai.models.checkpoint, "WEIGHTS_DIR", tmp_path / "none")
     monkeypatch.setenv("IMGAI_MODELS", str(tmp_path / "empty"))
     at = ok(page())
     assert "No image generator yet" in at.info[0].value
@@ -310,7 +310,7 @@ def test_a_slider_keeps_its_value_after_its_tab_or_the_page_was_left(models):
 
 def test_steering_that_rises_then_falls_back_keeps_its_best_frame_and_says_when_it_failed(models, monkeypatch):
     import ui.latent.views as V
-    from imgai.latent import SteerPath
+    from imgai.inference.latent import SteerPath
     clf = load_classifier(models[1])
     gan, _ = load_checkpoint(models[0])
     nz = gan.config.nz

@@ -1,4 +1,4 @@
-"""Tests for imgai.photo: the ImageNet model on real photos, features, teach-your-own, head save/load."""
+"""Tests for imgai.models.imagenet: the ImageNet model on real photos, features, teach-your-own, head save/load."""
 import io
 from pathlib import Path
 
@@ -8,8 +8,8 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 
-from imgai.intake import open_image
-from imgai.photo import (
+from imgai.data.intake import open_image
+from imgai.models.imagenet import (
     IMAGENET_CLASSES,
     NUM_FEATURES,
     PhotoClassifier,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imgai.checkpoint import load_checkpoint
+from imgai.models.checkpoint import load_checkpoint
 
 ray = pytest.importorskip("ray")
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imgai.jobs import Job
-from imgai.runs import RunSpec, default_train_config, prepare_run
-from imgai.runstore import (RunStore, RunStoreError, clean_nickname, record_job, recorded, sample_quality,
+from imgai.jobs.threads import Job
+from imgai.training.runs import RunSpec, default_train_config, prepare_run
+from imgai.experiments.run_store import (RunStore, RunStoreError, clean_nickname, record_job, recorded, sample_quality,
                             thin_history)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def test_many_threads_write_at_once_and_nothing_is_lost(store):
 
 WRITER = """
 import sys
-from imgai.runstore import RunStore
+from imgai.experiments.run_store import RunStore
 s = RunStore(sys.argv[1])
 for j in range(20):
     s.save({"owner": sys.argv[2], "kind": "cnn", "status": "done", "final": {"val_acc": j / 20}, "history": []})

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from imgai.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint, models_dir, save_checkpoint
+from imgai.models.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint, models_dir, save_checkpoint
 from imgai.models import CNN, CNN_PRESETS
 from test_safe_text import CRAFTED
 from ui import charts, jobs
@@ -327,7 +327,7 @@ def test_clean_keeps_the_picker_labels_on_one_line():
 def teach_page(monkeypatch, owner: str, names: list) -> AppTest:
     """The Classify page with a model already taught (features stand in for photos: the save path is the
     same whatever the photos were)."""
-    from imgai.photo import photo_head_meta, train_photo_head
+    from imgai.models.imagenet import photo_head_meta, train_photo_head
     monkeypatch.setattr(jobs, "owner_id", lambda: owner)
     torch.manual_seed(0)
     feats, labels = torch.randn(12, 1280), [i % len(names) for i in range(12)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgai.sweep import (SweepError, SweepSpec, curves, fold_indices, grid, label, parse_knob, prepare_sweep,
+from imgai.experiments.sweep import (SweepError, SweepSpec, curves, fold_indices, grid, label, parse_knob, prepare_sweep,
                          summarize)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def small():
     """300 training and 100 validation digits: enough for 3 folds with every class in each."""
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     d = load_dataset("digits")
     return replace(d, train_x=d.train_x[:300], train_y=d.train_y[:300], val_x=d.val_x[:100], val_y=d.val_y[:100])
 

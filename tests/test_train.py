@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from imgai.data import ImageData
-from imgai.runs import LIMITS, RunSpec, SettingsError, check_settings, default_train_config, prepare_run, settings_problems
-from imgai.train import TrainConfig, TrainingDiverged, augment_batch, stall_hint
+from imgai.data.datasets import ImageData
+from imgai.training.runs import LIMITS, RunSpec, SettingsError, check_settings, default_train_config, prepare_run, settings_problems
+from imgai.training.train import TrainConfig, TrainingDiverged, augment_batch, stall_hint
 
 
 def small(data, n=640):

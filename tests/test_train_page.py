@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from imgai.checkpoint import WEIGHTS_DIR, list_checkpoints, load_checkpoint, models_dir
-from imgai.runs import LIMITS, RunSpec, SettingsError, default_train_config, prepare_run
+from imgai.models.checkpoint import WEIGHTS_DIR, list_checkpoints, load_checkpoint, models_dir
+from imgai.training.runs import LIMITS, RunSpec, SettingsError, default_train_config, prepare_run
 from ui.jobs import NO_BROWSER, registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,12 +286,12 @@ def _forever(state):
 
 
 def test_a_data_set_that_cannot_be_downloaded_is_one_line_and_start_is_off(monkeypatch):
-    import imgai.data
-    from imgai.data import DatasetError
+    import imgai.data.datasets
+    from imgai.data.datasets import DatasetError
 
     def offline(name):
         raise DatasetError(f"could not download the '{name}' data set (no network); use the bundled 'digits' data set")
-    monkeypatch.setattr(imgai.data, "_torchvision", offline)
+    monkeypatch.setattr(imgai.data.datasets, "_torchvision", offline)
     at = page()
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     assert not at.exception

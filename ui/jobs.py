@@ -3,7 +3,7 @@
     job = current_job()          # this session's job (re-attached after a reload through ?job=ID), or None
 
 One registry per server process (st.cache_resource), so a job outlives the script run, the page and
-the browser session that started it. Two backends behind the same job interface (imgai/job_handle.py):
+the browser session that started it. Two backends behind the same job interface (imgai/jobs/handle.py):
 threads in this process (the default), or Ray — IMGAI_JOBS=ray starts a local Ray from the app,
 IMGAI_RAY_ADDRESS=host:port|auto joins a cluster, whose jobs then outlive a restart of this server.
 A session remembers its job id in st.session_state and in the URL (?job=ID): a reload starts a new
@@ -17,7 +17,7 @@ import os
 
 import streamlit as st
 
-from imgai.jobs import Job, JobRegistry
+from imgai.jobs.threads import Job, JobRegistry
 
 PARAM = "job"              # the query parameter that carries the job id
 _KEY = "imgai_job_id"      # session_state: this session's current job
@@ -62,8 +62,8 @@ def backend() -> str:
 def make_registry():
     """A new registry for the backend the environment asks for (registry() keeps one per server)."""
     if backend() == "ray":
-        from imgai.ray_jobs import RayJobRegistry
-        from imgai.runstore import record_job
+        from imgai.jobs.ray_registry import RayJobRegistry
+        from imgai.experiments.run_store import record_job
         from ui.experiments.store import run_store
         store = run_store()   # resolved here, in a script run: the watcher thread records without Streamlit
         # a job's loop runs in a worker, out of reach of the store: the registry's watcher records every run
@@ -153,7 +153,7 @@ def attach(job: Job):
 
 
 def submit(run, **job_kw) -> Job:
-    """Start a prepared imgai.runs.Run in the background as this session's job. Raises JobLimitError (threads;
+    """Start a prepared imgai.training.runs.Run in the background as this session's job. Raises JobLimitError (threads;
     on Ray a job that finds every worker busy waits in line instead)."""
     reg = registry()
     reg.forget_finished(older_than_s=3600)

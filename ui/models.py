@@ -20,9 +20,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from imgai import checkpoint
-from imgai.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir
-from imgai.classify import IMAGENET, load_classifier
+from imgai.models import checkpoint
+from imgai.models.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, models_dir
+from imgai.inference.classify import IMAGENET, load_classifier
 from ui import jobs
 from ui.safe_text import clean
 

@@ -1,4 +1,4 @@
-"""A progress bar for the library's readers (imgai.folder's zip loading, Teach's photos), and their stop.
+"""A progress bar for the library's readers (imgai.data.folder's zip loading, Teach's photos), and their stop.
 
 The readers call `progress(stage, done, total)` between files. Updating the bar is a Streamlit call, and
 Streamlit checks at every such call whether the run was asked to stop: when the browser tab has gone away,

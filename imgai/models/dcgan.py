@@ -29,7 +29,7 @@ class DCGANConfig:
                              # D's head gives one logit per class, it also learns to name real images' classes,
                              # and its "is it real?" logit is their logsumexp, so G is pushed toward pictures D
                              # reads clearly as one of the classes. G stays unconditional.
-    # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.runs.TRAIN_PRESETS, not here
+    # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.training.runs.TRAIN_PRESETS, not here
 
 
 class Generator(nn.Module):
@@ -116,7 +116,7 @@ def fast(**kw) -> DCGANConfig:
     left G collapsed on one or two shapes; D with batch norm gave strokes in 7 of the 10 classes.
     The spectral-norm D of the hinge option did not beat it at a one-minute budget (bench/results/gan.json).
     The fast training preset also makes this D class-aware (d_classes, sized to the data by
-    imgai.runs.build_for_data): on digits that is what lowered the distance after a minute
+    imgai.training.runs.build_for_data): on digits that is what lowered the distance after a minute
     (bench/results/gan.json: "class-aware D" and "preset" beside "today")."""
     return replace(DCGANConfig(**kw), g_widths=[128, 64, 32], d_widths=[32, 64], kernel=4, d_dropout=0.0,
                    d_batch_norm=True)

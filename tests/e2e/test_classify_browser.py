@@ -14,10 +14,10 @@ from app_server import ROOT, settle, shot, start_app, stop
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The whole app on a free port; a digits model is guaranteed in the picker (shipped or trained here)."""
-    from imgai.checkpoint import WEIGHTS_DIR, save_checkpoint
+    from imgai.models.checkpoint import WEIGHTS_DIR, save_checkpoint
     models = tmp_path_factory.mktemp("models")
     if not (WEIGHTS_DIR / "digits-cnn.json").exists():  # no shipped model yet: half an epoch, ~4 s
-        from imgai.runs import RunSpec, default_train_config, prepare_run
+        from imgai.training.runs import RunSpec, default_train_config, prepare_run
         cfg = replace(default_train_config("cnn", "fast"), epochs=0.5)
         run = prepare_run(RunSpec(model="cnn", dataset="digits", train=cfg), device="cpu")
         for _ in run.loop():

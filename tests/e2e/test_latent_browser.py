@@ -14,7 +14,7 @@ from app_server import ROOT, settle, shot as _shot, start_app, stop
 def models_env() -> dict:
     """The shipped digits GAN and CNN, or tiny ones trained once (tests/test_latent.py) in a user folder."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from imgai.checkpoint import WEIGHTS_DIR
+    from imgai.models.checkpoint import WEIGHTS_DIR
     from test_latent import tiny_models
     gan, _ = tiny_models()
     return {} if Path(gan).parent == WEIGHTS_DIR else {"IMGAI_MODELS": str(Path(gan).parent)}

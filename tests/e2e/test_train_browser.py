@@ -106,9 +106,9 @@ def test_a_gan_run_keeps_its_grid_moving_across_a_page_switch(page):
 
 def test_saving_after_a_learning_rate_change_labels_the_model_with_its_own_accuracy(page, user_folders):
     """The picker's figure is the accuracy of exactly the weights in the file, not the last epoch's."""
-    from imgai.checkpoint import load_checkpoint
-    from imgai.data import load_dataset
-    from imgai.train import evaluate
+    from imgai.models.checkpoint import load_checkpoint
+    from imgai.data.datasets import load_dataset
+    from imgai.training.train import evaluate
     _start(page, "CNN · learns to recognise", 90)
     page.get_by_text("Training loss (lower is better)").first.wait_for(timeout=30_000)   # .first: see above
     page.get_by_text("Validation images at step").first.wait_for(timeout=90_000)  # an epoch has ended and was scored

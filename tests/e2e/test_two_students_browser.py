@@ -62,7 +62,7 @@ def owner_of(context) -> str:
 
 def place_model(base: Path):
     """A's earlier save (made here, directly in A's folder, to keep the test short)."""
-    from imgai.checkpoint import save_checkpoint
+    from imgai.models.checkpoint import save_checkpoint
     from imgai.models import CNN, CNN_PRESETS
     torch.manual_seed(0)
     meta = {"kind": "cnn", "dataset": "digits", "class_names": [str(i) for i in range(10)], "image_size": 28,

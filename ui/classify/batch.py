@@ -1,6 +1,6 @@
 """The Classify page's photo section: drop several files, get one result card each, a table and a CSV.
 
-Each file is decoded in memory with imgai.intake.open_image; a bad one gets one clear line and the rest are
+Each file is decoded in memory with imgai.data.intake.open_image; a bad one gets one clear line and the rest are
 still classified. The same Classifier.predict path as `python -m imgai classify`, so both agree.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from imgai.intake import ImageError, PixelBudget
+from imgai.data.intake import ImageError, PixelBudget
 from ui.classify.common import analyse_upload, md_escape, result_card
 from ui.safe_text import md_line
 

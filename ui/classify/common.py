@@ -1,7 +1,7 @@
 """Streamlit pieces the Classify page's sections share: the model picker, one result card per picture
 (photo, model input, saliency, top-5 chart) and a per-session cache of analysed uploads.
 
-Uploads are decoded in memory (imgai.intake.open_image on the bytes) and never written to disk.
+Uploads are decoded in memory (imgai.data.intake.open_image on the bytes) and never written to disk.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from imgai.checkpoint import CheckpointError
-from imgai.explain import explain_image, overlay
+from imgai.models.checkpoint import CheckpointError
+from imgai.inference.explain import explain_image, overlay
 from imgai.grids import upscale
-from imgai.intake import ImageError, open_image
+from imgai.data.intake import ImageError, open_image
 from ui.models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
 

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from imgai.explain import explain_image, overlay
+from imgai.inference.explain import explain_image, overlay
 from ui.classify.common import CHART_PX, SHOW_PX, big_input, input_caption, md_escape, top_chart
 from ui.models import cached_classifier
 

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from imgai.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
+from imgai.inference.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
 from imgai.grids import make_grid, upscale
 from ui.classify.common import SHOW_PX, big_input, input_caption, md_escape, recall, remember
 from ui.safe_text import clean
@@ -19,7 +19,7 @@ GRID_COLS = 8
 @st.cache_resource(show_spinner=False)
 def _example_digits() -> dict[str, np.ndarray]:
     """One bundled MNIST digit per class, from the validation split (label → uint8 28×28)."""
-    from imgai.data import load_dataset
+    from imgai.data.datasets import load_dataset
     d = load_dataset("digits")
     out = {}
     for x, y in zip(d.val_x, d.val_y.tolist()):

@@ -3,7 +3,7 @@ drop a handful of photos into each (or give one zip with a folder per class, as 
 small head on the frozen ImageNet features in seconds, see how it does on photos held back, try it on new
 photos and save it as a model for the picker.
 
-Photos are decoded in memory (a zip is extracted safely by imgai.folder into a temporary folder that is
+Photos are decoded in memory (a zip is extracted safely by imgai.data.folder into a temporary folder that is
 removed); only their 1280 features (cached per upload) and thumbnails are kept, in this session's state.
 A fragment: adding photos reruns this section only.
 """
@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from imgai.checkpoint import checkpoint_zip, save_checkpoint
-from imgai.classify import Classifier
-from imgai.folder import FolderError, load_image_folder
-from imgai.photo import IMAGE_SIZE as PHOTO_SIZE
-from imgai.photo import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
-from imgai.intake import ImageError, PixelBudget, open_image
+from imgai.models.checkpoint import checkpoint_zip, save_checkpoint
+from imgai.inference.classify import Classifier
+from imgai.data.folder import FolderError, load_image_folder
+from imgai.models.imagenet import IMAGE_SIZE as PHOTO_SIZE
+from imgai.models.imagenet import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
+from imgai.data.intake import ImageError, PixelBudget, open_image
 from ui.classify.common import analyse_upload, result_card
 from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.progress import ReadingProgress
@@ -26,7 +26,7 @@ from ui.safe_text import md, md_line
 
 MAX_CLASSES = 8
 # a zip for Teach holds a handful of photos per class: each one goes through the ImageNet network
-# (imgai/photo.py; its time per photo is in bench/results/latency.json), so 400 keep the wait short
+# (imgai/models/imagenet.py; its time per photo is in bench/results/latency.json), so 400 keep the wait short
 MAX_ZIP_PHOTOS = 400
 ZIP_READ = "teach_zip_read"   # the last zip read: its classes and features (the uploader has its own key)
 
@@ -110,7 +110,7 @@ def _class_inputs(n: int) -> list[tuple[str, list]]:
 
 def _zip_classes(upload) -> dict:
     """A zip of class folders → {"names", "features", "labels", "counts", "skipped", "error"}, read once per
-    upload (imgai.folder: safe extraction, one sub-folder per class) and kept for the session as features only."""
+    upload (imgai.data.folder: safe extraction, one sub-folder per class) and kept for the session as features only."""
     entry = st.session_state.get(ZIP_READ)
     if entry and entry["file_id"] == upload.file_id:
         return entry

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from imgai.augment_experiment import AugmentSpec, ExperimentError, prepare_experiment, summarize
-from imgai.checkpoint import CheckpointError, list_checkpoints
+from imgai.experiments.augment_experiment import AugmentSpec, ExperimentError, prepare_experiment, summarize
+from imgai.models.checkpoint import CheckpointError, list_checkpoints
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import augment_figure
 from ui.experiments.queued import queued_section

@@ -8,7 +8,7 @@ without a reload. Nicknames are user text: escaped for markdown and charts; tabl
 import pandas as pd
 import streamlit as st
 
-from imgai.runstore import score
+from imgai.experiments.run_store import score
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import board_figure
 from ui.experiments.compare import KIND

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from imgai.runstore import RunStoreError, score
+from imgai.experiments.run_store import RunStoreError, score
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import METRICS, overlay_figure
 from ui.experiments.text import md

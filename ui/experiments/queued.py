@@ -6,8 +6,8 @@ owner's last stored run of that kind.
 """
 import streamlit as st
 
-from imgai.data import DatasetError
-from imgai.jobs import JobLimitError
+from imgai.data.datasets import DatasetError
+from imgai.jobs.threads import JobLimitError
 from ui.jobs import current_job, registry, rerun_if_ended, submit
 
 POLL_S = 1.0

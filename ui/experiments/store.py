@@ -5,11 +5,11 @@
 Recording happens in the process that runs the loop, when the loop ends (done, stopped or error). With the
 thread backend that is the web server. A backend that rebuilds the loop elsewhere (Ray: the actor builds the
 run again from its spec) records from the web-server side instead: the Ray registry's watcher calls
-imgai.runstore.record_job for every job it knows of when it ends, watched by a page or not (ui/jobs.py).
+imgai.experiments.run_store.record_job for every job it knows of when it ends, watched by a page or not (ui/jobs.py).
 """
 import streamlit as st
 
-from imgai.runstore import RunStore, recorded, store_path
+from imgai.experiments.run_store import RunStore, recorded, store_path
 
 
 @st.cache_resource

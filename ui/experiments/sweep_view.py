@@ -9,7 +9,7 @@ come from the job while it is on the server and from the run store afterwards (a
 import pandas as pd
 import streamlit as st
 
-from imgai.sweep import KNOBS, SweepError, SweepSpec, curves, grid, prepare_sweep, summarize
+from imgai.experiments.sweep import KNOBS, SweepError, SweepSpec, curves, grid, prepare_sweep, summarize
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import sweep_figure, train_val_figure
 from ui.experiments.queued import queued_section

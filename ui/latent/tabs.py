@@ -2,7 +2,7 @@
 
     interpolate_tab(Picture(G, gen_meta, gen_path, clf, clf_path, a, b))
 
-Each tab reads its widgets (keys from ui.latent.state, so the URL follows them), calls imgai.latent through
+Each tab reads its widgets (keys from ui.latent.state, so the URL follows them), calls imgai.inference.latent through
 ui.latent.views, and draws. Only the open tab runs.
 """
 from dataclasses import dataclass

@@ -14,12 +14,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from imgai.checkpoint import CheckpointError, read_meta
+from imgai.models.checkpoint import CheckpointError, read_meta
 from imgai.grids import gif_bytes, make_grid, upscale
-from imgai.latent import (class_histogram, class_rows, direction_grid, edited_seed_latents, fits, principal_directions, render,
+from imgai.inference.latent import (class_histogram, class_rows, direction_grid, edited_seed_latents, fits, principal_directions, render,
                           seed_interpolation, steer)
 from imgai.models.cdcgan import FixedClass
-from imgai.train import sample_images
+from imgai.training.train import sample_images
 from ui.latent import state as S
 from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
                        mtime)

@@ -13,7 +13,7 @@ import time
 import streamlit as st
 from PIL import Image
 
-from imgai.checkpoint import read_meta
+from imgai.models.checkpoint import read_meta
 from ui import charts
 from ui.job_panel import waiting_notice
 from ui.jobs import KIND, STATUS, control, registry, rerun_if_ended

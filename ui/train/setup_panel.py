@@ -4,7 +4,7 @@
 
 Each knob says, in one line, what it does to training (for a classroom). Knob widgets are keyed by model
 and preset, so picking another preset shows that preset's own settings. Every knob stays inside the library's
-sane range (imgai.runs.LIMITS), and a line above Start says exactly which settings the run will get.
+sane range (imgai.training.runs.LIMITS), and a line above Start says exactly which settings the run will get.
 """
 import io
 import re
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from imgai.data import DatasetError, ImageData, load_dataset
-from imgai.jobs import JobLimitError
+from imgai.data.datasets import DatasetError, ImageData, load_dataset
+from imgai.jobs.threads import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
+from imgai.training.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
 from ui.train.class_counts import class_counts_svg
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
@@ -40,7 +40,7 @@ PRESETS = {"fast": "fast", "textbook": "textbook"}
 
 
 def _within(key: str, options: list) -> list:
-    """The options inside the library's sane range for KEY (imgai.runs.LIMITS), so no widget offers a refusal."""
+    """The options inside the library's sane range for KEY (imgai.training.runs.LIMITS), so no widget offers a refusal."""
     low, high = LIMITS[key]
     return [v for v in options if low <= v <= high]
 

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from .data import ImageData, load_dataset
-from .runs import build_for_data, default_train_config
-from .train import TrainState, train_classifier
+from imgai.data.datasets import ImageData, load_dataset
+from imgai.training.runs import build_for_data, default_train_config
+from imgai.training.train import TrainState, train_classifier
 
 # name -> (where it goes, how a value is read from text, what it is called on a chart)
 KNOBS = {
@@ -121,7 +121,7 @@ def label(setting: dict) -> str:
 
 @dataclass
 class SweepRun:
-    """What the job runner needs: loop(state) and meta (as imgai.runs.Run has)."""
+    """What the job runner needs: loop(state) and meta (as imgai.training.runs.Run has)."""
     spec: SweepSpec
     data: ImageData
     settings: list
@@ -137,7 +137,7 @@ class SweepRun:
 
 
 def prepare_sweep(spec: SweepSpec, data: ImageData | None = None, device=None) -> SweepRun:
-    from .device import pick_device
+    from imgai.device import pick_device
     settings = grid(spec.knobs)
     if spec.folds < 1 or spec.folds > 10:
         raise SweepError("folds must be 1 (a fixed validation split) or 2 to 10")

@@ -27,16 +27,16 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from . import __version__
-from .models import build_on_meta, model_config, model_from_weights
+from imgai import __version__
+from imgai.models import build_on_meta, model_config, model_from_weights
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 MAX_JSON_BYTES = 1_000_000  # a sidecar is a few KB; refuse anything absurd before parsing it
 # The app's own models have a few million parameters at most (the textbook GANs on colour pictures); 50 million
 # (200 MB of float32) leaves room for bigger experiments while refusing a description that would fill the memory.
-# imgai.runs refuses to build a model beyond it too, so nothing trained here is refused when loaded.
+# imgai.training.runs refuses to build a model beyond it too, so nothing trained here is refused when loaded.
 MAX_PARAMETERS = 50_000_000
-IMAGE_SIZES = (28, 32)      # what the CNN and the DCGAN are made for (imgai.runs trains only these)
+IMAGE_SIZES = (28, 32)      # what the CNN and the DCGAN are made for (imgai.training.runs trains only these)
 STALE_TMP_S = 600           # a save takes well under a second; a temporary file this old was left by a crash
 HASH_KEY = "weights_sha256"  # the JSON's name for the sha256 of its weights file
 SUFFIXES = (".safetensors", ".json")

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
-from .intake import _wide_to_uint8, to_rgb
+from imgai.data.intake import _wide_to_uint8, to_rgb
 
 _WORK_SIDE = 400  # working resolution: a digit a third of the photo tall is still ~130 px
 _MNIST_BOX = 20  # MNIST digits were fitted into 20x20, keeping their aspect ratio ...

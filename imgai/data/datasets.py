@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DIGITS_FILE = Path(__file__).parent / "assets" / "digits.npz"
-CIFAR_5K_FILE = Path(__file__).parent / "assets" / "cifar10-5k.npz"  # made by scripts/make_cifar.py
+DIGITS_FILE = Path(__file__).resolve().parents[1] / "assets" / "digits.npz"
+CIFAR_5K_FILE = Path(__file__).resolve().parents[1] / "assets" / "cifar10-5k.npz"  # made by scripts/make_cifar.py
 MNIST_NORM = ((0.1307,), (0.3081,))  # mean/std of MNIST's training pixels on the 0..1 scale
 # mean/std per channel of CIFAR-10's 50,000 training pixels on the 0..1 scale (the usual published values)
 CIFAR_NORM = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
@@ -127,7 +127,7 @@ def split_validation(y: np.ndarray, share: float = 0.2, seed: int = 0) -> np.nda
 
 
 def _folder(path: str, size: int = 32, channels: int = 3, progress=None) -> ImageData:
-    from .folder import FolderError, load_image_folder
+    from imgai.data.folder import FolderError, load_image_folder
     try:
         x, y, classes, skipped = load_image_folder(path, size=size, channels=channels, progress=progress)
     except FolderError as e:
@@ -149,7 +149,7 @@ DATASETS = ["digits", "cifar10-5k", "mnist", "fashion-mnist", "cifar10"]  # plus
 
 
 def load_dataset(name: str, progress=None) -> ImageData:
-    """progress(stage, done, total): called between the files of a folder:PATH data set (see imgai.folder)."""
+    """progress(stage, done, total): called between the files of a folder:PATH data set (see imgai.data.folder)."""
     if name in BUNDLED:
         return BUNDLED[name]()
     if name in DATASETS:

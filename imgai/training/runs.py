@@ -12,11 +12,11 @@ from typing import Callable
 
 import torch
 
-from .checkpoint import MAX_PARAMETERS  # the same cap as loading: what trains here can be loaded back
-from .data import ImageData, load_dataset
-from .models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
-from .models.cdcgan import conditional
-from .train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
+from imgai.models.checkpoint import MAX_PARAMETERS  # the same cap as loading: what trains here can be loaded back
+from imgai.data.datasets import ImageData, load_dataset
+from imgai.models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
+from imgai.models.cdcgan import conditional
+from imgai.training.train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
 # "textbook" ones are the Keras tutorials' own.
@@ -239,7 +239,7 @@ def build_for_data(model: str, preset: str, data: ImageData, overrides: dict | N
 def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Run:
     """Check the settings (SettingsError, one line) and load the data; the seeded model is built when the run
     first uses it (Run.model)."""
-    from .device import pick_device
+    from imgai.device import pick_device
     if spec.train is not None:  # refuse absurd settings before loading anything
         check_settings(spec.train, spec.model, spec.model_overrides)
     data = data or load_dataset(spec.dataset)

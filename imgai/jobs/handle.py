@@ -2,7 +2,7 @@
 
     job: JobHandle = registry.get(job_id)
 
-Two backends implement it: imgai.jobs.Job (a thread in this process, the default) and imgai.ray_jobs.RayJob
+Two backends implement it: imgai.jobs.threads.Job (a thread in this process, the default) and imgai.jobs.ray_registry.RayJob
 (a handle on an actor in a Ray worker process, maybe on another machine). Only what is listed here may be
 used by ui/ and app_pages/; tests/test_job_backends.py runs the same behaviour tests against both.
 """

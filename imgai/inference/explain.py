@@ -5,8 +5,8 @@ convolution layer and the first layer's learned filters — for imgai's CNN and 
     show = overlay(clf.preview(x), heat)                # uint8 RGB picture with the heat map on top
 
 Works on three kinds of network, recognised by their parts (no hooks, so shared cached models are never
-modified): imgai.models.CNN (its `.features` conv blocks), imgai.photo.PhotoClassifier (frozen EfficientNet
-backbone + head) and the plain ImageNet EfficientNet-lite0 from imgai.photo.load_imagenet_model().
+modified): imgai.models.CNN (its `.features` conv blocks), imgai.models.imagenet.PhotoClassifier (frozen EfficientNet
+backbone + head) and the plain ImageNet EfficientNet-lite0 from imgai.models.imagenet.load_imagenet_model().
 Gradients are taken with respect to the input and the activations only (torch.autograd.grad), so frozen
 parameters and cached models are fine and no parameter's .grad is ever touched.
 """

@@ -1,9 +1,9 @@
-"""The Ray side of imgai's training jobs: what runs in the worker processes (see imgai.ray_jobs).
+"""The Ray side of imgai's training jobs: what runs in the worker processes (see imgai.jobs.ray_registry).
 
     ray.remote(JobWorker).options(name="imgai-job-<id>", num_cpus=1).remote(job_id, owner, spec, data, "cpu", {})
 
-JobWorker is one job's actor: it builds the run from a picklable spec (imgai.runs.RunSpec) and the data
-(a bundled set's name, or arrays from the object store), trains it in an ordinary imgai.jobs.Job thread,
+JobWorker is one job's actor: it builds the run from a picklable spec (imgai.training.runs.RunSpec) and the data
+(a bundled set's name, or arrays from the object store), trains it in an ordinary imgai.jobs.threads.Job thread,
 answers controls and polls from other threads, and when the job ends hands its final state (checkpoint
 bytes included) to the JobDirectory and exits, so its CPU goes to the next job in line. JobDirectory (one
 per cluster, no CPU) knows every job's owner and description, the waiting order, and the ended jobs.
@@ -18,9 +18,9 @@ import numpy as np
 import ray
 import torch
 
-from .data import ImageData, load_dataset
-from .device import JOB_NICE
-from .jobs import Job
+from imgai.data.datasets import ImageData, load_dataset
+from imgai.device import JOB_NICE
+from imgai.jobs.threads import Job
 
 NAMESPACE = "imgai"
 DIRECTORY = "imgai-directory"
@@ -29,10 +29,10 @@ BUNDLED = ("digits",)              # data sets inside the package: the worker re
 
 def warm_worker():
     """Ray's worker_process_setup_hook: every worker imports torch and the training code, and pays PyTorch's
-    one-time costs, before its job (imgai.warm). It runs when the process starts, which for an actor is when
+    one-time costs, before its job (imgai.jobs.warm). It runs when the process starts, which for an actor is when
     the actor is created; a warm spare JobWorker, started before anyone asks for a job, is what saves a
     job the wait."""
-    from .warm import warm_up
+    from imgai.jobs.warm import warm_up
     warm_up()
 
 
@@ -108,7 +108,7 @@ class JobWorker:
         self._lock, self._state = threading.Lock(), "spare"    # spare -> assigned | expired
         _configure_process()
         if spec is None:
-            from .warm import warm_up
+            from imgai.jobs.warm import warm_up
             warm_up()   # cheap when the setup hook ran; else (a cluster joined by address) done here
             bundled_dataset(BUNDLED[0])   # read ahead: the job that gets this spare starts without reading it
             threading.Timer(spare_s, self._expire).start()
@@ -123,7 +123,7 @@ class JobWorker:
             self._state = "assigned"
         self._directory.started.remote(self.id, self.node_id, self.pid)
         try:
-            from .runs import prepare_run
+            from imgai.training.runs import prepare_run
             run = prepare_run(spec, data=unpack_data(data), device=device)
             self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
             self.job.id = self.id

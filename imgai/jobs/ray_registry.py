@@ -1,12 +1,12 @@
-"""Training jobs on Ray, the web server's side: one actor per job, each in its own process (imgai.ray_worker),
+"""Training jobs on Ray, the web server's side: one actor per job, each in its own process (imgai.jobs.ray_worker),
 queued by Ray while every CPU is busy.
 
     reg = RayJobRegistry()                    # a local Ray on this machine (IMGAI_JOBS=ray)
     reg = RayJobRegistry(address="auto")      # or join a running cluster: the jobs are then detached
-    job = reg.submit(run, owner=who)          # a prepared imgai.runs.Run; a RayJob handle, at once
-    job.status                                # "queued" until a worker is free, then as imgai.jobs.Job
+    job = reg.submit(run, owner=who)          # a prepared imgai.training.runs.Run; a RayJob handle, at once
+    job.status                                # "queued" until a worker is free, then as imgai.jobs.threads.Job
 
-Inside the actor (JobWorker) an ordinary imgai.jobs.Job trains in its own thread, so the job logic lives in
+Inside the actor (JobWorker) an ordinary imgai.jobs.threads.Job trains in its own thread, so the job logic lives in
 one place. The actor is threaded: controls and poll() answer while it trains. The web server's RayJob
 polls for small increments (the job's state; metric rows since a row; grids it has not seen yet) and keeps
 them, so a page redraw costs one or two round trips of a few milliseconds.
@@ -28,13 +28,13 @@ from pathlib import Path
 import ray
 import torch
 
-from .checkpoint import write_files, zip_files
-from .models import build_model
-from .ray_worker import DIRECTORY, NAMESPACE, JobDirectory, JobWorker, pack_data, warm_worker  # noqa: F401
+from imgai.models.checkpoint import write_files, zip_files
+from imgai.models import build_model
+from imgai.jobs.ray_worker import DIRECTORY, NAMESPACE, JobDirectory, JobWorker, pack_data, warm_worker  # noqa: F401
 
 PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
 ACTIVE = ("queued", "created", "running", "paused")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
 FRESH_WAIT_S = 0.25                # and waits at most this long for the answer before a page goes on
 NOT_YET = object()                 # a question to Ray whose answer has not come yet
@@ -80,7 +80,7 @@ def connect(address: str | None = None, num_cpus: int | None = None):
 def _init(address, num_cpus):
     env = {"PYTHONPATH": f"{ROOT}:${{PYTHONPATH}}" if os.environ.get("PYTHONPATH") else str(ROOT)}
     kw = {"namespace": NAMESPACE, "ignore_reinit_error": True, "log_to_driver": False,
-          "runtime_env": {"worker_process_setup_hook": "imgai.ray_worker.warm_worker", "env_vars": env}}
+          "runtime_env": {"worker_process_setup_hook": "imgai.jobs.ray_worker.warm_worker", "env_vars": env}}
     if address:
         ray.init(address=address, **kw)
     else:
@@ -88,7 +88,7 @@ def _init(address, num_cpus):
 
 
 class RayJob:
-    """The web server's handle on one job's actor: the same interface as imgai.jobs.Job."""
+    """The web server's handle on one job's actor: the same interface as imgai.jobs.threads.Job."""
 
     def __init__(self, job_id: str, owner: str, meta: dict, directory, actor=None, submitted_at: float = 0.0):
         self.id, self.owner, self.meta = job_id, owner, dict(meta)
@@ -433,7 +433,7 @@ class RayJobRegistry:
             self._spares.append((job_id, actor, now))
 
     def submit(self, run, owner: str = "", **job_kw) -> RayJob:
-        """Queue a prepared imgai.runs.Run on a worker process; returns its handle at once."""
+        """Queue a prepared imgai.training.runs.Run on a worker process; returns its handle at once."""
         cuda = torch.device(run.device).type == "cuda"
         data = pack_data(run.data)
         data = data if isinstance(data, str) else ray.put(data)

@@ -9,10 +9,10 @@ the same file: the same intake (digit recipe or fit), the same normalisation, th
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, _base, load_checkpoint
-from .data import normalize
-from .digit_photo import digit_from_photo
-from .intake import fit_image
+from imgai.models.checkpoint import CheckpointError, _base, load_checkpoint
+from imgai.data.datasets import normalize
+from imgai.data.digit_photo import digit_from_photo
+from imgai.data.intake import fit_image
 
 IMAGENET = "imagenet"  # the name of the built-in photo model in pickers and on the command line
 
@@ -26,7 +26,7 @@ class Classifier:
     def prepare(self, img) -> torch.Tensor:
         """PIL image → (1, C, H, W): the model's actual input."""
         if self.intake == "photo":
-            from .photo import imagenet_input
+            from imgai.models.imagenet import imagenet_input
             return imagenet_input(img)
         if self.intake == "digit":
             pixels = digit_from_photo(img)[None, :, :, None]            # (1, 28, 28, 1)
@@ -39,7 +39,7 @@ class Classifier:
     def preview(self, x: torch.Tensor) -> np.ndarray:
         """The model's input as a uint8 image (H, W) or (H, W, 3), to show what the model saw."""
         if self.intake == "photo":
-            from .photo import imagenet_preview
+            from imgai.models.imagenet import imagenet_preview
             return imagenet_preview(x)
         m = torch.tensor(self.meta["mean"]).view(-1, 1, 1)
         s = torch.tensor(self.meta["std"]).view(-1, 1, 1)
@@ -63,13 +63,13 @@ class Classifier:
 def load_classifier(weights: str) -> Classifier:
     """A checkpoint path (with or without extension) or "imagenet"."""
     if weights == IMAGENET:
-        from .photo import IMAGENET_CLASSES, IMAGE_SIZE, INPUT_MEAN, INPUT_STD, load_imagenet_model
+        from imgai.models.imagenet import IMAGENET_CLASSES, IMAGE_SIZE, INPUT_MEAN, INPUT_STD, load_imagenet_model
         meta = {"kind": "imagenet", "dataset": "ImageNet", "class_names": IMAGENET_CLASSES, "intake": "photo",
                 "image_size": IMAGE_SIZE, "channels": 3, "mean": list(INPUT_MEAN), "std": list(INPUT_STD)}
         return Classifier(IMAGENET, load_imagenet_model(), meta)
     model, meta = load_checkpoint(weights)
     if meta["kind"] == "photo-head":
-        from .photo import PhotoClassifier, load_imagenet_model
+        from imgai.models.imagenet import PhotoClassifier, load_imagenet_model
         model = PhotoClassifier(load_imagenet_model(), model)
     elif meta["kind"] != "cnn":
         raise CheckpointError(f"{weights} is a {meta['kind']} model, not a classifier")

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import ImageData, normalize
-from .device import keep_freed_memory
-from .gan_tricks import GeneratorEMA, class_balance_loss, d_loss, diff_augment, g_loss
-from .models import use_generator
-from .models.cdcgan import class_loss
+from imgai.data.datasets import ImageData, normalize
+from imgai.device import keep_freed_memory
+from imgai.training.gan_tricks import GeneratorEMA, class_balance_loss, d_loss, diff_augment, g_loss
+from imgai.models import use_generator
+from imgai.models.cdcgan import class_loss
 
 
 @dataclass
@@ -336,7 +336,7 @@ def train_gan(gan, data: ImageData, cfg: TrainConfig, device="cpu", state: Train
     non-saturating BCE losses or the hinge loss; yields losses, D(x) and D(G(z)) every log step, and a grid
     from fixed noise every sample_every steps.
 
-    Data-efficient options (imgai.gan_tricks): cfg.diffaugment augments every image D sees, real and fake,
+    Data-efficient options (imgai.training.gan_tricks): cfg.diffaugment augments every image D sees, real and fake,
     in both steps; cfg.ema > 0 trains a private copy of the generator and keeps gan.generator as its moving
     average, so grids, the job's snapshots and saved checkpoints all show the averaged weights;
     cfg.d_lr_ratio gives D its own learning rate (TTUR)."""

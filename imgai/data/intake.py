@@ -61,7 +61,7 @@ class ImageError(ValueError):
 
 def _fail(name: str | None, problem: str, error: type[ValueError] = ImageError) -> ValueError:
     """ERROR("NAME: PROBLEM") on one line, whatever the file name holds: a user-supplied name could carry
-    newlines. imgai.folder makes its FolderErrors with it too."""
+    newlines. imgai.data.folder makes its FolderErrors with it too."""
     if name:
         problem = f"{name}: {problem}"
     return error(" ".join(problem.split()))

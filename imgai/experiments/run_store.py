@@ -57,7 +57,7 @@ def store_path() -> Path:
     """IMGAI_RUNS_DB, else runs.sqlite in the data folder (IMGAI_DATA, default ~/.cache/imgai/data)."""
     if os.environ.get("IMGAI_RUNS_DB"):
         return Path(os.environ["IMGAI_RUNS_DB"])
-    from .data import data_dir
+    from imgai.data.datasets import data_dir
     return data_dir() / "runs.sqlite"
 
 
@@ -250,9 +250,9 @@ def sample_quality(images, judge: str | None = None) -> float | None:
         return None
     import torch
 
-    from .classify import load_classifier
-    from .data import normalize
-    clf = load_classifier(judge or str(Path(__file__).resolve().parent.parent / "weights" / "digits-cnn"))
+    from imgai.inference.classify import load_classifier
+    from imgai.data.datasets import normalize
+    clf = load_classifier(judge or str(Path(__file__).resolve().parents[2] / "weights" / "digits-cnn"))
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
     with torch.no_grad():
         p = torch.softmax(clf.model(normalize(x, clf.meta["mean"], clf.meta["std"])), 1)
@@ -263,7 +263,7 @@ def sample_quality(images, judge: str | None = None) -> float | None:
 
 
 def record_job(store: RunStore, job) -> str | None:
-    """Write an ended job (imgai.jobs.Job or any object with its reading interface) from the side that
+    """Write an ended job (imgai.jobs.threads.Job or any object with its reading interface) from the side that
     watches it: for a backend whose loop runs where the store cannot be reached (a Ray actor on another
     machine), the web server calls this when it sees the job has ended. The run id is the job id, so
     calling it again only rewrites the same run. Returns the id, or None while the job is still active."""
@@ -292,7 +292,7 @@ def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id:
     Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
     def factory(state=None):
         if state is None:  # the loop reports its model through the state: the stored settings need its config
-            from .train import TrainState
+            from imgai.training.train import TrainState
             state = TrainState()
         rows, last, grid, started = [], {}, None, time.time()
         status, error = "stopped", None

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from .data import normalize
-from .latent import seed_latents
-from .train import generate
+from imgai.data.datasets import normalize
+from imgai.inference.latent import seed_latents
+from imgai.training.train import generate
 
 READ_CONFIDENCE = 0.9  # "readable": the classifier's top class has at least this probability
 

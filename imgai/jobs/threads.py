@@ -16,11 +16,11 @@ import uuid
 
 import torch
 
-from .checkpoint import checkpoint_zip, save_checkpoint
-from .device import lower_thread_priority
-from .models import model_config, model_from_weights
-from .runs import LIMITS
-from .train import TrainingDiverged, TrainState
+from imgai.models.checkpoint import checkpoint_zip, save_checkpoint
+from imgai.device import lower_thread_priority
+from imgai.models import model_config, model_from_weights
+from imgai.training.runs import LIMITS
+from imgai.training.train import TrainingDiverged, TrainState
 
 ACTIVE = ("running", "paused")
 VAL_KEYS = ("val_acc", "val_loss", "train_loss")  # measured at epoch ends, on the weights of that step
@@ -38,7 +38,7 @@ class Job:
     def __init__(self, loop_factory, meta: dict, *, owner: str = "", snapshot_every_s: float = 2.0,
                  abandon_after_s: float | None = None, max_grids: int = 120, max_history: int = 4000,
                  evaluate=None, nice: int = 0):
-        """loop_factory(state) → the training generator (e.g. imgai.runs.Run.loop). evaluate(model) → dict of
+        """loop_factory(state) → the training generator (e.g. imgai.training.runs.Run.loop). evaluate(model) → dict of
         validation figures for save(); None takes the loop's run's own (Run.evaluate) when there is one.
         nice > 0 runs the training thread at that much lower priority (imgai.device.lower_thread_priority)."""
         self.id = uuid.uuid4().hex[:12]

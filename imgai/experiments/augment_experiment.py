@@ -25,9 +25,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .data import ImageData, normalize
-from .runs import build_for_data
-from .train import TrainConfig, TrainState, augment_batch, evaluate, lr_factor, make_optimizer
+from imgai.data.datasets import ImageData, normalize
+from imgai.training.runs import build_for_data
+from imgai.training.train import TrainConfig, TrainState, augment_batch, evaluate, lr_factor, make_optimizer
 
 ImageSource = Callable[[int, int, torch.Generator], torch.Tensor]
 MODES = ("real", "real+generated")
@@ -148,7 +148,7 @@ def fit_steps(x, y, data: ImageData, spec: AugmentSpec, seed: int, device="cpu",
 
 
 def _load_generator(spec: AugmentSpec):
-    from .checkpoint import CheckpointError, load_checkpoint
+    from imgai.models.checkpoint import CheckpointError, load_checkpoint
     gan, meta = load_checkpoint(spec.generator)
     if meta["kind"] not in ("dcgan", "cdcgan"):
         raise CheckpointError(f"{spec.generator} is a {meta['kind']} model, not a generator (dcgan or cdcgan)")
@@ -187,7 +187,7 @@ def experiment_loop(spec: AugmentSpec, data: ImageData, device="cpu", state: Tra
         else:
             pool = _plain_pool(gan, spec.pool, 0)
             if spec.labeller == "shipped":
-                from .classify import load_classifier
+                from imgai.inference.classify import load_classifier
                 judge = load_classifier(spec.judge)
                 source = labelled_source(*label_pool(pool, judge.model, judge.meta["mean"], judge.meta["std"],
                                                      spec.threshold))
@@ -226,7 +226,7 @@ def experiment_loop(spec: AugmentSpec, data: ImageData, device="cpu", state: Tra
 
 @dataclass
 class ExperimentRun:
-    """What the job runner needs: loop(state) and meta (as imgai.runs.Run has)."""
+    """What the job runner needs: loop(state) and meta (as imgai.training.runs.Run has)."""
     spec: AugmentSpec
     data: ImageData
     meta: dict
@@ -239,7 +239,7 @@ class ExperimentRun:
 
 def prepare_experiment(spec: AugmentSpec, data: ImageData, device=None, source: ImageSource | None = None):
     """Check the spec (and that the generator loads) before a job is queued."""
-    from .device import pick_device
+    from imgai.device import pick_device
     check_spec(spec)
     if source is None:
         _load_generator(spec)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgai import intake
+from imgai.data import intake
 
 MAX_FILES = 10_000  # images per dataset: a classroom set; decoding 10k phone photos takes minutes
 MAX_ZIP_ENTRIES = 50_000  # every entry, folders and __MACOSX clutter included: bounds the scan
