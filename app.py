@@ -3,7 +3,7 @@
     streamlit run app.py
 
 The frame is drawn before anything heavy is imported: on a fresh server the first visitor sees the title
-bar, the navigation and a "starting up" line at once, while ui.setup.start_up imports PyTorch & co once.
+bar, the navigation and a "starting up" line at once, while ui.start_up.start_up imports PyTorch & co once.
 """
 import streamlit as st
 
@@ -17,7 +17,7 @@ pages = [
 ]
 page = st.navigation(pages)
 
-from ui.setup import start_up  # noqa: E402  (cheap: the heavy imports happen inside start_up, once)
+from ui.start_up import start_up  # noqa: E402  (cheap: the heavy imports happen inside start_up, once)
 
 start_up()
 

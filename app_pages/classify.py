@@ -3,7 +3,7 @@ answer, where it looked and what each layer saw; or teach it your own classes fr
 import streamlit as st
 
 from ui.classify.batch import batch_section
-from ui.classify.common import model_picker
+from ui.classify.results import model_picker
 from ui.classify.draw import draw_section
 from ui.classify.inside import inside_section
 from ui.classify.teach import teach_section

@@ -10,7 +10,7 @@ import streamlit as st
 from ui.experiments.augment_view import augment_section
 from ui.experiments.board import board_section
 from ui.experiments.compare import compare_section
-from ui.experiments.store import run_store
+from ui.resources import run_store
 from ui.experiments.sweep_view import sweep_section
 from ui.jobs import owner_id
 

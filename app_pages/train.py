@@ -5,14 +5,9 @@ neither stops nor duplicates it; the right-hand side polls it once a second.
 """
 import streamlit as st
 
-from ui.jobs import _LOST as LOST
-from ui.jobs import current_job
+from ui.jobs import current_job, link_was_lost, lost_message
 from ui.train.live import live_view, save_panel
 from ui.train.setup_panel import data_preview, setup_panel
-
-LOST_RUN = ("This training run is no longer on the server (the server restarted, or the run ended more than an "
-            "hour ago), so its live view is gone. Models you saved or downloaded are kept; start a new run to "
-            "train again.")
 
 st.title("Train a network")
 st.caption("Choose a model and a data set, press **Start**, and watch it learn: the charts and pictures "
@@ -26,8 +21,8 @@ with left:
 with right:
     if job is None:
         st.subheader("2 · Your data")
-        if st.session_state.get(LOST):  # this tab came back through ?job= to a run the server does not have
-            st.warning(LOST_RUN, icon=":material/cloud_off:")
+        if link_was_lost():  # this tab came back through ?job= to a run the server does not have
+            st.warning(lost_message(), icon=":material/cloud_off:")
         st.caption("This is what the network will learn from. Press **Start training** when ready.")
         data_preview(choice)
     else:

@@ -3,7 +3,7 @@ auxiliary class head, side by side, each trained for the same CPU budget and jud
 
     PYTHONPATH=. python bench/bench_cgan.py [--seconds 120] [--seeds 0 1 2] [--out out/]
 
-Each setting trains for --seconds of CPU time of one thread (bench_gan.train_for: on a shared machine a
+Each setting trains for --seconds of CPU time of one thread (gan_runs.train_for: on a shared machine a
 wall-clock budget would measure the neighbours), seeds interleaved (seed 0 of every setting, then seed 1, ...)
 so a load change hits every setting alike. Each generator is asked for 100 samples of each class; the figure
 is the share the digits CNN reads as the asked class, per class, with the worst class per seed and over all
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_gan import _shared, run_all
+from gan_runs import run_all, shared_data
 from record import add_dry_run, record
 
 from imgai.training.runs import build_for_data, default_train_config
@@ -67,7 +67,7 @@ def compare(a, out: Path, note: str, names=None):
                       "readable_mean": statistics.fmean(r["readable"] for r in seed_rows),
                       "steps_mean": statistics.fmean(r["steps"] for r in seed_rows)}
     preset = default_train_config("cdcgan", "fast")
-    preset_model = {k: getattr(build_for_data("cdcgan", "fast", _shared()[0]).config, k) for k in ("aux_weight",)}
+    preset_model = {k: getattr(build_for_data("cdcgan", "fast", shared_data()[0]).config, k) for k in ("aux_weight",)}
     figures = {"seconds": a.seconds, "seeds": seeds, "per_class": a.n // 10, "n_samples": a.n,
                "settings": {n: {"train": SETTINGS[n][0], "model": SETTINGS[n][1]} for n in names},
                "fast_preset_now": {"train": {k: getattr(preset, k) for k in BASELINE_TRAIN}, "model": preset_model},

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT))
 
-from record import add_dry_run, record  # noqa: E402
+from record import add_dry_run, load_note, record  # noqa: E402
 
 READY = "The first training images of each class"   # the data preview's caption: the Train page is drawn
 QUEUED = "waiting for a free worker"
@@ -353,7 +353,6 @@ def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict) -> lis
 
 
 def main():
-    load_before = os.getloadavg()[0]   # other work on the machine when the run began
     import tempfile
     p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--sessions", type=int, default=10)
@@ -385,8 +384,7 @@ def main():
             print(backend, "browsers", b, flush=True)
             rows += readme_rows(sessions, backend, h, b, one)
     record("classroom", figures, readme=rows, dry_run=a.dry_run,
-           note=f"one 2-core machine runs the server, all runs and the Chromium pages; 1-minute load average "
-                f"{load_before:.1f} when the run began")
+           note=f"one machine runs the server, all runs and the Chromium pages; {load_note()}")
 
 
 if __name__ == "__main__":

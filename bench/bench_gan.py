@@ -16,25 +16,14 @@ Part 2 (bench/results/gan-conditional.json): bench_cgan.py's comparison, for --c
 Grids are saved as PNGs under --out to look at.
 """
 import argparse
-import multiprocessing
-import statistics
 import tempfile
 import time
-from concurrent.futures import CancelledError, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import replace
 from pathlib import Path
 
-import torch
-from PIL import Image
+from gan_runs import run_all, shared_data, summary
 from record import add_dry_run, record
 
-from imgai.inference.classify import load_classifier
-from imgai.data.datasets import load_dataset
-from imgai.grids import make_grid, upscale
-from imgai.inference.quality import conditional_accuracy, generator_quality, real_floor
-from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run
-from imgai.training.train import fixed_noise, grid_labels, sample_images
+from imgai.inference.quality import real_floor
 
 # "today": the fast preset as it stood at the start of this round (its training settings and its whole network),
 # spelled out so that it stays put when the preset moves; every other setting is measured beside it.
@@ -70,87 +59,6 @@ def settings(names, levers=()) -> dict:
     for n in levers:
         out[n] = ({**TODAY_TRAIN, **LEVERS[n][0]}, {**TODAY_MODEL, **LEVERS[n][1]})
     return out
-
-
-def train_for(model, cpu_seconds, seed, train_changes, model_changes, data):
-    """Train until this process has used cpu_seconds of CPU time (one thread): on a machine shared with other
-    work, wall-clock budgets would measure the neighbours' load, not the method. The fast presets' schedule
-    is constant, so stopping early changes nothing else."""
-    # the most epochs and the sparsest grids a run may ask for (imgai.training.runs.LIMITS): the CPU budget ends it first
-    cfg = replace(default_train_config(model, "fast"), epochs=LIMITS["epochs"][1], seconds=None, seed=seed,
-                  sample_every=LIMITS["sample_every"][1], **train_changes)
-    run = prepare_run(RunSpec(model, "fast", train=cfg, model_overrides=model_changes), data=data, device="cpu")
-    last, wall, start = {}, time.perf_counter(), time.process_time()
-    for m in run.loop():
-        if "loss_d" in m:
-            last = m
-            if time.process_time() - start >= cpu_seconds:
-                break
-    last["wall_s"] = time.perf_counter() - wall
-    return run, last
-
-
-def grid_of(gan, n=100):
-    """100 samples of fixed noise; for a conditional GAN one class per column of a 10-wide grid."""
-    labels = grid_labels(n, gan.config.n_classes) if hasattr(gan.config, "n_classes") else None
-    return sample_images(gan.generator, fixed_noise(gan.config.nz, n, 0), labels)
-
-
-def save_grid(grid, path: Path, nrow=None):
-    Image.fromarray(upscale(make_grid(grid[..., 0], nrow=nrow), 3)).save(path)
-
-
-def summary(values):
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "values": values}
-
-
-_CACHE = {}
-
-
-def _shared():
-    """The data and the judge, loaded once per process (worker processes load their own)."""
-    if not _CACHE:
-        torch.set_num_threads(1)  # budgets are CPU seconds of one thread (see train_for)
-        _CACHE.update(data=load_dataset("digits"), clf=load_classifier("weights/digits-cnn"))
-    return _CACHE["data"], _CACHE["clf"]
-
-
-def one_run(job: dict) -> dict:
-    """Train one (model, setting, seed) for its CPU budget and score it; saves its grid PNG."""
-    data, clf = _shared()
-    run, last = train_for(job["model"], job["seconds"], job["seed"], job["train"], job["model_changes"], data)
-    save_grid(grid_of(run.model), Path(job["png"]), nrow=10 if job["model"] == "cdcgan" else None)
-    g, nz, k = run.model.generator, run.model.config.nz, len(data.class_names)
-    row = {"seed": job["seed"], "steps": int(last.get("step", 0)), "wall_s": last["wall_s"], "load_avg": _load()}
-    if job["model"] == "cdcgan":
-        row["asked_class"] = conditional_accuracy(g, nz, clf, k, per_class=job["n"] // k)
-        row.update(generator_quality(g, nz, clf, data.val_x, n=job["n"], labels=torch.arange(job["n"]) % k))
-    else:
-        row.update(generator_quality(g, nz, clf, data.val_x, n=job["n"]))
-    print(job["name"], {k: v for k, v in row.items() if k not in ("class_counts", "asked_class")}, flush=True)
-    return row
-
-
-def run_all(jobs: list, workers: int, max_minutes: float) -> list:
-    """Rows for the jobs (None for any not run): in this process, or in `workers` processes at once (each
-    one thread with its own CPU budget, so running them side by side changes no figure). Past max_minutes
-    of wall time, runs not yet finished are dropped (and stopped)."""
-    if workers <= 1:
-        return [one_run(j) for j in jobs]
-    deadline = time.perf_counter() + max_minutes * 60 if max_minutes else None
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    futures, rows = [pool.submit(one_run, j) for j in jobs], []
-    for f in futures:
-        try:
-            left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-            rows.append(f.result(timeout=left))
-        except (FuturesTimeout, CancelledError):  # past the deadline: this run and those not begun are dropped
-            rows.append(None)
-    pool.shutdown(wait=deadline is None, cancel_futures=True)
-    for p in multiprocessing.active_children():  # runs still going past the deadline are not waited for
-        p.terminate()
-    return rows
 
 
 def ablation(a, data, clf, out: Path, note: str):
@@ -190,15 +98,8 @@ def ablation(a, data, clf, out: Path, note: str):
 
 def conditional(a, data, clf, out: Path, note: str):
     """Part 2 lives in bench_cgan.py (the conditional fast preset before and after, side by side)."""
-    import bench_cgan
+    import bench_cgan   # imported here: only --part conditional needs it
     bench_cgan.compare(argparse.Namespace(**{**vars(a), "seconds": a.cgan_seconds}), out, note)
-
-
-def _load():
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return None
 
 
 def main():
@@ -218,7 +119,7 @@ def main():
     if a.dry_run:
         a.seconds, a.cgan_seconds, a.seeds, a.n = 0.5, 0.5, [0], 100
         a.settings = a.settings or ["class-aware D"]  # today, the preset and one lever: enough to run every line
-    data, clf = _shared()
+    data, clf = shared_data()
     out = Path(tempfile.mkdtemp(prefix="bench-gan-")) if a.dry_run else Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     note = a.note or "run on a shared 2-core machine while other work ran (see load_avg per run)"

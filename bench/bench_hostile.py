@@ -8,14 +8,13 @@ from git) on the cases it was slow on; its zip of bombs gets --old-bombs files, 
     PYTHONPATH=. python bench/bench_hostile.py [--old-ref 33b8452] [--old-bombs 10] [--dry-run]
 """
 import argparse
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-from old_code import module_at
-from record import add_dry_run, record
+from code_at_commit import module_at
+from record import add_dry_run, load_note, record
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -91,8 +90,7 @@ def main():
                            f"{c['new_cpu_s']:.2f} s vs {c['old_cpu_s']:.2f} s"))
 
     record("hostile", figures, readme=readme, dry_run=a.dry_run,
-           note=f"CPU seconds of this process (time.process_time), single-threaded decoding; shared "
-                f"{os.cpu_count()}-core machine with other jobs running (load average {os.getloadavg()[0]:.1f})")
+           note=f"CPU seconds of this process (time.process_time), single-threaded decoding; {load_note()}")
 
 
 if __name__ == "__main__":

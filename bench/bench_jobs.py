@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from record import add_dry_run, record  # noqa: E402
+from record import add_dry_run, load_note, record  # noqa: E402
 
 from imgai.data.datasets import load_dataset  # noqa: E402
 from imgai.jobs.threads import JobRegistry  # noqa: E402
@@ -140,7 +140,6 @@ def readme_rows(figures) -> list:
 
 
 def main():
-    load_before = os.getloadavg()[0]   # other work on the machine when the run began
     p = add_dry_run(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--seconds", type=float, default=6.0, help="training time of each job")
     p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
@@ -185,8 +184,7 @@ def main():
             ray.shutdown()
     rows = readme_rows(figures)
     record("jobs", figures, readme=rows, dry_run=a.dry_run,
-           note=f"2-core machine, 1-minute load average {load_before:.1f} when the run began; both backends were "
-                "measured in the same run")
+           note=f"{load_note()}; both backends were measured in the same run")
 
 
 if __name__ == "__main__":

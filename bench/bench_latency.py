@@ -22,7 +22,7 @@ from imgai.data.digit_photo import digit_from_photo
 from imgai.data.intake import open_image
 from imgai.inference.latent import seed_latents
 from imgai.training.train import sample_images
-from old_code import module_at
+from code_at_commit import module_at
 from record import add_dry_run, load_note, record
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ def noting_navigation(*a, **k):
     run = page.run
     def noting_run():
         seen["at_page"] = [m for m in HEAVY if m in sys.modules]
-        seen["pages_modules"] = [m for m in ("ui.classify.teach", "ui.latent.views", "ui.train.live")
+        seen["pages_modules"] = [m for m in ("ui.classify.teach", "ui.latent.widgets", "ui.train.live")
                                  if m in sys.modules]
         return run()
     page.run = noting_run
@@ -44,4 +44,4 @@ def test_the_frame_comes_first_and_heavy_modules_are_imported_once_before_any_pa
     assert seen["title"] == ["Train a network"]
     assert seen["at_navigation"] == []                       # nothing heavy before the frame is drawn
     assert seen["at_page"] == ["torch", "pandas", "imgai"]   # all of it before the first page runs ...
-    assert seen["pages_modules"] == ["ui.classify.teach", "ui.latent.views", "ui.train.live"]  # ... every page's
+    assert seen["pages_modules"] == ["ui.classify.teach", "ui.latent.widgets", "ui.train.live"]  # ... every page's

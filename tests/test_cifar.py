@@ -181,7 +181,7 @@ def test_the_shipped_cifar10_cnn_reads_colour_photos():
 def test_the_classify_page_points_cifar_models_to_imagenet_for_anything_else():
     from imgai.models.checkpoint import WEIGHTS_DIR
     from imgai.inference.classify import load_classifier
-    from ui.classify.common import describe_model
+    from ui.classify.results import describe_model
     text = describe_model(load_classifier(str(WEIGHTS_DIR / "cifar10-cnn")))
     assert "cifar10\\-5k" in text and "colour" in text and "**imagenet**" in text  # markdown-escaped name
 

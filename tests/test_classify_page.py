@@ -424,7 +424,7 @@ def test_teach_refuses_a_zip_too_big_for_it_with_a_pointer(monkeypatch):
 
 
 def test_a_batch_of_pixel_bombs_is_refused_from_its_headers_before_any_is_decoded(monkeypatch):
-    import ui.classify.common as common
+    import ui.classify.results as common
     from hostile_corpus import gray_png
     from imgai.data.intake import UPLOAD_MEGAPIXELS
     decoded = []

@@ -168,8 +168,8 @@ def test_not_a_folder_nor_a_zip(tmp_path):
 
 
 def test_folder_and_intake_make_their_one_line_errors_with_one_helper():
-    assert getattr(folder._fail, "func", None) is intake._fail        # not a second copy of the logic
+    assert getattr(folder._fail, "func", None) is intake.fail        # not a second copy of the logic
     e = folder._fail("evil\nname.zip", "not a valid zip file")
     assert type(e) is FolderError and str(e) == "evil name.zip: not a valid zip file"
-    e = intake._fail("a\r\nb.png", "empty file (0 bytes)")
+    e = intake.fail("a\r\nb.png", "empty file (0 bytes)")
     assert type(e) is intake.ImageError and str(e) == "a b.png: empty file (0 bytes)"

@@ -128,8 +128,8 @@ def test_clicking_samples_picks_seed_a_then_b_and_the_dice_randomises(models, mo
     assert np.array_equal(strip[0][1], own_sample(models[0], 3))
     assert np.array_equal(strip[-1][1], own_sample(models[0], 5))
     assert at.button(key="latent_grid_3").label == "3 · A"
-    import ui.latent.views
-    monkeypatch.setattr(ui.latent.views.random, "randrange", lambda n: 12345)
+    import ui.latent.widgets
+    monkeypatch.setattr(ui.latent.widgets.random, "randrange", lambda n: 12345)
     at.button(key="latent_dice_a").click()
     ok(at.run())
     assert at.number_input(key="latent_w_a").value == 12345 and at.query_params["a"] == "12345"
@@ -211,7 +211,7 @@ def test_steering_raises_the_chosen_class_and_shows_the_path(models):
     # a different class gives a different walk
     at.selectbox(key="latent_w_target").set_value(int(p0.argmax()))
     ok(at.run())
-    from ui.latent.state import FIELDS  # the address leaves out a target at its default
+    from ui.latent.url_state import FIELDS  # the address leaves out a target at its default
     assert at.query_params.get("target", str(FIELDS["target"].default)) == str(int(p0.argmax()))
     hist = [m.value for m in at.markdown if "mode collapse" in m.value.lower() or "every class" in m.value.lower()]
     assert hist
@@ -309,7 +309,7 @@ def test_a_slider_keeps_its_value_after_its_tab_or_the_page_was_left(models):
 
 
 def test_steering_that_rises_then_falls_back_keeps_its_best_frame_and_says_when_it_failed(models, monkeypatch):
-    import ui.latent.views as V
+    import ui.latent.widgets as V
     from imgai.inference.latent import SteerPath
     clf = load_classifier(models[1])
     gan, _ = load_checkpoint(models[0])

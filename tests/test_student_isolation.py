@@ -32,7 +32,7 @@ from imgai.models import CNN, CNN_PRESETS
 from test_safe_text import CRAFTED
 from ui import charts, jobs
 from ui.train.class_counts import class_counts_svg
-from ui.models import shared_dir, own_dir, save_as, visible_models
+from ui.saved_models import shared_dir, own_dir, save_as, visible_models
 from ui.safe_text import clean
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -294,7 +294,7 @@ def test_crafted_class_names_of_a_shared_model_are_literal_in_another_students_p
 def test_charts_escape_class_names():
     names = [n for n in CRAFTED[:10]]
     conf = charts.confusion_figure([[1] * 10 for _ in range(10)], names, step=3)
-    from ui.latent.views import histogram_figure, probability_figure
+    from ui.latent.widgets import histogram_figure, probability_figure
     hist = histogram_figure({"class_names": names, "counts": [5] * 10, "confidence": [0.5] * 10})
     prob = probability_figure([0.1, 0.9], CRAFTED[3])
     for labels in (conf.data[0].x, conf.data[0].y, hist.data[0].x,
@@ -308,7 +308,7 @@ def test_charts_escape_class_names():
 
 
 def test_the_steering_summary_escapes_class_names():
-    from ui.latent.views import collapse_summary
+    from ui.latent.widgets import collapse_summary
     for counts in ([100] + [0] * 9, [40, 30] + [10] * 3 + [0] * 5):
         text = collapse_summary({"class_names": CRAFTED[:10], "counts": counts})
         assert "](" not in text and "<a" not in text and "<img" not in text, text
@@ -316,7 +316,7 @@ def test_the_steering_summary_escapes_class_names():
 
 def test_clean_keeps_the_picker_labels_on_one_line():
     save_as("multi", True, writer(tiny_cnn(), {**meta(), "dataset": "line\nbreak\u202e"}), owner=B)
-    from ui.models import _options
+    from ui.saved_models import _options
     labels = list(_options(visible_models(A)))
     assert any(lab.startswith("multi") for lab in labels)
     assert all(lab == clean(lab, None) for lab in labels)

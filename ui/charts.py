@@ -20,8 +20,11 @@ from ui.safe_text import plot
 MAX_POINTS = 400         # per line: enough for a smooth curve, small enough to resend every second
 CHART_HEIGHT = 250       # px; fixed so that nothing below a chart moves while it updates
 CONFUSION_HEIGHT = 400   # about the height of the 6x6 prediction grid beside it
-CHART_CONFIG = {"displayModeBar": False, "responsive": True}
-COLORS = {"raw": "rgba(76,110,245,0.28)", "main": "#4C6EF5", "second": "#F76707", "good": "#2B8A3E", "bad": "#E03131"}
+CHART_CONFIG = {"displayModeBar": False, "responsive": True}   # every chart of the app: no Plotly toolbar
+# the app's one palette: runs and series take colours in this order; COLORS names the first few by role
+PALETTE = ["#4C6EF5", "#F76707", "#2B8A3E", "#E03131", "#7048E8", "#1098AD", "#D6336C", "#5C940D", "#868E96", "#E67700"]
+COLORS = {"raw": "rgba(76,110,245,0.28)", "main": PALETTE[0], "second": PALETTE[1], "good": PALETTE[2],
+          "bad": PALETTE[3], "muted": PALETTE[8], "pale": "#c5cdfa"}
 # legends sit inside the plot, in the corner the curves usually leave empty, so they never cover the title
 LEGEND_AT = {"top": {"yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.99},
              "bottom": {"yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99},
@@ -50,14 +53,14 @@ def smooth(values: list, weight: float = 0.9) -> list:
     return out
 
 
-def _title(text: str) -> dict:
+def chart_title(text: str) -> dict:
     return {"text": text, "font": {"size": 14}, "x": 0, "xanchor": "left", "y": 0.97, "yanchor": "top"}
 
 
 def _figure(traces: list, title: str, y_title: str, y_range=None, legend: str = "top", y_format=None) -> go.Figure:
     below = legend == "below"
     layout = {
-        "title": _title(title), "height": CHART_HEIGHT, "uirevision": "keep", "hovermode": "x unified",
+        "title": chart_title(title), "height": CHART_HEIGHT, "uirevision": "keep", "hovermode": "x unified",
         "margin": {"l": 50, "r": 10, "t": 36, "b": 58 if below else 40},
         "legend": {"font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.75)", **LEGEND_AT[legend]},
         "xaxis": {"title": {"text": None if below else "step", "font": {"size": 11}}, "rangemode": "tozero"},
@@ -141,7 +144,7 @@ def confusion_figure(matrix: list | None, class_names: list, step: int | None = 
         heat.update(texttemplate="%{z}", textfont={"size": 10})
     title = "Confusion matrix (validation)" + (f" at step {step:,}" if step is not None else ": after the first epoch")
     return go.Figure({"data": [heat], "layout": {
-        "title": _title(title), "height": CONFUSION_HEIGHT, "uirevision": "keep",
+        "title": chart_title(title), "height": CONFUSION_HEIGHT, "uirevision": "keep",
         "margin": {"l": 60, "r": 10, "t": 36, "b": 50},
         "xaxis": {"title": {"text": "predicted", "font": {"size": 11}}, "type": "category",
                   "tickangle": 0 if n <= 10 else -45},

@@ -18,11 +18,12 @@ import os
 import streamlit as st
 
 from imgai.jobs.threads import Job, JobRegistry
+from imgai.models import KIND_NAMES
 
 PARAM = "job"              # the query parameter that carries the job id
 _KEY = "imgai_job_id"      # session_state: this session's current job
 _XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit in every browser (XSRF protection is on in config.toml)
-KIND = {"cnn": "CNN", "dcgan": "GAN"}            # what a job trains, as the Train page and the sidebar name it
+KIND = KIND_NAMES   # what a job trains, as the Train page and the sidebar name it
 STATUS = {"running": "training", "paused": "paused", "done": "finished", "stopped": "stopped",
           "error": "stopped by an error", "created": "starting", "queued": "waiting for a free worker"}
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
@@ -64,7 +65,7 @@ def make_registry():
     if backend() == "ray":
         from imgai.jobs.ray_registry import RayJobRegistry
         from imgai.experiments.run_store import record_job
-        from ui.experiments.store import run_store
+        from ui.resources import run_store
         store = run_store()   # resolved here, in a script run: the watcher thread records without Streamlit
         # a job's loop runs in a worker, out of reach of the store: the registry's watcher records every run
         # it knows of when it ends, whether or not a page is still watching it (a tab closed before the end)
@@ -82,15 +83,24 @@ def registry():
     return make_registry()
 
 
+def lost_message() -> str:
+    """The one wording for a run the server no longer has (the sidebar, the Train page and its live view)."""
+    if backend() == "ray" and ray_address():
+        return ("This training run was lost: it is no longer on the cluster (ended runs are cleared an hour after "
+                "they end). Models you saved or downloaded are kept; start a new run on the Train page.")
+    return ("This training run was lost: it is no longer on the server (the server restarted, or the run ended "
+            "more than an hour ago; runs on this server, in its own threads or its own Ray, end with it). Models "
+            "you saved or downloaded are kept; start a new run on the Train page.")
+
+
+def link_was_lost() -> bool:
+    """Did this tab come back through a ?job= link to a run the server does not have?"""
+    return bool(st.session_state.get(_LOST))
+
+
 def lost_notice() -> str | None:
     """Why the job in this session's ?job= link is gone, if it is (None otherwise)."""
-    if not st.session_state.get(_LOST):
-        return None
-    if backend() == "ray" and ray_address():
-        return ("The training run in your link is no longer on the cluster: ended runs are cleared an hour "
-                "after they end. Start a new one on the Train page.")
-    return ("The training run in your link was lost: it ended more than an hour ago, or the server restarted — "
-            "runs on this server (in its own threads or its own Ray) end with it. Start it again on the Train page.")
+    return lost_message() if link_was_lost() else None
 
 
 def _xsrf_secret(cookie: str) -> bytes:
@@ -167,7 +177,7 @@ def _submit(reg, run, **job_kw):
         # the worker builds the run again from its spec and scores saves with it; the registry records the
         # run in the run store when it ends (make_registry's on_end)
         return reg.submit(run, **job_kw)
-    from ui.experiments.store import recorded_loop  # every run is kept in the run store when it ends
+    from ui.resources import recorded_loop  # every run is kept in the run store when it ends
     # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
     return reg.submit(recorded_loop(run, job_kw["owner"]), run.meta, evaluate=getattr(run, "evaluate", None), **job_kw)
 

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
-from imgai.data.intake import _wide_to_uint8, to_rgb
+from imgai.data.intake import wide_to_uint8, to_rgb
 
 _WORK_SIDE = 400  # working resolution: a digit a third of the photo tall is still ~130 px
 _MNIST_BOX = 20  # MNIST digits were fitted into 20x20, keeping their aspect ratio ...
@@ -66,7 +66,7 @@ def _gray(img) -> np.ndarray:
     if isinstance(img, np.ndarray):
         a = img
         if a.dtype != np.uint8:
-            a = _wide_to_uint8(a)
+            a = wide_to_uint8(a)
         img = Image.fromarray(a)
     if "A" in img.getbands() or (img.mode == "P" and "transparency" in img.info):
         # A drawing on a transparent canvas: put it on a background that contrasts with its

@@ -45,7 +45,7 @@ class FolderError(ValueError):
     """str(e) is one clear line for the user, naming the dataset and the problem."""
 
 
-_fail = partial(intake._fail, error=FolderError)   # FolderError("NAME: PROBLEM"), one line
+_fail = partial(intake.fail, error=FolderError)   # FolderError("NAME: PROBLEM"), one line
 
 
 def _ignored(part: str) -> bool:

@@ -59,7 +59,7 @@ class ImageError(ValueError):
     """str(e) is one clear line for the user, naming the problem (and the file when known)."""
 
 
-def _fail(name: str | None, problem: str, error: type[ValueError] = ImageError) -> ValueError:
+def fail(name: str | None, problem: str, error: type[ValueError] = ImageError) -> ValueError:
     """ERROR("NAME: PROBLEM") on one line, whatever the file name holds: a user-supplied name could carry
     newlines. imgai.data.folder makes its FolderErrors with it too."""
     if name:
@@ -74,12 +74,12 @@ def _read_bytes(source, name: str | None) -> bytes:
     elif isinstance(source, (str, os.PathLike)):
         try:
             if os.path.getsize(source) > MAX_BYTES:  # refuse before reading anything
-                raise _fail(name, f"file too large ({os.path.getsize(source) / 2**20:.0f} MB; "
+                raise fail(name, f"file too large ({os.path.getsize(source) / 2**20:.0f} MB; "
                                   f"the limit is {MAX_BYTES / 2**20:.0f} MB)")
             with open(source, "rb") as f:
                 data = f.read(MAX_BYTES + 1)
         except OSError as e:
-            raise _fail(name, f"could not read the file ({e.strerror or type(e).__name__})") from None
+            raise fail(name, f"could not read the file ({e.strerror or type(e).__name__})") from None
     elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             try:
@@ -93,7 +93,7 @@ def _read_bytes(source, name: str | None) -> bytes:
     else:
         raise TypeError(f"open_image takes a path, bytes or a binary file, not {type(source).__name__}")
     if len(data) > MAX_BYTES:
-        raise _fail(name, f"file too large (over {MAX_BYTES / 2**20:.0f} MB)")
+        raise fail(name, f"file too large (over {MAX_BYTES / 2**20:.0f} MB)")
     return data
 
 
@@ -112,18 +112,18 @@ def open_image(source, name: str | None = None, min_side: int | None = DECODE_SI
         name = Path(source.name).name
     data = _read_bytes(source, name)
     if not data:
-        raise _fail(name, "empty file (0 bytes)")
+        raise fail(name, "empty file (0 bytes)")
     im = _open_header(io.BytesIO(data), name, min_side)
     try:
         im.load()  # first frame only: Image.open leaves animations at frame 0
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _fail(name, "image too large (possibly a decompression bomb)") from None
+        raise fail(name, "image too large (possibly a decompression bomb)") from None
     except MemoryError:
-        raise _fail(name, "image too large to decode") from None
+        raise fail(name, "image too large to decode") from None
     except Exception as e:  # noqa: BLE001 - truncated / corrupt data: OSError, SyntaxError, ...
         if "truncated" in str(e):
-            raise _fail(name, "truncated image file (the end of the file is missing)") from None
-        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
+            raise fail(name, "truncated image file (the end of the file is missing)") from None
+        raise fail(name, f"corrupt image file ({_reason(e)})") from None
     try:
         orientation = im.getexif().get(0x0112)  # after load(): a PNG may keep its EXIF after the pixels
     except Exception:  # noqa: BLE001 - a broken EXIF block should not cost the user the picture
@@ -134,9 +134,9 @@ def open_image(source, name: str | None = None, min_side: int | None = DECODE_SI
             im = im.transpose(_ORIENTATIONS[orientation])
         return to_rgb(im)
     except ValueError as e:
-        raise _fail(name, str(e)) from None
+        raise fail(name, str(e)) from None
     except MemoryError:
-        raise _fail(name, "image too large to decode") from None
+        raise fail(name, "image too large to decode") from None
 
 
 # EXIF orientation -> the transpose that turns the stored pixels upright (as ImageOps.exif_transpose)
@@ -154,27 +154,27 @@ def _open_header(fp, name: str | None, min_side: int | None) -> Image.Image:
             im = Image.open(fp, formats=_FORMATS)
     except UnidentifiedImageError:
         fp.seek(0)
-        raise _fail(name, _unidentified(fp.read(16))) from None
+        raise fail(name, _unidentified(fp.read(16))) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own check fired while reading the header (a claimed size far above ours).
-        raise _fail(name, f"image too large (over {MAX_PIXELS / 1e6:.0f} megapixels; "
+        raise fail(name, f"image too large (over {MAX_PIXELS / 1e6:.0f} megapixels; "
                           "possibly a decompression bomb)") from None
     except Exception as e:  # noqa: BLE001 - a malformed header can raise almost anything in a plugin
-        raise _fail(name, f"corrupt image file ({_reason(e)})") from None
+        raise fail(name, f"corrupt image file ({_reason(e)})") from None
 
     # Size check on the header alone, before a single pixel is decoded.
     w, h = im.size
     if w <= 0 or h <= 0:
-        raise _fail(name, f"corrupt image file (size {w}x{h})")
+        raise fail(name, f"corrupt image file (size {w}x{h})")
     if w * h > MAX_PIXELS:
-        raise _fail(name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
+        raise fail(name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
                           f"{MAX_PIXELS / 1e6:.0f})")
     if min_side and im.format in ("JPEG", "MPO") and min(w, h) >= 2 * min_side:
         try:
             # The decoder picks the smallest 1/2..1/8 scale whose shorter side stays >= min_side.
             im.draft("RGB", (min_side, min_side))
         except Exception as e:  # noqa: BLE001 - a malformed header again
-            raise _fail(name, f"corrupt image file ({_reason(e)})") from None
+            raise fail(name, f"corrupt image file ({_reason(e)})") from None
     return im
 
 
@@ -190,7 +190,7 @@ def _shrink(im: Image.Image, min_side: int | None) -> Image.Image:
     if im.mode == "1":
         im = im.convert("L")
     elif im.mode.startswith("I;16"):
-        im = im.convert("I")  # 32-bit keeps the 16-bit range, so _wide_to_uint8 still scales it as 16-bit
+        im = im.convert("I")  # 32-bit keeps the 16-bit range, so wide_to_uint8 still scales it as 16-bit
     elif im.mode not in _REDUCIBLE:
         im = to_rgb(im)  # palette (transparency composited on white), YCbCr, LAB, ...
     return im.reduce(factor)
@@ -262,7 +262,7 @@ def to_rgb(im: Image.Image) -> Image.Image:
         return im
     if mode.startswith("I;16") or mode in ("I", "F"):
         # Pillow's own convert("L") clips these to 0..255, so a 16-bit photo turns white.
-        return Image.fromarray(_wide_to_uint8(np.asarray(im)), "L").convert("RGB")
+        return Image.fromarray(wide_to_uint8(np.asarray(im)), "L").convert("RGB")
     if (mode == "P" and "transparency" in im.info) or mode in ("PA", "LA", "La", "RGBA", "RGBa"):
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -274,7 +274,7 @@ def to_rgb(im: Image.Image) -> Image.Image:
         raise ValueError(f"unsupported colour mode {mode}") from None
 
 
-def _wide_to_uint8(a: np.ndarray) -> np.ndarray:
+def wide_to_uint8(a: np.ndarray) -> np.ndarray:
     """Scale a 16-bit / int32 / float image to 0..255 by its container range, not by clipping."""
     a = a.astype(np.float64)
     finite = np.isfinite(a)

@@ -9,7 +9,7 @@ the same file: the same intake (digit recipe or fit), the same normalisation, th
 import numpy as np
 import torch
 
-from imgai.models.checkpoint import CheckpointError, _base, load_checkpoint
+from imgai.models.checkpoint import CheckpointError, checkpoint_base, load_checkpoint
 from imgai.data.datasets import normalize
 from imgai.data.digit_photo import digit_from_photo
 from imgai.data.intake import fit_image
@@ -73,4 +73,4 @@ def load_classifier(weights: str) -> Classifier:
         model = PhotoClassifier(load_imagenet_model(), model)
     elif meta["kind"] != "cnn":
         raise CheckpointError(f"{weights} is a {meta['kind']} model, not a classifier")
-    return Classifier(_base(weights).name, model, meta)  # "run.v2" keeps its dot: only extensions go
+    return Classifier(checkpoint_base(weights).name, model, meta)  # "run.v2" keeps its dot: only extensions go

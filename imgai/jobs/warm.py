@@ -1,5 +1,5 @@
 """Paying a process's one-time start-up costs before a user waits for them: used by the web server's start-up
-(ui/setup.py), Ray's worker setup hook and a warm spare worker (imgai/jobs/ray_worker.py).
+(ui/start_up.py), Ray's worker setup hook and a warm spare worker (imgai/jobs/ray_worker.py).
 
     warm_up()    # imports torch and the training code; loads torch's decompositions once
 

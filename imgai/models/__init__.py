@@ -33,6 +33,8 @@ BUILDERS = {
     "cdcgan": lambda config: CDCGAN(CDCGANConfig(**config)),
     "photo-head": _photo_head,
 }
+# each kind as a page, the CLI and the class board name it
+KIND_NAMES = {"cnn": "CNN", "dcgan": "GAN", "cdcgan": "conditional GAN", "photo-head": "photo classifier"}
 
 
 def build_model(kind: str, config: dict) -> nn.Module:

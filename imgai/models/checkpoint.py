@@ -51,7 +51,7 @@ def models_dir() -> Path:
     return Path(os.environ.get("IMGAI_MODELS") or Path.home() / ".cache" / "imgai" / "models")
 
 
-def _base(path) -> Path:
+def checkpoint_base(path) -> Path:
     """PATH without a checkpoint extension. Only .safetensors/.json are dropped: "run.v2" stays "run.v2"."""
     p = Path(path)
     for suffix in SUFFIXES:
@@ -143,7 +143,7 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> Path:
     """Write PATH.safetensors and PATH.json; returns PATH (no extension). meta needs at least "kind".
     A failed write (full disk, read-only folder) raises CheckpointError with one line and leaves any
     previous checkpoint of that name as it was."""
-    base = _base(path)
+    base = checkpoint_base(path)
     try:
         blob, meta = checkpoint_files(model, meta)
     except SafetensorError as e:
@@ -154,7 +154,7 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> Path:
 def write_files(path, blob: bytes, meta: dict) -> Path:
     """Write a checkpoint's two files (from checkpoint_files, or sent by a worker): weights first, the JSON
     naming their hash last, so until it lands the old JSON refuses the new weights. Returns PATH's base."""
-    base = _base(path)
+    base = checkpoint_base(path)
     try:
         text = json.dumps(meta, indent=1, default=float).encode()
         base.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,7 @@ def write_files(path, blob: bytes, meta: dict) -> Path:
 def check_writable(path) -> Path:
     """Raise CheckpointError (one line) unless PATH's folder can take a checkpoint; returns PATH's base.
     For callers about to spend minutes making weights (the CLI checks before training)."""
-    base = _base(path)
+    base = checkpoint_base(path)
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=base.parent, prefix=f".{base.name}.safetensors.", suffix=".tmp")
@@ -181,7 +181,7 @@ def check_writable(path) -> Path:
 
 
 def read_meta(path) -> dict:
-    base = _base(path)
+    base = checkpoint_base(path)
     js = _file(base, ".json")
     try:
         if js.stat().st_size > MAX_JSON_BYTES:
@@ -319,7 +319,7 @@ def check_checkpoint(base: Path, meta: dict) -> torch.nn.Module:
 def load_checkpoint(path, device="cpu"):
     """Check the pair (hash), the JSON against the weights' header, then build the model straight from the
     weights (nothing initialised first). Returns (model in eval mode, meta)."""
-    base = _base(path)
+    base = checkpoint_base(path)
     meta = read_meta(base)
     weights = _file(base, ".safetensors")
     skeleton = check_checkpoint(base, meta)
@@ -361,7 +361,7 @@ def list_checkpoints(dirs=None) -> list:
             continue
         remove_stale_temporaries(d)
         for js in sorted(d.glob("*.json")):
-            base = _base(js)
+            base = checkpoint_base(js)
             if not _file(base, ".safetensors").exists():
                 continue
             try:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from imgai.data.intake import ImageError, PixelBudget
-from ui.classify.common import analyse_upload, md_escape, result_card
+from ui.classify.results import analyse_upload, md_escape, result_card
 from ui.safe_text import md_line
 
 MAX_FILES = 40      # per batch: ~0.3 s of CPU each for the ImageNet model's saliency, ~1 MB of session memory

@@ -7,8 +7,8 @@ import streamlit as st
 from PIL import Image
 
 from imgai.inference.explain import explain_image, overlay
-from ui.classify.common import CHART_PX, SHOW_PX, big_input, input_caption, md_escape, top_chart
-from ui.models import cached_classifier
+from ui.classify.results import CHART_PX, SHOW_PX, big_input, input_caption, md_escape, top_chart
+from ui.saved_models import cached_classifier
 
 CANVAS_PX = 280        # 10 × MNIST's 28 px: big enough for a finger, a stroke of 20 px ≈ MNIST's pen
 STROKE_PX = 20

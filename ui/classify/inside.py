@@ -8,7 +8,7 @@ from PIL import Image
 
 from imgai.inference.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
 from imgai.grids import make_grid, upscale
-from ui.classify.common import SHOW_PX, big_input, input_caption, md_escape, recall, remember
+from ui.classify.results import SHOW_PX, big_input, input_caption, md_escape, recall, remember
 from ui.safe_text import clean
 
 TILE_PX = 84       # on-screen size a small activation map is enlarged to (28×28 ×3, 14×14 ×6, 7×7 ×12)

@@ -19,8 +19,8 @@ from imgai.data.folder import FolderError, load_image_folder
 from imgai.models.imagenet import IMAGE_SIZE as PHOTO_SIZE
 from imgai.models.imagenet import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.data.intake import ImageError, PixelBudget, open_image
-from ui.classify.common import analyse_upload, result_card
-from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
+from ui.classify.results import analyse_upload, result_card
+from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.progress import ReadingProgress
 from ui.safe_text import md, md_line
 

@@ -14,8 +14,8 @@ from imgai.models.checkpoint import CheckpointError, list_checkpoints
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import augment_figure
 from ui.experiments.queued import queued_section
-from ui.experiments.text import md
-from ui.train.setup_panel import cached_dataset
+from ui.safe_text import md
+from ui.resources import cached_dataset
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results" / "experiments.json"
 LABELLERS = {"shipped": "the shipped digits CNN (it learned from all 4,500 labelled digits)",

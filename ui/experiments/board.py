@@ -12,7 +12,7 @@ from imgai.experiments.run_store import score
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import board_figure
 from ui.experiments.compare import KIND
-from ui.experiments.text import md
+from ui.safe_text import md
 
 REFRESH_S = 5.0
 BOARDS = {"cnn": "Classifiers (validation accuracy)", "dcgan": "GANs (sample quality)",

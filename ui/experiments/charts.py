@@ -4,10 +4,9 @@ plot_text first (plotly reads HTML tags in names and hover text).
 """
 import plotly.graph_objects as go
 
-from ui.charts import CHART_HEIGHT, COLORS, MAX_POINTS, _title, smooth, thin
-from ui.experiments.text import plot_text
+from ui.charts import CHART_HEIGHT, COLORS, MAX_POINTS, PALETTE, chart_title, smooth, thin
+from ui.safe_text import plot as plot_text
 
-PALETTE = ["#4C6EF5", "#F76707", "#2B8A3E", "#E03131", "#7048E8", "#1098AD", "#D6336C", "#5C940D", "#868E96", "#E67700"]
 METRICS = {  # key -> (title, y axis, y range, smoothed, tick format)
     "loss": ("Training loss (smoothed)", "cross-entropy", None, True, None),
     "val_acc": ("Validation accuracy", "share correct", [0, 1.02], False, ".0%"),
@@ -19,7 +18,7 @@ METRICS = {  # key -> (title, y axis, y range, smoothed, tick format)
 
 
 def _layout(title, x_title, y_title, y_range=None, y_format=None, height=CHART_HEIGHT, legend_below=True):
-    return {"title": _title(title), "height": height, "uirevision": "keep", "hovermode": "closest",
+    return {"title": chart_title(title), "height": height, "uirevision": "keep", "hovermode": "closest",
             "margin": {"l": 50, "r": 10, "t": 36, "b": 40},
             "legend": {"font": {"size": 11}, "orientation": "h", "yanchor": "top", "y": -0.28, "x": 0}
             if legend_below else {"font": {"size": 11}},

@@ -9,11 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from imgai.experiments.run_store import RunStoreError, score
+from imgai.models import KIND_NAMES
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import METRICS, overlay_figure
-from ui.experiments.text import md
+from ui.safe_text import md
 
-KIND = {"cnn": "CNN", "dcgan": "GAN", "cdcgan": "conditional GAN"}
+KIND = KIND_NAMES
 # the settings a student chose, in the order the Train page shows them; the rest follow
 FIRST = ["kind", "dataset", "preset", "train.epochs", "train.seconds", "train.batch_size", "train.lr", "train.optimizer",
          "train.weight_decay", "model.dropout", "model.d_dropout", "train.augment", "train.seed", "train.schedule"]

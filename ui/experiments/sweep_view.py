@@ -13,7 +13,7 @@ from imgai.experiments.sweep import KNOBS, SweepError, SweepSpec, curves, grid, 
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import sweep_figure, train_val_figure
 from ui.experiments.queued import queued_section
-from ui.train.setup_panel import cached_dataset
+from ui.resources import cached_dataset
 
 VALUES = {  # what a student picks from; the first values are the defaults
     "lr": ([3e-4, 3e-3, 3e-2], [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]),

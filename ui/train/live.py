@@ -16,8 +16,8 @@ from PIL import Image
 from imgai.models.checkpoint import read_meta
 from ui import charts
 from ui.job_panel import waiting_notice
-from ui.jobs import KIND, STATUS, control, registry, rerun_if_ended
-from ui.models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
+from ui.jobs import KIND, STATUS, control, lost_message, registry, rerun_if_ended
+from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
@@ -65,8 +65,7 @@ def _progress_text(job, s: dict) -> str:
 def _live(job_id: str):
     job = registry().get(job_id)
     if job is None:
-        st.info("This training run is no longer on the server (runs are cleared an hour after they end, "
-                "and when the server restarts).")
+        st.info(lost_message())
         return
     job.heartbeat()
     rerun_if_ended(job)
@@ -265,7 +264,7 @@ def download_zip(job, name: str) -> bytes:
 
 
 def save_model(job, name: str, share: bool = False) -> str | None:
-    """Save the job's latest weights under NAME (see ui.models.save_as for where); returns an error line,
+    """Save the job's latest weights under NAME (see ui.saved_models.save_as for where); returns an error line,
     or None when saved. A failed save changes nothing: the job can be saved again or downloaded."""
     path, error = save_as(name, share, job.save)
     if error:

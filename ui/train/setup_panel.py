@@ -22,6 +22,7 @@ from imgai.training.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_
 from ui.train.class_counts import class_counts_svg
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
+from ui.resources import cached_dataset
 from ui.safe_text import md, md_line
 from ui.train.grids import class_preview, first_per_class
 
@@ -89,12 +90,6 @@ class Choice:
     spec: RunSpec | None
     data: ImageData | None
     error: str | None = None
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def cached_dataset(name: str) -> ImageData:
-    """Built-in data sets, shared by all sessions (read-only: training never writes to them)."""
-    return load_dataset(name)
 
 
 def _load_builtin(name: str) -> tuple:

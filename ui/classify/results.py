@@ -15,7 +15,8 @@ from imgai.models.checkpoint import CheckpointError
 from imgai.inference.explain import explain_image, overlay
 from imgai.grids import upscale
 from imgai.data.intake import ImageError, open_image
-from ui.models import PICKER_CAPTION, cached_classifier, classifier_options
+from ui.charts import CHART_CONFIG, COLORS
+from ui.saved_models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
 
 md_escape = md  # the name the Classify sections import; one escaping rule for the whole app (ui/safe_text.py)
@@ -135,13 +136,13 @@ def top_chart(top: list, key: str):
     probs = [p for _, p in top][::-1]
     fig = go.Figure(go.Bar(
         x=probs, y=labels, orientation="h", text=[f"{p:.0%}" if p >= 0.005 else "<1%" for p in probs],
-        textposition="outside", cliponaxis=False, marker_color=["#c5cdfa"] * (len(probs) - 1) + ["#4C6EF5"],
+        textposition="outside", cliponaxis=False, marker_color=[COLORS["pale"]] * (len(probs) - 1) + [COLORS["main"]],
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     # ~33 px a bar, so 2 bars look like bars as much as 5 do
     fig.update_layout(height=44 + 33 * len(top), margin=dict(l=0, r=36, t=6, b=0), showlegend=False,
                       xaxis=dict(range=[0, 1.0], tickformat=".0%", showgrid=True, fixedrange=True),
                       yaxis=dict(type="category", automargin=True, fixedrange=True, tickfont=dict(size=13)))
-    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+    st.plotly_chart(fig, key=key, config=CHART_CONFIG)
 
 
 def input_caption(clf) -> str:

@@ -1,4 +1,5 @@
-"""The app's one RunStore and the recorder every job is wrapped in.
+"""What every page shares, one per server: the run store (and the recorder every job is wrapped in) and the
+built-in data sets.
 
     job = reg.submit(recorded_loop(run, owner), run.meta, ...)    # ui/jobs.py submit
 
@@ -9,6 +10,7 @@ imgai.experiments.run_store.record_job for every job it knows of when it ends, w
 """
 import streamlit as st
 
+from imgai.data.datasets import ImageData, load_dataset
 from imgai.experiments.run_store import RunStore, recorded, store_path
 
 
@@ -26,3 +28,9 @@ def recorded_loop(run, owner: str):
     """run.loop wrapped so the run is written to the store when it ends."""
     return recorded(run.loop, run_store(), run.meta, owner=owner)
 
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_dataset(name: str) -> ImageData:
+    """Built-in data sets, shared by all sessions (read-only: training never writes to them)."""
+    return load_dataset(name)

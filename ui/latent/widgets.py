@@ -20,13 +20,13 @@ from imgai.inference.latent import (class_histogram, class_rows, direction_grid,
                           seed_interpolation, steer)
 from imgai.models.cdcgan import FixedClass
 from imgai.training.train import sample_images
-from ui.latent import state as S
-from ui.models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
+from ui.charts import COLORS
+from ui.latent import url_state
+from ui.saved_models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
                        mtime)
 from ui.safe_text import md, plot
 
-PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
-BLUE, ORANGE, GREY = "#4C6EF5", "#F76707", "#868E96"
+BLUE, ORANGE, GREY = COLORS["main"], COLORS["second"], COLORS["muted"]
 HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
 
 
@@ -235,13 +235,13 @@ GRID_KEY, PICK_KEY = "latent_grid_base", "latent_pick"
 
 def random_seed(name: str):
     """on_click: a fresh random seed for A or B (small numbers are easier to note down and type)."""
-    S.set_value(name, random.randrange(100_000))
+    url_state.set_value(name, random.randrange(100_000))
 
 
 def _pick(seed: int):
     """on_click of a sample: it becomes seed A or B; after A, the next click sets B."""
     target = st.session_state.get(PICK_KEY) or "A"
-    S.set_value(target.lower(), seed)
+    url_state.set_value(target.lower(), seed)
     st.session_state[PICK_KEY] = "B" if target == "A" else "A"
 
 
@@ -262,7 +262,7 @@ def seed_grid(G, nz: int, clf=None):
     seeds = list(range(base, base + GRID))
     images, labels = render(G, edited_seed_latents(seeds, nz), clf)
     caps = captions(GRID, None, labels) if labels else [None] * GRID
-    chosen = {S.state()["a"]: "A", S.state()["b"]: "B"}
+    chosen = {url_state.state()["a"]: "A", url_state.state()["b"]: "B"}
     for row in range(0, GRID, 8):
         cols = st.columns(8, gap="small")
         for col, i in zip(cols, range(row, row + 8)):
@@ -300,7 +300,7 @@ def class_grid(path: str, gen_meta: dict, first_seed: int):
     """The conditional GAN's whole repertoire: one row per class, one column per seed."""
     G, _ = generator(path)
     names = [str(c) for c in gen_meta["class_names"]]
-    seeds = [first_seed + i for i in range(CLASS_GRID_SEEDS) if first_seed + i <= S.MAX_SEED]
+    seeds = [first_seed + i for i in range(CLASS_GRID_SEEDS) if first_seed + i <= url_state.MAX_SEED]
     images = class_rows(G, gen_meta["config"]["nz"], len(names), seeds)
     st.markdown(f"**One row per class** ({', '.join(names)}, top to bottom), seeds {seeds[0]}–{seeds[-1]} "
                 "across: each column keeps its latent (the style) while the class changes")
