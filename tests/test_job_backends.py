@@ -86,6 +86,16 @@ def backend(request):
 
 # ---- the same on both ----
 
+def test_both_backends_hand_out_what_the_pages_may_use(backend):
+    """The pages use a job only through imgai.jobs.handle.JobHandle: both backends' jobs must have all of it."""
+    from imgai.jobs.handle import JobHandle
+    job = backend.submit(tiny_run("cnn"), owner="ann")
+    assert isinstance(job, JobHandle)
+    wanted = [n for n in vars(JobHandle) if not n.startswith("_")] + list(JobHandle.__annotations__)
+    assert "zip_bytes" in wanted and not [n for n in wanted if not hasattr(job, n)]
+    assert job.wait(120)
+
+
 def test_a_run_trains_to_the_end_and_its_last_weights_can_be_saved(backend, tmp_path):
     run = tiny_run("cnn")
     job = backend.submit(run, owner="ann")
@@ -315,7 +325,7 @@ def test_a_slow_worker_never_holds_up_the_page_and_its_answer_arrives_on_a_later
     and picks the answer up on a later read, instead of every read of the run waiting for it."""
     import ray
 
-    from imgai.jobs.ray_registry import RayJob
+    from imgai.jobs.ray_job import RayJob
 
     @ray.remote(num_cpus=0)
     class SlowWorker:

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imgai.inference.quality import sample_quality
 from imgai.jobs.threads import Job
 from imgai.training.runs import RunSpec, default_train_config, prepare_run
-from imgai.experiments.run_store import (RunStore, RunStoreError, clean_nickname, record_job, recorded, sample_quality,
+from imgai.experiments.run_store import (RunStore, RunStoreError, clean_nickname, record_job, recorded,
                             thin_history)
 
 ROOT = Path(__file__).resolve().parent.parent

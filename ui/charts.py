@@ -11,9 +11,9 @@ update_* methods and a named template cost ~60 ms per chart (validation and temp
 which at one redraw a second would take a real share of a 2-core machine away from training.
 Colours and fonts come from Streamlit's own chart theme.
 """
-import math
-
 import plotly.graph_objects as go
+
+from imgai.training.history import thin_indices
 
 from ui.safe_text import plot
 
@@ -34,13 +34,7 @@ LEGEND_AT = {"top": {"yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.99}
 
 def thin(n: int, max_points: int = MAX_POINTS) -> list:
     """Indices of at most max_points (plus the last one) spread evenly over range(n)."""
-    if n <= max_points:
-        return list(range(n))
-    stride = math.ceil(n / max_points)
-    idx = list(range(0, n, stride))
-    if idx[-1] != n - 1:
-        idx.append(n - 1)
-    return idx
+    return thin_indices(n, max_points)
 
 
 def smooth(values: list, weight: float = 0.9) -> list:

@@ -17,9 +17,14 @@ import math
 import os
 import random
 import sqlite3
+import sys
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
+
+from imgai.inference.quality import sample_quality
+from imgai.training.history import thin_indices
 
 MAX_HISTORY = 1500      # per-batch rows kept per run (evenly thinned); epoch-end rows are always kept
 NICKNAME_MAX = 24       # characters: long enough for "Ada L. (table 3)", short enough for a chart legend
@@ -77,12 +82,7 @@ def _finite(v):
 
 def thin_history(rows: list, max_rows: int = MAX_HISTORY) -> list:
     """Keep every epoch-end row (it carries val_acc) and at most max_rows others, spread evenly."""
-    per_batch = [i for i, r in enumerate(rows) if "val_acc" not in r]
-    if len(per_batch) <= max_rows:
-        return list(rows)
-    stride = len(per_batch) / max_rows
-    keep = {per_batch[int(i * stride)] for i in range(max_rows)} | {per_batch[-1]}
-    return [r for i, r in enumerate(rows) if i in keep or "val_acc" in r]
+    return [rows[i] for i in thin_indices(len(rows), max_rows, keep=lambda i: "val_acc" in rows[i])]
 
 
 class RunStore:
@@ -239,27 +239,23 @@ def _settings(meta: dict, model_config: dict | None) -> dict:
             **{k: meta[k] for k in ("sweep", "experiment") if k in meta}}
 
 
-def sample_quality(images, judge: str | None = None) -> float | None:
-    """GAN sample quality on digit data, 0..1: the share of samples the shipped digits CNN reads with at least
-    90% confidence (as bench/judge.py), times the share of the ten classes those cover. The second factor
-    keeps a collapsed generator from scoring well: the CNN reads a blank image confidently (as one class).
-    None when the samples are not 28x28 grey digits."""
-    import numpy as np
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) == 0:
-        return None
-    import torch
+def _write_run(store: RunStore, run_id, owner: str, meta: dict, config: dict | None, status: str, error,
+               started, finished, rows: list, grid) -> str:
+    """The one writer of an ended run, for both ways a run reaches the store (record_job, recorded).
+    Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
+    last = {}
+    for r in rows:
+        last.update(r)
+    final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
+    if meta.get("kind") != "cnn" and grid is not None and status != "error":
+        final["quality"] = sample_quality(grid)
+    return store.save({"id": run_id, "owner": owner, "kind": meta.get("kind"), "dataset": meta.get("dataset"),
+                       "status": status, "error": error, "started": started, "finished": finished,
+                       "settings": _settings(meta, config), "final": final, "history": rows})
 
-    from imgai.inference.classify import load_classifier
-    from imgai.data.datasets import normalize
-    clf = load_classifier(judge or str(Path(__file__).resolve().parents[2] / "weights" / "digits-cnn"))
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        p = torch.softmax(clf.model(normalize(x, clf.meta["mean"], clf.meta["std"])), 1)
-    conf, label = p.max(1)
-    readable = conf >= 0.9
-    covered = len(torch.unique(label[readable])) / p.shape[1]
-    return round(float(readable.float().mean()) * covered, 4)
+
+def _plain(row: dict) -> dict:
+    return {k: v for k, v in row.items() if isinstance(v, (int, float, str, bool))}
 
 
 def record_job(store: RunStore, job) -> str | None:
@@ -269,38 +265,27 @@ def record_job(store: RunStore, job) -> str | None:
     calling it again only rewrites the same run. Returns the id, or None while the job is still active."""
     if job.status not in STATUSES:
         return None
-    rows = [{k: v for k, v in r.items() if isinstance(v, (int, float, str, bool))} for r in job.metrics()]
-    last = {}
-    for r in rows:
-        last.update(r)
-    final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
     grid = job.latest_grid()
-    if job.meta.get("kind") != "cnn" and grid is not None and job.status != "error":
-        final["quality"] = sample_quality(grid[1])
-    return store.save({"id": job.id, "owner": job.owner, "kind": job.meta.get("kind"),
-                       "dataset": job.meta.get("dataset"), "status": job.status, "error": job.error,
-                       "started": job.started_at, "finished": job.finished_at,
-                       "settings": _settings(job.meta, job.meta.get("config")), "final": final, "history": rows})
+    return _write_run(store, job.id, job.owner, job.meta, job.meta.get("config"), job.status, job.error,
+                      job.started_at, job.finished_at, [_plain(r) for r in job.metrics()],
+                      None if grid is None else grid[1])
 
 
 def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id: str | None = None):
     """Wrap a job's loop factory: the same metric dicts flow through, and when the loop ends the run is
     written to the store: "done" when exhausted, "stopped" when closed early (a Stop, an abandoned tab),
     "error" when it raised (the exception still propagates). Writing never breaks training: a store that
-    cannot be written loses this run's record, not the run.
-
-    Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
+    cannot be written loses this run's record, not the run."""
     def factory(state=None):
         if state is None:  # the loop reports its model through the state: the stored settings need its config
             from imgai.training.train import TrainState
             state = TrainState()
-        rows, last, grid, started = [], {}, None, time.time()
+        rows, grid, started = [], None, time.time()
         status, error = "stopped", None
         try:
             for item in loop_factory(state):
                 if "event" not in item:
-                    rows.append({k: v for k, v in item.items() if isinstance(v, (int, float, str, bool))})
-                    last.update(rows[-1])
+                    rows.append(_plain(item))
                 elif item["event"] == "samples":
                     grid = item.get("images")
                 yield item
@@ -313,18 +298,9 @@ def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id:
             raise
         finally:
             model = getattr(state, "model", None)
-            config = None
-            if model is not None and hasattr(model, "config"):
-                from dataclasses import asdict
-                config = asdict(model.config)
-            final = {k: last[k] for k in FINAL_KEYS if isinstance(last.get(k), (int, float))}
+            config = asdict(model.config) if model is not None and hasattr(model, "config") else None
             try:
-                if meta.get("kind") != "cnn" and grid is not None and status != "error":
-                    final["quality"] = sample_quality(grid)
-                store.save({"id": run_id, "owner": owner, "kind": meta.get("kind"), "dataset": meta.get("dataset"),
-                            "status": status, "error": error, "started": started, "finished": time.time(),
-                            "settings": _settings(meta, config), "final": final, "history": rows})
+                _write_run(store, run_id, owner, meta, config, status, error, started, time.time(), rows, grid)
             except Exception as e:  # a full disk or a locked file must not turn a good run into an error
-                import sys
                 print(f"imgai: could not record run in {store.path}: {e}", file=sys.stderr)
     return factory

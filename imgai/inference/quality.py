@@ -17,6 +17,7 @@ from scipy import linalg
 
 from imgai.data.datasets import normalize
 from imgai.inference.latent import seed_latents
+from imgai.models.checkpoint import WEIGHTS_DIR
 from imgai.training.train import generate
 
 READ_CONFIDENCE = 0.9  # "readable": the classifier's top class has at least this probability
@@ -101,3 +102,22 @@ def conditional_accuracy(generator, nz: int, classifier, n_classes: int, per_cla
     hit = (p.argmax(1) == labels).float()
     per = hit.view(n_classes, per_class).mean(1)
     return {"per_class": per.tolist(), "min": float(per.min()), "mean": float(hit.mean())}
+
+
+def sample_quality(images, judge: str | None = None) -> float | None:
+    """GAN sample quality on digit data, 0..1: the share of samples the shipped digits CNN reads with at least
+    90% confidence (as bench/judge.py), times the share of the ten classes those cover. The second factor
+    keeps a collapsed generator from scoring well: the CNN reads a blank image confidently (as one class).
+    None when the samples are not 28x28 grey digits."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) == 0:
+        return None
+    from imgai.inference.classify import load_classifier   # here: the judge is only loaded for digit GANs
+    clf = load_classifier(judge or str(WEIGHTS_DIR / "digits-cnn"))
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        p = torch.softmax(clf.model(normalize(x, clf.meta["mean"], clf.meta["std"])), 1)
+    conf, label = p.max(1)
+    readable = conf >= 0.9
+    covered = len(torch.unique(label[readable])) / p.shape[1]
+    return round(float(readable.float().mean()) * covered, 4)

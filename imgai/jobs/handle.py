@@ -2,7 +2,7 @@
 
     job: JobHandle = registry.get(job_id)
 
-Two backends implement it: imgai.jobs.threads.Job (a thread in this process, the default) and imgai.jobs.ray_registry.RayJob
+Two backends implement it: imgai.jobs.threads.Job (a thread in this process, the default) and imgai.jobs.ray_job.RayJob
 (a handle on an actor in a Ray worker process, maybe on another machine). Only what is listed here may be
 used by ui/ and app_pages/; tests/test_job_backends.py runs the same behaviour tests against both.
 """
@@ -37,6 +37,7 @@ class JobHandle(Protocol):
     def summary(self) -> dict: ...
     def snapshot(self): ...                                # (state_dict on the CPU, step) or (None, -1)
     def save(self, path): ...                              # write a checkpoint here; returns its base path
+    def zip_bytes(self, name: str) -> bytes: ...          # the same checkpoint as a zip in memory (Download)
     def pause(self): ...
     def resume(self): ...
     def step(self): ...

@@ -19,6 +19,7 @@ import torch
 from imgai.models.checkpoint import checkpoint_zip, save_checkpoint
 from imgai.device import lower_thread_priority
 from imgai.models import model_config, model_from_weights
+from imgai.training.history import thin_indices
 from imgai.training.runs import LIMITS
 from imgai.training.train import TrainingDiverged, TrainState
 
@@ -245,14 +246,14 @@ class Job:
                 self.hint = str(item.get("text", ""))[:300] or None
 
     def _thin_history(self):
-        """Keep the newest half of max_history at full resolution; of the older rows keep every other one
-        and every epoch end, halving again until they fit a quarter. Total stays below max_history, and the
-        work is amortised: the next thinning is max_history/4 rows away."""
+        """Keep the newest half of max_history at full resolution; of the older rows keep the epoch ends and
+        an even spread of the others (imgai.training.history), a quarter of max_history in all. Total stays
+        below max_history, and the work is amortised: the next thinning is max_history/4 rows away."""
         n = self._max_history
         cut = len(self.history) - n // 2
-        keep = [i for i in range(cut) if i % 2 == 0 or "val_acc" in self.history[i]]
-        while len(keep) > n // 4:
-            keep = keep[::2]
+        keep = thin_indices(cut, n // 8, keep=lambda i: "val_acc" in self.history[i])
+        if len(keep) > n // 4:   # more epoch ends than fit: spread those too
+            keep = [keep[i] for i in thin_indices(len(keep), n // 4 - 1)]
         self.history = [self.history[i] for i in keep] + self.history[cut:]
         self._seq = [self._seq[i] for i in keep] + self._seq[cut:]
 
