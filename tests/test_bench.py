@@ -1,5 +1,5 @@
 """The benchmarks cannot rot: each runs its --dry-run (tiny settings, nothing written), and the README's
-table is exactly what bench/results holds."""
+tables (README.md's headlines, bench/README.md's full one) are exactly what bench/results holds."""
 import json
 import os
 import subprocess
@@ -38,6 +38,9 @@ def test_readme_table_is_made_from_result_rows(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"readme": [{"what": "speed", "figure": "7 images/s"}]}))
     out = render("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", tmp_path)
     assert "| speed | 7 images/s | [x](bench/results/x.json) |" in out and "old" not in out
+    # the README's headlines: only the rows asked for, in that order; one no result holds says so
+    out = render("<!-- bench:start --><!-- bench:end -->", tmp_path, headlines=[("x", "speed"), ("y", "size")])
+    assert out.index("| speed | 7 images/s |") < out.index("| size: not measured | — | [y](bench/results/y.json) |")
 
 
 @pytest.mark.parametrize("weights, judge, dataset", [
