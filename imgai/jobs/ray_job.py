@@ -14,7 +14,6 @@ from pathlib import Path
 
 import ray
 
-from imgai.models import build_model
 from imgai.models.checkpoint import write_files, zip_files
 from imgai.jobs.ray_worker import NAMESPACE
 
@@ -307,14 +306,6 @@ class RayJob:
         if ckpt is None:
             return None, -1
         return load_tensors(ckpt["safetensors"]), int(ckpt["step"])
-
-    def model(self):
-        weights, _ = self.snapshot()
-        if weights is None or self.meta.get("config") is None:
-            return None
-        model = build_model(self.meta["kind"], self.meta["config"])
-        model.load_state_dict(weights)
-        return model.eval()
 
     def where(self) -> dict | None:
         """{"node_id", "pid"} of the worker process training this job (None while it waits or after it ended)."""
