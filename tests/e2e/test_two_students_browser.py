@@ -121,7 +121,7 @@ def test_b_can_neither_overwrite_nor_inject_into_a(app, tmp_path):
         a.goto(url + "/?job=000000000000")
         a.wait_for_selector('[data-testid="stApp"]')
         a.get_by_text("Train a network").wait_for(timeout=60_000)
-        a.get_by_text("This training run is no longer on the server", exact=False).first.wait_for(timeout=30_000)
+        a.get_by_text("it is no longer on the server", exact=False).first.wait_for(timeout=30_000)
         a.wait_for_function("!location.search.includes('job=')", timeout=10_000)
         shot(a, tmp_path, "a-run-gone-after-restart")
         b.goto(url)
