@@ -13,6 +13,7 @@ from imgai.models.checkpoint import CheckpointError, checkpoint_base, load_check
 from imgai.data.datasets import normalize
 from imgai.data.digit_photo import digit_from_photo
 from imgai.data.intake import fit_image
+from imgai.inference.tta import TTA_MODES, tta_logits
 
 IMAGENET = "imagenet"  # the name of the built-in photo model in pickers and on the command line
 
@@ -22,6 +23,11 @@ class Classifier:
         self.name, self.model, self.meta = name, model.eval(), meta
         self.class_names = list(meta["class_names"])
         self.intake = meta.get("intake", "fit")
+        # the test-time augmentation the checkpoint was scored with (imgai.inference.tta); older ones: none
+        self.tta = meta.get("tta", "none")
+        if self.tta not in TTA_MODES:
+            raise CheckpointError(f"{name}: unknown test-time augmentation {self.tta!r} in its description "
+                                  f"(expected {', '.join(TTA_MODES)})")
 
     def prepare(self, img) -> torch.Tensor:
         """PIL image → (1, C, H, W): the model's actual input."""
@@ -48,7 +54,7 @@ class Classifier:
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(x), dim=1)[0]
+        return torch.softmax(tta_logits(self.model, x, self.tta), dim=1)[0]
 
     def predict(self, img, top: int = 5) -> dict:
         return self.predict_input(self.prepare(img), top)

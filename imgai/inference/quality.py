@@ -31,7 +31,8 @@ def features_and_probs(classifier, x_u8: torch.Tensor, batch_size: int = 500):
     for i in range(0, len(x_u8), batch_size):
         h = model.classifier[:-1](model.features(normalize(x_u8[i:i + batch_size], meta["mean"], meta["std"])))
         feats.append(h.double())
-        probs.append(torch.softmax(model.classifier[-1](h), 1))
+        scale = getattr(model.config, "logit_scale", 1.0)  # the whitened CNN cools its logits (imgai.models.cnn)
+        probs.append(torch.softmax(model.classifier[-1](h) * scale, 1))
     return torch.cat(feats).numpy(), torch.cat(probs)
 
 

@@ -16,6 +16,7 @@ from imgai.models.checkpoint import MAX_PARAMETERS  # the same cap as loading: w
 from imgai.data.datasets import ImageData, load_dataset
 from imgai.models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
 from imgai.models.cdcgan import conditional
+from imgai.inference.tta import TTA_MODES
 from imgai.training.train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
@@ -38,11 +39,24 @@ TRAIN_PRESETS = {
                                        augment=False, sample_every=20),
 }
 # A preset's settings for one data set, where they differ from its general ones: (model, preset, data set).
-DATASET_PRESETS = {
-    # 4,160 training photos are few for 10 classes of objects: the usual small-data CIFAR recipe of random
-    # 4-px crops and mirroring plus label smoothing 0.1, over more epochs than digits need (bench/bench_cnn.py)
-    ("cnn", "fast", "cifar10-5k"): TrainConfig(epochs=15, batch_size=64, lr=3e-3, schedule="onecycle", augment=True,
-                                               augment_style="crop", label_smoothing=0.1),
+# (cifar10-5k has none: it takes the fast preset's colour settings, COLOUR_PRESETS below, like any colour photos.)
+DATASET_PRESETS = {}
+# What cifar10-5k's fast preset was before the colour settings: the small-data CIFAR recipe of random 4-px crops
+# and mirroring plus label smoothing 0.1 on the grey-image network; bench/bench_cifar.py's baseline.
+EARLIER_CIFAR_PRESET = TrainConfig(epochs=15, batch_size=64, lr=3e-3, schedule="onecycle", augment=True,
+                                   augment_style="crop", label_smoothing=0.1)
+# The fast preset on colour images of any data set without its own entry above (a folder of photos too): the
+# whitened network (imgai.models.cnn.whitened) trained the airbench way (Jordan 2024). Nesterov SGD at
+# airbench's rates: lr 11.5 per 1024 examples of a summed loss with momentum 0.85 is 0.375 for the mean loss of a
+# batch of 256, weight decay 0.0153 / 11.5; batch-norm biases 64x faster; label smoothing 0.2; alternating flips
+# and 2-px moves; a lookahead average of the weights; scored (and answered in Classify) with flips and 1-px
+# moves. Measured lever by lever in bench/results/cifar.json.
+COLOUR_DATASETS = {"cifar10-5k", "cifar10"}  # and every folder:PATH (imgai.data.folder loads photos in colour)
+COLOUR_PRESETS = {
+    ("cnn", "fast"): TrainConfig(epochs=10, batch_size=256, optimizer="sgd", lr=0.375, momentum=0.85,
+                                 weight_decay=0.0153 / 11.5, schedule="triangle", augment=True,
+                                 augment_style="flip-translate", label_smoothing=0.2, bn_bias_lr_scale=64,
+                                 lookahead=True, tta="flip-translate"),
 }
 # The class-conditional GAN: the GAN's fast settings as they were measured for it, spelled out so that tuning
 # the unconditional preset leaves this one alone, plus the generator's moving average (with D's class head,
@@ -83,11 +97,13 @@ LIMITS = {
     "dropout": (0, 0.95),           # model overrides: 1 would drop everything
     "d_dropout": (0, 0.95),
     "aux_weight": (0, 10),          # cdcgan: the class head's share of both losses; 10 drowns the GAN's own
+    "momentum": (0, 0.999),         # sgd: 1 would never forget the first gradient
+    "bn_bias_lr_scale": (0.01, 1000),  # airbench's 64; beyond 1000 the biases jump by the whole learning rate
 }
 LABELS = {"lr": "learning rate", "beta1": "Adam's beta1", "d_dropout": "dropout in D"}  # else: name with spaces
 INTEGER = {"batch_size", "log_every", "sample_every", "n_samples", "seed"}
-CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant"),
-           "gan_loss": ("bce", "hinge"), "augment_style": ("warp", "crop")}
+CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "schedule": ("onecycle", "constant", "triangle"),
+           "gan_loss": ("bce", "hinge"), "augment_style": ("warp", "crop", "flip-translate"), "tta": TTA_MODES}
 OVERRIDES = {"cnn": {"dropout", "batch_norm"}, "dcgan": {"d_dropout", "d_batch_norm"},
              "cdcgan": {"d_dropout", "d_batch_norm"}}  # the Train page's knobs
 # Any other field of the model's config (widths, nz: tests and the CLI shrink or grow networks) is a structural
@@ -147,9 +163,10 @@ def check_settings(train: TrainConfig, model: str = "cnn", overrides: dict | Non
     return train
 
 
-def score_classifier(model, val_x, val_y, mean, std) -> dict:
-    """The accuracy of exactly these weights on the validation split: what a checkpoint records."""
-    acc, loss, _ = evaluate(model, val_x, val_y, mean, std)
+def score_classifier(model, val_x, val_y, mean, std, tta: str = "none") -> dict:
+    """The accuracy of exactly these weights on the validation split, with the test-time augmentation that
+    Classify will use (imgai.inference.tta): what a checkpoint records."""
+    acc, loss, _ = evaluate(model, val_x, val_y, mean, std, tta=tta)
     return {"val_acc": acc, "val_loss": loss, "val_images": int(len(val_y))}
 
 
@@ -185,9 +202,18 @@ class Run:
         return fn(self.model, self.data, self.train, self.device, state)
 
 
-def default_train_config(model: str, preset: str, dataset: str | None = None) -> TrainConfig:
-    """A fresh copy of the preset's settings, for this data set when it has its own."""
-    return replace(DATASET_PRESETS.get((model, preset, dataset)) or TRAIN_PRESETS[(model, preset)])
+def is_colour(dataset: str) -> bool:
+    """Is this data set colour images, known from its name alone (the CNN's fast preset differs for colour)?"""
+    return dataset in COLOUR_DATASETS or dataset.startswith("folder:")
+
+
+def default_train_config(model: str, preset: str, dataset: str | None = None, channels: int | None = None) -> TrainConfig:
+    """A fresh copy of the preset's settings: for this data set when it has its own, else for colour images
+    (channels 3) when the preset has colour settings, else the preset's general ones."""
+    if channels is None and dataset:  # the Train page and the CLI pick settings before loading the data
+        channels = 3 if is_colour(dataset) else 1
+    colour = COLOUR_PRESETS.get((model, preset)) if channels == 3 else None
+    return replace(DATASET_PRESETS.get((model, preset, dataset)) or colour or TRAIN_PRESETS[(model, preset)])
 
 
 _COUNTS = {}   # (network class, repr of its config) -> parameter count: a class presses Start with few configs
@@ -245,14 +271,17 @@ def prepare_run(spec: RunSpec, data: ImageData | None = None, device=None) -> Ru
     data = data or load_dataset(spec.dataset)
     if data.size not in (28, 32):
         raise ValueError(f"images must be 28 or 32 pixels square, not {data.size}")
-    train = check_settings(spec.train or default_train_config(spec.model, spec.preset, data.name), spec.model,
+    train = check_settings(spec.train or default_train_config(spec.model, spec.preset, data.name, data.channels), spec.model,
                            spec.model_overrides)
     # the initial weights are part of a seeded run, drawn without touching torch's global RNG
     build = model_builder(spec.model, spec.preset, data, spec.model_overrides, seed=train.seed)
     meta = {"kind": spec.model, "preset": spec.preset, "dataset": data.name, "class_names": list(data.class_names),
             "image_size": data.size, "channels": data.channels, "mean": list(data.mean), "std": list(data.std),
             "intake": data.intake, "train": asdict(train)}
+    if spec.model == "cnn":
+        meta["tta"] = train.tta  # Classify answers as the run was scored (imgai.inference.classify)
     score = None
     if spec.model == "cnn":
-        score = partial(score_classifier, val_x=data.val_x.cpu(), val_y=data.val_y.cpu(), mean=data.mean, std=data.std)
+        score = partial(score_classifier, val_x=data.val_x.cpu(), val_y=data.val_y.cpu(), mean=data.mean, std=data.std,
+                        tta=train.tta)
     return Run(spec, data, train, meta, device or pick_device(), score, build)

@@ -20,6 +20,9 @@ import torch.nn.functional as F
 
 from imgai.data.datasets import ImageData, normalize
 from imgai.device import keep_freed_memory
+from imgai.inference.tta import n_views, tta_logits
+from imgai.models.whitening import fit_whitening
+from imgai.training.cnn_tricks import Lookahead, alternating_flip, param_groups
 from imgai.training.gan_tricks import GeneratorEMA, class_balance_loss, d_loss, diff_augment, g_loss
 from imgai.models import use_generator
 from imgai.models.cdcgan import class_loss
@@ -31,12 +34,16 @@ class TrainConfig:
     seconds: float | None = None     # a time budget in seconds of training (pauses do not count)
     batch_size: int = 128
     lr: float = 2e-3                 # peak learning rate (the schedule scales it)
-    optimizer: str = "adam"          # adam | sgd (momentum 0.9, Nesterov) | rmsprop
+    optimizer: str = "adam"          # adam | sgd (Nesterov momentum, see momentum) | rmsprop
+    momentum: float = 0.9            # sgd's momentum (airbench's 0.85)
     weight_decay: float = 0.0        # L2 penalty: a remedy for overfitting
     augment: bool = True             # train on randomly moved copies of the images (see augment_style)
     augment_style: str = "warp"      # warp: shifts, small rotations and zooms (+ mirror, except digits) |
-                                     # crop: mirror + random crop of a 4-px padded image, the usual CIFAR recipe
-    schedule: str = "onecycle"       # onecycle: warm up 10%, then decay linearly to 0 | constant
+                                     # crop: mirror + random crop of a 4-px padded image, the usual CIFAR recipe |
+                                     # flip-translate: alternating mirror (imgai.training.cnn_tricks) + 2-px
+                                     # random crop of a reflect-padded image (airbench)
+    schedule: str = "onecycle"       # onecycle: warm up 10%, then decay linearly to 0 | constant |
+                                     # triangle: 0.2 → 1 over 23%, then linearly to 0.07 (airbench)
     seed: int = 0
     log_every: int = 1               # metrics every N steps (each costs a device sync on CUDA)
     sample_every: int = 100          # GAN: a fixed-noise grid every N steps
@@ -48,6 +55,10 @@ class TrainConfig:
     diffaugment: bool = False        # GAN: translation + cutout on every image D sees (Zhao et al. 2020)
     ema: float = 0.0                 # GAN: decay of the generator's weight average used for samples; 0 = none
     d_lr_ratio: float = 1.0          # GAN: D's learning rate = lr x this (TTUR, Heusel et al. 2017); 1 = same
+    bn_bias_lr_scale: float = 1.0    # classifier: batch-norm biases learn this many times faster (airbench: 64)
+    lookahead: bool = False          # classifier: a lookahead average of the weights (imgai.training.cnn_tricks)
+    tta: str = "none"                # classifier: test-time augmentation of the validation score, and of the saved
+                                     # model's answers in Classify (imgai.inference.tta: none | flip | flip-translate)
 
 
 class TrainingDiverged(RuntimeError):
@@ -66,7 +77,7 @@ def make_optimizer(params, cfg: TrainConfig, lr: float, beta1: float = 0.9, fuse
     if cfg.optimizer == "adam":  # fused: one kernel for all weights instead of several per weight
         return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), weight_decay=cfg.weight_decay, fused=fused)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay)
     raise ValueError(f"unknown optimizer '{cfg.optimizer}': choose adam, sgd or rmsprop")
@@ -75,6 +86,9 @@ def make_optimizer(params, cfg: TrainConfig, lr: float, beta1: float = 0.9, fuse
 def lr_factor(schedule: str, progress: float) -> float:
     if schedule == "constant":
         return 1.0
+    if schedule == "triangle":  # airbench's: from 0.2 up to 1 over the first 23%, then down to 0.07 at the end
+        peak = 0.23
+        return 0.2 + 0.8 * progress / peak if progress < peak else 1 - 0.93 * (progress - peak) / (1 - peak)
     warm = 0.1  # a short warm-up keeps Adam's first large steps from wrecking batch-norm statistics
     return progress / warm if progress < warm else max(0.0, (1 - progress) / (1 - warm))
 
@@ -116,7 +130,14 @@ def augment(x: torch.Tensor, gen: torch.Generator, style: str, intake: str) -> t
         return augment_batch(x, gen, flip=intake != "digit")
     if style == "crop":
         return crop_flip_batch(x, gen, flip=intake != "digit")
-    raise ValueError(f"unknown augment_style '{style}': choose warp or crop")
+    if style == "flip-translate":  # mirrored already (alternating_flip): only the 2-px moves here
+        return crop_flip_batch(x, gen, flip=False, pad=2)
+    raise ValueError(f"unknown augment_style '{style}': choose warp, crop or flip-translate")
+
+
+def intake_flips(cfg: TrainConfig, intake: str) -> bool:
+    """Does this run mirror its training images by alternating epochs (flip-translate; never digits)?"""
+    return cfg.augment and cfg.augment_style == "flip-translate" and intake != "digit"
 
 
 def to_uint8_images(x: torch.Tensor) -> np.ndarray:
@@ -136,6 +157,10 @@ class _Clock:
 
     def resume(self):
         self._t = time.perf_counter()
+
+    def now(self) -> float:
+        """Active seconds so far, without pausing."""
+        return self.active + time.perf_counter() - self._t
 
 
 def _check_finite(name: str, value: float, step: int, lr: float, optimizer: str, limit: float = 1e4):
@@ -177,13 +202,15 @@ def _batches(cfg: TrainConfig, state: TrainState, N: int, B: int, gen, clock: _C
 
 
 @torch.no_grad()
-def evaluate(model, x_u8, y, mean, std, batch_size=1000):
-    """Accuracy, mean loss and predictions of a classifier over uint8 images."""
+def evaluate(model, x_u8, y, mean, std, batch_size=1000, tta: str = "none"):
+    """Accuracy, mean loss and predictions of a classifier over uint8 images, with test-time augmentation
+    `tta` (imgai.inference.tta)."""
     was_training = model.training
     model.eval()
     preds, loss = [], 0.0
+    batch_size = max(1, batch_size // n_views(tta))  # a batch's views go through the model together
     for i in range(0, len(y), batch_size):
-        logits = model(normalize(x_u8[i:i + batch_size], mean, std))
+        logits = tta_logits(model, normalize(x_u8[i:i + batch_size], mean, std), tta)
         loss += F.cross_entropy(logits, y[i:i + batch_size], reduction="sum").item()
         preds.append(logits.argmax(1))
     model.train(was_training)
@@ -216,10 +243,17 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     x, y = data.train_x.to(device), data.train_y.to(device)
     vx, vy = data.val_x.to(device), data.val_y.to(device)
     n_classes = len(data.class_names)
+    if getattr(model, "whiten_conv", None) is not None:  # fitted to these training images before any step
+        fit_whitening(model.whiten_conv, normalize(x, data.mean, data.std))
     state.model, state.base_lr = model, cfg.lr
-    state.optimizers = [make_optimizer(model.parameters(), cfg, cfg.lr, cfg.beta1, fused=True)]
+    params = model.parameters() if cfg.bn_bias_lr_scale == 1 else \
+        param_groups(model, cfg.bn_bias_lr_scale, cfg.weight_decay)
+    state.optimizers = [make_optimizer(params, cfg, cfg.lr, cfg.beta1, fused=True)]
     opt = state.optimizers[0]
     N, B = len(y), max(2, min(cfg.batch_size, len(y)))  # batch norm cannot learn from a batch of one
+    lookahead = Lookahead(model) if cfg.lookahead else None
+    # flip-translate: which images the first epoch mirrors; later epochs alternate (cnn_tricks.alternating_flip)
+    first_flip = (torch.rand(N, generator=gen) < 0.5).to(device) if intake_flips(cfg, data.intake) else None
     steps_per_epoch = N // B
     total = _epochs_plan(cfg, steps_per_epoch)
     sample_idx = torch.randperm(len(vy), generator=gen)[:cfg.n_samples].to(device)
@@ -228,6 +262,8 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
     n_sum, hinted = 0, False
     for idx, lr in _batches(cfg, state, N, B, gen, clock, total, device):
         xb = normalize(x[idx], data.mean, data.std)
+        if first_flip is not None:
+            xb = alternating_flip(xb, idx, step // steps_per_epoch, first_flip)
         if cfg.augment:
             xb = augment(xb, gen, cfg.augment_style, data.intake)
         logits = model(xb.contiguous(memory_format=fmt))
@@ -237,6 +273,8 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
         opt.step()
         step += 1
         seen += len(idx)
+        if lookahead is not None:
+            lookahead.update(model, step, _progress(cfg, step, total, clock.now()))
         if step % cfg.log_every == 0 or step == 1:
             l = loss.item()
             _check_finite("loss", l, step, lr, cfg.optimizer)
@@ -267,7 +305,7 @@ def train_classifier(model, data: ImageData, cfg: TrainConfig, device="cpu", sta
 
 def _epoch_end(model, data, vx, vy, n_classes, sample_idx, step, steps_per_epoch, total, cfg, clock, loss, seen):
     secs = clock.pause()
-    val_acc, val_loss, pred = evaluate(model, vx, vy, data.mean, data.std)
+    val_acc, val_loss, pred = evaluate(model, vx, vy, data.mean, data.std, tta=cfg.tta)
     sample = vx[sample_idx]
     yield {"step": step, "epoch": step / steps_per_epoch, "progress": _progress(cfg, step, total, secs),
            "seconds": secs, "images_per_s": seen / max(secs, 1e-9), "val_acc": val_acc, "val_loss": val_loss,

@@ -18,7 +18,7 @@ import streamlit as st
 from imgai.data.datasets import DatasetError, ImageData, load_dataset
 from imgai.jobs.threads import JobLimitError
 from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.training.runs import DATASET_PRESETS, LIMITS, RunSpec, default_train_config, prepare_run, settings_problems
+from imgai.training.runs import COLOUR_PRESETS, DATASET_PRESETS, LIMITS, RunSpec, default_train_config, is_colour, prepare_run, settings_problems
 from ui.train.class_counts import class_counts_svg
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
@@ -133,7 +133,9 @@ def _knobs(model: str, preset: str, dataset: str):
     """Training knobs, starting from the preset's own values (for this data set, where it has its own).
     Returns (TrainConfig, model overrides)."""
     base = default_train_config(model, preset, dataset)
-    k = f"_{model}_{preset}" + (f"_{dataset}" if (model, preset, dataset) in DATASET_PRESETS else "")
+    colour = is_colour(dataset)
+    k = f"_{model}_{preset}" + (f"_{dataset}" if (model, preset, dataset) in DATASET_PRESETS else
+                                "_colour" if colour and (model, preset) in COLOUR_PRESETS else "")
     keep = {"persist_state": "session"}
     length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
                       format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
@@ -156,11 +158,12 @@ def _knobs(model: str, preset: str, dataset: str):
     a, b = st.columns(2)
     optimizer = a.selectbox("Optimiser", list(OPTIMIZERS), index=list(OPTIMIZERS).index(base.optimizer),
                             format_func=OPTIMIZERS.get, key="knob_opt" + k, help=HELP["optimizer"], **keep)
-    wd = b.select_slider("Weight decay", WD_OPTIONS, value=base.weight_decay, format_func="{:g}".format,
+    wd = b.select_slider("Weight decay", sorted(set(WD_OPTIONS) | {base.weight_decay}), value=base.weight_decay, format_func="{:g}".format,
                          key="knob_wd" + k, help=HELP["wd"], **keep)
     a, b = st.columns(2)
     if model == "cnn":
-        dropout = a.slider("Dropout", 0.0, 0.8, float(CNN_PRESETS[preset]().dropout), 0.05, key="knob_drop" + k,
+        dropout = a.slider("Dropout", 0.0, 0.8, float(CNN_PRESETS[preset](in_channels=3 if colour else 1).dropout),
+                           0.05, key="knob_drop" + k,
                            help=HELP["dropout"], **keep)
         overrides = {"dropout": dropout}
     else:
