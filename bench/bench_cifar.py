@@ -5,7 +5,7 @@ lever by lever, beside the earlier fast preset, several seeds each, all in one p
 
 Each run trains for --budget seconds (training time only, as the job runner counts it) and is scored on the data
 set's held-out images (cifar10-5k: 500 images, 50 per class, never trained on) three ways: without test-time
-augmentation, with flips, and with flips + 1-px moves (imgai.inference.tta), so every run also measures TTA.
+augmentation, with flips, and with flips + 1-px moves (imgai.models.tta), so every run also measures TTA.
 "all" is the preset itself; each "no X" run is the preset with that one lever taken out (leave-one-out: the
 levers lean on each other, e.g. the biases' 64x rate is set for SGD's, so each is measured where it is used).
 Seeds run in the outer loop and the file is rewritten after each, so a stopped run keeps its finished seeds.
@@ -20,9 +20,9 @@ from record import add_dry_run, load_note, record
 
 from imgai.data.datasets import load_dataset
 from imgai.device import configure_threads
-from imgai.inference.tta import TTA_MODES
+from imgai.models.tta import TTA_MODES
 from imgai.training.runs import EARLIER_CIFAR_PRESET, RunSpec, default_train_config, prepare_run
-from imgai.training.train import evaluate
+from imgai.training.classifier import evaluate
 
 # The earlier fast network for colour images (imgai.models.cnn.fast before the colour settings)
 EARLIER_NET = {"whiten": 0, "bn_scale": True, "pool_early": False, "global_pool": False, "logit_scale": 1.0,

@@ -21,7 +21,7 @@ from imgai.device import configure_threads
 from imgai.data.digit_photo import digit_from_photo
 from imgai.data.intake import open_image
 from imgai.inference.latent import seed_latents
-from imgai.training.train import sample_images
+from imgai.models.sampling import sample_images
 from code_at_commit import module_at
 from record import add_dry_run, load_note, record
 

@@ -22,7 +22,7 @@ from imgai.grids import make_grid, upscale
 from imgai.inference.classify import load_classifier
 from imgai.inference.quality import conditional_accuracy, generator_quality
 from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run
-from imgai.training.train import fixed_noise, grid_labels, sample_images
+from imgai.models.sampling import fixed_noise, grid_labels, sample_images
 
 
 def train_for(model, cpu_seconds, seed, train_changes, model_changes, data):

@@ -217,7 +217,7 @@ def _conditional_samples(a) -> np.ndarray:
 
     from imgai.models.checkpoint import load_checkpoint
     from imgai.inference.latent import seed_latents
-    from imgai.training.train import grid_labels, sample_images
+    from imgai.models.sampling import grid_labels, sample_images
     model, meta = load_checkpoint(a.weights)
     if meta["kind"] != "cdcgan":
         raise ValueError(f"--label needs a class-conditional GAN (cdcgan); {a.weights} is a {meta['kind']} model")
@@ -230,7 +230,7 @@ def _conditional_samples(a) -> np.ndarray:
 def cmd_generate(a) -> int:
     from imgai.models.checkpoint import read_meta
     from imgai.inference.latent import seed_latents
-    from imgai.training.train import sample_images
+    from imgai.models.sampling import sample_images
     if a.label is not None or read_meta(a.weights)["kind"] == "cdcgan":
         images = _conditional_samples(a)
     else:
@@ -243,7 +243,7 @@ def cmd_generate(a) -> int:
 
 def cmd_interpolate(a) -> int:
     from imgai.inference.latent import interpolate, seed_latent
-    from imgai.training.train import sample_images
+    from imgai.models.sampling import sample_images
     G, nz = _generator(a.weights)
     if a.steps < 2:
         raise ValueError("--steps must be at least 2")
@@ -329,7 +329,7 @@ def cmd_augment_experiment(a) -> int:
 def main(argv=None) -> int:
     from imgai.models.checkpoint import CheckpointError
     from imgai.data.datasets import DatasetError
-    from imgai.training.train import TrainingDiverged
+    from imgai.training.config import TrainingDiverged
     args = build_parser().parse_args(argv)
     from imgai.device import configure_threads
     configure_threads()

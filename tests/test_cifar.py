@@ -101,7 +101,7 @@ def _write(path, raw):
 def test_crop_flip_moves_real_pixels_the_same_way_for_a_seed():
     import torch
 
-    from imgai.training.train import crop_flip_batch
+    from imgai.training.augment import crop_flip_batch
     x = torch.rand(16, 3, 32, 32)
     a = crop_flip_batch(x, torch.Generator().manual_seed(3))
     b = crop_flip_batch(x, torch.Generator().manual_seed(3))
@@ -127,7 +127,7 @@ def test_crop_flip_moves_real_pixels_the_same_way_for_a_seed():
 def test_digits_are_never_mirrored():
     import torch
 
-    from imgai.training.train import augment
+    from imgai.training.augment import augment
     x = torch.zeros(64, 1, 32, 32)
     x[:, :, 8:24, 4:8] = 1  # a bar near the left edge
     y = augment(x, torch.Generator().manual_seed(0), "crop", "digit")
@@ -190,7 +190,7 @@ def test_the_shipped_cifar10_dcgan_draws_colour_pictures_the_cifar_cnn_can_read(
     from imgai.inference import latent
     from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint
     from imgai.inference.classify import load_classifier
-    from imgai.training.train import sample_images
+    from imgai.models.sampling import sample_images
     gan, meta = load_checkpoint(WEIGHTS_DIR / "cifar10-dcgan")
     clf = load_classifier(str(WEIGHTS_DIR / "cifar10-cnn"))
     assert meta["dataset"] == "cifar10-5k" and latent.fits(meta, clf.meta)

@@ -1,6 +1,6 @@
 """The fast preset's colour settings: the whitening conv, test-time augmentation, the airbench training tricks,
-and the preset on a folder of photos end to end (imgai.models.whitening, imgai.inference.tta,
-imgai.training.cnn_tricks, imgai.training.runs.COLOUR_PRESETS)."""
+and the preset on a folder of photos end to end (imgai.models.whitening, imgai.models.tta,
+imgai.training.augment, imgai.training.runs.COLOUR_PRESETS)."""
 from dataclasses import replace
 from itertools import islice
 
@@ -12,11 +12,13 @@ from PIL import Image
 
 from imgai.data.datasets import load_dataset, normalize
 from imgai.inference.classify import load_classifier
-from imgai.inference.tta import TTAError, tta_logits, tta_views
+from imgai.models.tta import TTAError, tta_logits, tta_views
 from imgai.models import CNN, CNNConfig, CNN_PRESETS, build_seeded
 from imgai.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from imgai.models.whitening import fit_whitening, patches, whitening_filters
-from imgai.training.cnn_tricks import Lookahead, alternating_flip, param_groups
+from imgai.training.augment import alternating_flip
+from imgai.training.averaging import Lookahead
+from imgai.training.config import param_groups
 from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 TINY = {"stages": [[4], [8]]}  # the whitened network at test size

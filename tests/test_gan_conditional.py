@@ -14,7 +14,7 @@ from imgai.cli import main
 from imgai.models import CDCGAN, GAN_PRESETS, build_model, model_config
 from imgai.models.cdcgan import FixedClass, class_loss, conditional
 from imgai.training.runs import CONDITIONAL_PRESETS, RunSpec, build_for_data, default_train_config, prepare_run
-from imgai.training.train import sample_images
+from imgai.models.sampling import sample_images
 
 
 @pytest.mark.parametrize("preset", GAN_PRESETS)

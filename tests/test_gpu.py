@@ -9,7 +9,7 @@ import torch
 
 from imgai.models.checkpoint import load_checkpoint, save_checkpoint
 from imgai.training.runs import RunSpec, default_train_config, prepare_run
-from imgai.training.train import crop_flip_batch
+from imgai.training.augment import crop_flip_batch
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 CUDA = torch.device("cuda")

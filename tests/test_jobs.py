@@ -19,7 +19,7 @@ from imgai.models.checkpoint import CheckpointError, list_checkpoints, load_chec
 from imgai.jobs.threads import Job, JobLimitError, JobRegistry
 from imgai.models import CNN, CNN_PRESETS
 from imgai.training.runs import RunSpec, default_train_config, prepare_run, score_classifier
-from imgai.training.train import TrainingDiverged
+from imgai.training.config import TrainingDiverged
 
 TINY_CNN = CNN_PRESETS["textbook"](stages=[[4], [4]], hidden=8)
 META = {"kind": "cnn", "dataset": "digits", "class_names": [str(i) for i in range(10)], "image_size": 28,

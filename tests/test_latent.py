@@ -20,7 +20,7 @@ from imgai.inference.latent import (Directions, class_histogram, class_probabili
                           edit_latents, fits,
                           interpolate, label_samples, lerp, principal_directions, render, seed_latent, seed_latents,
                           slerp, steer, truncate)
-from imgai.training.train import sample_images
+from imgai.models.sampling import sample_images
 
 NZ = 100
 

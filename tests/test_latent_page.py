@@ -19,7 +19,7 @@ from imgai.models.checkpoint import WEIGHTS_DIR, load_checkpoint
 from imgai.inference.classify import load_classifier
 from imgai.grids import upscale
 from imgai.inference.latent import class_probabilities, edit_latents, seed_latent
-from imgai.training.train import sample_images
+from imgai.models.sampling import sample_images
 from test_latent import tiny_models
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,9 @@ import torch
 
 from imgai.data.datasets import ImageData
 from imgai.training.runs import LIMITS, RunSpec, SettingsError, check_settings, default_train_config, prepare_run, settings_problems
-from imgai.training.train import TrainConfig, TrainingDiverged, augment_batch, stall_hint
+from imgai.training.augment import augment_batch
+from imgai.training.classifier import stall_hint
+from imgai.training.config import TrainConfig, TrainingDiverged
 
 
 def small(data, n=640):

@@ -27,7 +27,9 @@ import torch.nn.functional as F
 
 from imgai.data.datasets import ImageData, normalize
 from imgai.training.runs import build_for_data
-from imgai.training.train import TrainConfig, TrainState, augment_batch, evaluate, lr_factor, make_optimizer
+from imgai.training.augment import augment_batch
+from imgai.training.classifier import evaluate
+from imgai.training.config import TrainConfig, TrainState, lr_factor, make_optimizer
 
 ImageSource = Callable[[int, int, torch.Generator], torch.Tensor]
 MODES = ("real", "real+generated")

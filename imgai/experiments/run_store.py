@@ -278,7 +278,7 @@ def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id:
     cannot be written loses this run's record, not the run."""
     def factory(state=None):
         if state is None:  # the loop reports its model through the state: the stored settings need its config
-            from imgai.training.train import TrainState
+            from imgai.training.config import TrainState
             state = TrainState()
         rows, grid, started = [], None, time.time()
         status, error = "stopped", None

@@ -19,7 +19,8 @@ import torch
 
 from imgai.data.datasets import ImageData, load_dataset
 from imgai.training.runs import build_for_data, default_train_config
-from imgai.training.train import TrainState, train_classifier
+from imgai.training.classifier import train_classifier
+from imgai.training.config import TrainState
 
 # name -> (where it goes, how a value is read from text, what it is called on a chart)
 KNOBS = {

@@ -13,7 +13,7 @@ from imgai.models.checkpoint import CheckpointError, checkpoint_base, load_check
 from imgai.data.datasets import normalize
 from imgai.data.digit_photo import digit_from_photo
 from imgai.data.intake import fit_image
-from imgai.inference.tta import TTA_MODES, tta_logits
+from imgai.models.tta import TTA_MODES, tta_logits
 
 IMAGENET = "imagenet"  # the name of the built-in photo model in pickers and on the command line
 
@@ -23,7 +23,7 @@ class Classifier:
         self.name, self.model, self.meta = name, model.eval(), meta
         self.class_names = list(meta["class_names"])
         self.intake = meta.get("intake", "fit")
-        # the test-time augmentation the checkpoint was scored with (imgai.inference.tta); older ones: none
+        # the test-time augmentation the checkpoint was scored with (imgai.models.tta); older ones: none
         self.tta = meta.get("tta", "none")
         if self.tta not in TTA_MODES:
             raise CheckpointError(f"{name}: unknown test-time augmentation {self.tta!r} in its description "

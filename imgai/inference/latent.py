@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from imgai.training.train import generate, to_uint8_images
+from imgai.models.sampling import generate, to_uint8_images
 
 
 def seed_latents(seed: int, n: int, nz: int) -> torch.Tensor:
@@ -224,7 +224,7 @@ def class_probabilities(generator, classifier, z: torch.Tensor, batch_size: int 
 def render(generator, z: torch.Tensor, classifier=None):
     """(uint8 images (N, H, W, C), [(label, confidence)] or None) for latents z: one generator pass serves
     both the pictures and the classifier (the page redraws these on every slider move)."""
-    x = generate(generator, z.to(_device(generator)))   # as imgai.training.train.sample_images: batch-independent
+    x = generate(generator, z.to(_device(generator)))   # as imgai.models.sampling.sample_images: batch-independent
     images = to_uint8_images((x + 1) / 2)
     if classifier is None:
         return images, None
@@ -349,7 +349,7 @@ def seed_interpolation(a: int, b: int, nz: int, steps: int, method: str = "slerp
 def direction_grid(generator, seed: int, nz: int, directions, offsets, psi: float, stops):
     """uint8 (D, S, H, W, C): for each direction d, seed's current picture (offsets and psi applied) with
     slider d set to each of the S stops — "what would this slider do from here"."""
-    from imgai.training.train import sample_images
+    from imgai.models.sampling import sample_images
     z = direction_sweeps(edit_latents(seed_latent(seed, nz), directions, offsets, psi), directions, offsets, stops)
     images = sample_images(generator, z.reshape(-1, nz))                          # (D * S, H, W, C)
     return images.reshape(len(offsets), len(stops), *images.shape[1:])
@@ -358,7 +358,7 @@ def direction_grid(generator, seed: int, nz: int, directions, offsets, psi: floa
 def class_rows(G, nz: int, n_classes: int, seeds: list):
     """A class-conditional generator's repertoire, uint8 (n_classes * len(seeds), H, W, C): row c holds class c
     drawn from each seed (the same latents in every row, so a column shows one style written as every class)."""
-    from imgai.training.train import sample_images
+    from imgai.models.sampling import sample_images
     z = edited_seed_latents(seeds, nz).repeat(n_classes, 1)
     labels = torch.arange(n_classes).repeat_interleave(len(seeds))
     return sample_images(G, z, labels)

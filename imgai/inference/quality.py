@@ -18,7 +18,7 @@ from scipy import linalg
 from imgai.data.datasets import normalize
 from imgai.inference.latent import seed_latents
 from imgai.models.checkpoint import WEIGHTS_DIR
-from imgai.training.train import generate
+from imgai.models.sampling import generate
 
 READ_CONFIDENCE = 0.9  # "readable": the classifier's top class has at least this probability
 

@@ -21,7 +21,7 @@ from imgai.device import lower_thread_priority
 from imgai.models import model_config, model_from_weights
 from imgai.training.history import thin_indices
 from imgai.training.runs import LIMITS
-from imgai.training.train import TrainingDiverged, TrainState
+from imgai.training.config import TrainState, TrainingDiverged
 
 ACTIVE = ("running", "paused")
 VAL_KEYS = ("val_acc", "val_loss", "train_loss")  # measured at epoch ends, on the weights of that step

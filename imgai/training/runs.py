@@ -16,8 +16,10 @@ from imgai.models.checkpoint import MAX_PARAMETERS  # the same cap as loading: w
 from imgai.data.datasets import ImageData, load_dataset
 from imgai.models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
 from imgai.models.cdcgan import conditional
-from imgai.inference.tta import TTA_MODES
-from imgai.training.train import TrainConfig, TrainState, evaluate, train_classifier, train_gan
+from imgai.models.tta import TTA_MODES
+from imgai.training.classifier import evaluate, train_classifier
+from imgai.training.config import TrainConfig, TrainState
+from imgai.training.gan import train_gan
 
 # Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
 # "textbook" ones are the Keras tutorials' own.
@@ -165,7 +167,7 @@ def check_settings(train: TrainConfig, model: str = "cnn", overrides: dict | Non
 
 def score_classifier(model, val_x, val_y, mean, std, tta: str = "none") -> dict:
     """The accuracy of exactly these weights on the validation split, with the test-time augmentation that
-    Classify will use (imgai.inference.tta): what a checkpoint records."""
+    Classify will use (imgai.models.tta): what a checkpoint records."""
     acc, loss, _ = evaluate(model, val_x, val_y, mean, std, tta=tta)
     return {"val_acc": acc, "val_loss": loss, "val_images": int(len(val_y))}
 

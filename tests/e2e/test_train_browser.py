@@ -108,7 +108,7 @@ def test_saving_after_a_learning_rate_change_labels_the_model_with_its_own_accur
     """The picker's figure is the accuracy of exactly the weights in the file, not the last epoch's."""
     from imgai.models.checkpoint import load_checkpoint
     from imgai.data.datasets import load_dataset
-    from imgai.training.train import evaluate
+    from imgai.training.classifier import evaluate
     _start(page, "CNN · learns to recognise", 90)
     page.get_by_text("Training loss (lower is better)").first.wait_for(timeout=30_000)   # .first: see above
     page.get_by_text("Validation images at step").first.wait_for(timeout=90_000)  # an epoch has ended and was scored

@@ -19,7 +19,7 @@ from imgai.grids import gif_bytes, make_grid, upscale
 from imgai.inference.latent import (class_histogram, class_rows, direction_grid, edited_seed_latents, fits, principal_directions, render,
                           seed_interpolation, steer)
 from imgai.models.cdcgan import FixedClass
-from imgai.training.train import sample_images
+from imgai.models.sampling import sample_images
 from ui.charts import COLORS
 from ui.latent import url_state
 from ui.saved_models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,

@@ -2,7 +2,7 @@
 
     logits = tta_logits(model, x, "flip-translate")   # x: (B, C, H, W) normalised
 
-The validation score a run records (imgai.training.train.evaluate) and the Classify page's answer
+The validation score a run records (imgai.training.classifier.evaluate) and the Classify page's answer
 (imgai.inference.classify.Classifier) both come from here, with the mode the checkpoint was scored with
 (its description's "tta"), so a shipped figure is the accuracy of exactly what Classify does.
 

@@ -6,8 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-import imgai.training.train as train_mod
-from imgai.training.gan_tricks import GeneratorEMA, cutout, d_loss, diff_augment, g_loss, translate
+import imgai.training.gan as gan_loop
+from imgai.training.augment import cutout, diff_augment, translate
+from imgai.training.averaging import GeneratorEMA
+from imgai.training.gan_losses import d_loss, g_loss
 from imgai.training.runs import RunSpec, default_train_config, prepare_run
 
 
@@ -58,7 +60,7 @@ def test_diffaugment_sees_real_and_fake_in_both_steps(digits, monkeypatch):
     def spy(x, g):
         calls.append((x.requires_grad, x.grad_fn is not None))
         return diff_augment(x, g)
-    monkeypatch.setattr(train_mod, "diff_augment", spy)
+    monkeypatch.setattr(gan_loop, "diff_augment", spy)
     run = small_run(digits, diffaugment=True)
     list(itertools.islice((m for m in run.loop() if "loss_d" in m), 1))
     # one step: D's step on real (no graph) and on the detached fake, then G's step on the fake (with graph)
@@ -75,7 +77,7 @@ def test_diffaugment_runs_repeat_per_seed_and_differ_between_seeds(digits):
 def test_ema_generator_is_what_samples_and_checkpoints_show(digits):
     run = small_run(digits, ema=0.9)
     before = [p.clone() for p in run.model.generator.parameters()]
-    state = train_mod.TrainState()
+    state = gan_loop.TrainState()
     list(run.loop(state))
     trained = list(state.optimizers[0].param_groups[0]["params"])   # what Adam updated: the private raw G
     shown = list(run.model.generator.parameters())                 # what grids, snapshots and checkpoints see
@@ -101,7 +103,7 @@ def test_hinge_and_bce_losses():
 
 def test_ttur_gives_d_its_own_rate(digits):
     run = small_run(digits, d_lr_ratio=4.0, lr=1e-4)
-    state = train_mod.TrainState()
+    state = gan_loop.TrainState()
     next(m for m in run.loop(state) if "loss_d" in m)
     g_opt, d_opt = state.optimizers
     assert g_opt.param_groups[0]["lr"] == pytest.approx(1e-4) and d_opt.param_groups[0]["lr"] == pytest.approx(4e-4)
@@ -113,7 +115,7 @@ def test_unknown_gan_loss_is_one_clear_error(digits):
 
 
 def test_class_balance_loss_is_zero_at_the_prior_and_grows_with_favourites():
-    from imgai.training.gan_tricks import class_balance_loss
+    from imgai.training.gan_losses import class_balance_loss
     prior = torch.tensor([0.5, 0.25, 0.25])
     matching = torch.log(prior).expand(8, 3)                      # every fake's classes at the data's shares
     assert class_balance_loss(matching, prior).item() == pytest.approx(0, abs=1e-6)
@@ -135,9 +137,9 @@ def test_class_aware_d_judges_real_by_the_logsumexp_of_its_class_logits():
 
 def test_fast_preset_d_names_the_data_sets_classes_and_the_loop_trains_it(digits, monkeypatch):
     calls = {"ce": [], "balance": []}
-    ce, balance = train_mod.F.cross_entropy, train_mod.class_balance_loss
-    monkeypatch.setattr(train_mod.F, "cross_entropy", lambda lg, y, **k: calls["ce"].append((lg.shape, y)) or ce(lg, y, **k))
-    monkeypatch.setattr(train_mod, "class_balance_loss", lambda lg, p: calls["balance"].append((lg.shape, p)) or balance(lg, p))
+    ce, balance = gan_loop.F.cross_entropy, gan_loop.class_balance_loss
+    monkeypatch.setattr(gan_loop.F, "cross_entropy", lambda lg, y, **k: calls["ce"].append((lg.shape, y)) or ce(lg, y, **k))
+    monkeypatch.setattr(gan_loop, "class_balance_loss", lambda lg, p: calls["balance"].append((lg.shape, p)) or balance(lg, p))
     run = small_run(digits)
     assert run.model.config.d_classes == len(digits.class_names)
     list(itertools.islice((m for m in run.loop() if "loss_d" in m), 2))
