@@ -1,6 +1,6 @@
 """The fast preset's colour settings: the whitening conv, test-time augmentation, the airbench training tricks,
 and the preset on a folder of photos end to end (imgai.models.whitening, imgai.models.tta,
-imgai.training.augment, imgai.training.runs.COLOUR_PRESETS)."""
+imgai.training.augment, imgai.training.presets: the cnn fast preset's colour_train)."""
 from dataclasses import replace
 from itertools import islice
 

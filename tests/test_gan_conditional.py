@@ -13,7 +13,8 @@ from imgai.models.checkpoint import load_checkpoint, save_checkpoint
 from imgai.cli import main
 from imgai.models import CDCGAN, GAN_PRESETS, build_model, model_config
 from imgai.models.cdcgan import FixedClass, class_loss, conditional
-from imgai.training.runs import CONDITIONAL_PRESETS, RunSpec, build_for_data, default_train_config, prepare_run
+from imgai.training.presets import PRESETS
+from imgai.training.runs import RunSpec, build_for_data, default_train_config, prepare_run
 from imgai.models.sampling import sample_images
 
 
@@ -114,8 +115,8 @@ def test_a_run_with_the_class_head_is_repeatable_per_seed(digits):
 
 def test_the_fast_preset_builds_its_conditional_settings(digits):
     cfg = build_for_data("cdcgan", "fast", digits).config
-    assert all(getattr(cfg, k) == v for k, v in CONDITIONAL_PRESETS["fast"].items())
-    assert build_for_data("cdcgan", "textbook", digits).config.aux_weight == CONDITIONAL_PRESETS["textbook"].get(
+    assert all(getattr(cfg, k) == v for k, v in PRESETS[("cdcgan", "fast")].conditional.items())
+    assert build_for_data("cdcgan", "textbook", digits).config.aux_weight == PRESETS[("cdcgan", "textbook")].conditional.get(
         "aux_weight", 0.0)
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,7 @@ def test_the_train_page_trains_the_conditional_gan_with_its_preset():
             at.run()
             assert not at.exception, at.exception
         assert job.meta["kind"] == "cdcgan"
-        assert all(job.meta["config"][k] == v for k, v in CONDITIONAL_PRESETS["fast"].items())
+        assert all(job.meta["config"][k] == v for k, v in PRESETS[("cdcgan", "fast")].conditional.items())
         assert job.grid_history()[-1][1].shape[0] == 100  # ten columns, one class each
     finally:
         job.stop()
@@ -215,10 +216,10 @@ def test_the_train_page_trains_the_conditional_gan_with_its_preset():
 
 
 def test_the_fast_preset_is_the_setting_the_bench_chose():
-    """imgai.training.runs' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
+    """imgai.training.presets' cdcgan fast preset is bench_cgan's "aux+ema" (bench/results/gan-conditional.json)."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from bench_cgan import SETTINGS
     train, model = SETTINGS["aux+ema"]
     preset = default_train_config("cdcgan", "fast")
-    assert {k: getattr(preset, k) for k in train} == train and CONDITIONAL_PRESETS["fast"] == model
+    assert {k: getattr(preset, k) for k in train} == train and PRESETS[("cdcgan", "fast")].conditional == model

@@ -29,7 +29,7 @@ class DCGANConfig:
                              # D's head gives one logit per class, it also learns to name real images' classes,
                              # and its "is it real?" logit is their logsumexp, so G is pushed toward pictures D
                              # reads clearly as one of the classes. G stays unconditional.
-    # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.training.runs.TRAIN_PRESETS, not here
+    # optimiser settings (the tutorial's Adam(1e-4)) live in imgai.training.presets, not here
 
 
 class Generator(nn.Module):

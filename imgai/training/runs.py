@@ -3,7 +3,8 @@
     run = prepare_run(RunSpec(model="cnn", dataset="digits")); for m in run.loop(): ...
 
 The CLI and the app's Train page both start runs here, so a run means the same thing everywhere: the same
-limits on every setting (check_settings), the same seeded weights, the same way of scoring saved weights.
+limits on every setting (LIMITS, check_settings), the same presets (imgai.training.presets), the same seeded
+weights, the same way of scoring saved weights.
 """
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -14,71 +15,13 @@ import torch
 
 from imgai.models.checkpoint import MAX_PARAMETERS  # the same cap as loading: what trains here can be loaded back
 from imgai.data.datasets import ImageData, load_dataset
-from imgai.models import CDCGAN, CNN, CNN_PRESETS, DCGAN, GAN_PRESETS, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
+from imgai.models import CDCGAN, CNN, DCGAN, CDCGANConfig, CNNConfig, DCGANConfig, build_seeded
 from imgai.models.cdcgan import conditional
 from imgai.models.tta import TTA_MODES
 from imgai.training.classifier import evaluate, train_classifier
 from imgai.training.config import TrainConfig, TrainState
 from imgai.training.gan import train_gan
-
-# Training settings per (model, preset). "fast" ones are tuned on a 2-core CPU (see bench/);
-# "textbook" ones are the Keras tutorials' own.
-TRAIN_PRESETS = {
-    # 8 epochs with a one-cycle schedule (time to 98% on digits: bench/results/cnn.json)
-    ("cnn", "fast"): TrainConfig(epochs=8, batch_size=64, lr=3e-3, schedule="onecycle", augment=True),
-    # the CIFAR-10 tutorial: model.fit(epochs=10) with Keras defaults (batch 32, Adam 1e-3)
-    ("cnn", "textbook"): TrainConfig(epochs=10, batch_size=32, lr=1e-3, schedule="constant", augment=False),
-    # Adam with the DCGAN paper's beta1 0.5 but 2.5x its rate, small batches (more updates per second on a
-    # CPU) and one-sided label smoothing. After 38k images (about a minute on 2 cores) the digits CNN reads
-    # 55% of samples with >= 90% confidence across 9 classes; Adam(2e-4) with batch 64: 35%, 2 classes.
-    # DiffAugment, hinge + spectral norm and TTUR (TrainConfig.diffaugment, gan_loss="hinge", d_lr_ratio) stay
-    # off: at a 40-s budget none of them, alone or together, lowered the Fréchet distance (bench/results/gan.json
-    # of commit e636a68); the unconditional preset's EMA and class-aware D are set below.
-    ("dcgan", "fast"): TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
-                                   augment=False, label_smoothing=0.1, sample_every=100),
-    # the MNIST DCGAN tutorial: EPOCHS=50, BATCH_SIZE=256, Adam(1e-4) for both networks
-    ("dcgan", "textbook"): TrainConfig(epochs=50, batch_size=256, lr=1e-4, beta1=0.9, schedule="constant",
-                                       augment=False, sample_every=20),
-}
-# A preset's settings for one data set, where they differ from its general ones: (model, preset, data set).
-# (cifar10-5k has none: it takes the fast preset's colour settings, COLOUR_PRESETS below, like any colour photos.)
-DATASET_PRESETS = {}
-# What cifar10-5k's fast preset was before the colour settings: the small-data CIFAR recipe of random 4-px crops
-# and mirroring plus label smoothing 0.1 on the grey-image network; bench/bench_cifar.py's baseline.
-EARLIER_CIFAR_PRESET = TrainConfig(epochs=15, batch_size=64, lr=3e-3, schedule="onecycle", augment=True,
-                                   augment_style="crop", label_smoothing=0.1)
-# The fast preset on colour images of any data set without its own entry above (a folder of photos too): the
-# whitened network (imgai.models.cnn.whitened) trained the airbench way (Jordan 2024). Nesterov SGD at
-# airbench's rates: lr 11.5 per 1024 examples of a summed loss with momentum 0.85 is 0.375 for the mean loss of a
-# batch of 256, weight decay 0.0153 / 11.5; batch-norm biases 64x faster; label smoothing 0.2; alternating flips
-# and 2-px moves; a lookahead average of the weights; scored (and answered in Classify) with flips and 1-px
-# moves. Measured lever by lever in bench/results/cifar.json.
-COLOUR_DATASETS = {"cifar10-5k", "cifar10"}  # and every folder:PATH (imgai.data.folder loads photos in colour)
-COLOUR_PRESETS = {
-    ("cnn", "fast"): TrainConfig(epochs=10, batch_size=256, optimizer="sgd", lr=0.375, momentum=0.85,
-                                 weight_decay=0.0153 / 11.5, schedule="triangle", augment=True,
-                                 augment_style="flip-translate", label_smoothing=0.2, bn_bias_lr_scale=64,
-                                 lookahead=True, tta="flip-translate"),
-}
-# The class-conditional GAN: the GAN's fast settings as they were measured for it, spelled out so that tuning
-# the unconditional preset leaves this one alone, plus the generator's moving average (with D's class head,
-# CONDITIONAL_PRESETS). At 120 CPU-s over 3 seeds the digits CNN read every asked digit >= 95% only with both
-# (bench/results/gan-conditional.json). Its grids show ten columns, one class each.
-TRAIN_PRESETS[("cdcgan", "fast")] = TrainConfig(epochs=30, batch_size=32, lr=5e-4, beta1=0.5, schedule="constant",
-                                                augment=False, label_smoothing=0.1, sample_every=100,
-                                                n_samples=100, ema=0.999)
-TRAIN_PRESETS[("cdcgan", "textbook")] = replace(TRAIN_PRESETS[("dcgan", "textbook")], n_samples=100)
-# the unconditional GAN's fast preset adds what measured best on top of those shared settings: a class-aware D
-# (CLASS_AWARE_D below) and samples from a moving average of G (bench/results/gan.json)
-TRAIN_PRESETS[("dcgan", "fast")] = replace(TRAIN_PRESETS[("dcgan", "fast")], ema=0.999)
-# GAN presets whose D also names the classes of the real images (DCGANConfig.d_classes, sized to the data set's
-# classes when the model is built); G stays unconditional.
-CLASS_AWARE_D = {("dcgan", "fast")}
-MODELS = {"cnn": CNN_PRESETS, "dcgan": GAN_PRESETS, "cdcgan": GAN_PRESETS}
-# The class-conditional GAN's own model settings per preset, on top of the DCGAN preset's networks
-# (imgai.models.cdcgan.CDCGANConfig). fast: D's auxiliary class head (bench/results/gan-conditional.json);
-# textbook: the plain projection discriminator.
-CONDITIONAL_PRESETS = {"fast": {"aux_weight": 1.0}, "textbook": {}}
+from imgai.training.presets import PRESETS, Preset, is_colour
 
 # The sane range of every number a run takes: (lowest, highest), both allowed. Outside it a run cannot learn,
 # or ties up the server for no gain. The Train page's widgets and the CLI both stay inside these.
@@ -204,18 +147,17 @@ class Run:
         return fn(self.model, self.data, self.train, self.device, state)
 
 
-def is_colour(dataset: str) -> bool:
-    """Is this data set colour images, known from its name alone (the CNN's fast preset differs for colour)?"""
-    return dataset in COLOUR_DATASETS or dataset.startswith("folder:")
-
-
 def default_train_config(model: str, preset: str, dataset: str | None = None, channels: int | None = None) -> TrainConfig:
-    """A fresh copy of the preset's settings: for this data set when it has its own, else for colour images
-    (channels 3) when the preset has colour settings, else the preset's general ones."""
+    """A fresh copy of the preset's training settings, for colour images (channels 3) when it has its own."""
     if channels is None and dataset:  # the Train page and the CLI pick settings before loading the data
         channels = 3 if is_colour(dataset) else 1
-    colour = COLOUR_PRESETS.get((model, preset)) if channels == 3 else None
-    return replace(DATASET_PRESETS.get((model, preset, dataset)) or colour or TRAIN_PRESETS[(model, preset)])
+    return preset_of(model, preset).train_for(channels)
+
+
+def preset_of(model: str, preset: str) -> Preset:
+    if (model, preset) not in PRESETS:
+        raise ValueError(f"unknown model/preset {model}/{preset}: choose cnn, dcgan or cdcgan, and fast or textbook")
+    return PRESETS[(model, preset)]
 
 
 _COUNTS = {}   # (network class, repr of its config) -> parameter count: a class presses Start with few configs
@@ -236,16 +178,15 @@ def model_builder(model: str, preset: str, data: ImageData, overrides: dict | No
     """Check that the preset's network sized for the data can be built (SettingsError, one line, for
     overrides it cannot take or a size beyond MAX_PARAMETERS) and return () → that network, its weights
     drawn from a generator seeded with `seed`."""
-    if model not in MODELS or preset not in MODELS[model]:
-        raise ValueError(f"unknown model/preset {model}/{preset}: choose {', '.join(MODELS)}, fast or textbook")
+    p = preset_of(model, preset)
     if model == "cnn":
-        cfg = MODELS[model][preset](in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
+        cfg = p.network(in_channels=data.channels, image_size=data.size, num_classes=len(data.class_names))
     else:
-        cfg = MODELS[model][preset](channels=data.channels, image_size=data.size)
+        cfg = p.network(channels=data.channels, image_size=data.size)
         if model == "cdcgan":
-            cfg = conditional(cfg, n_classes=len(data.class_names), **CONDITIONAL_PRESETS[preset])
+            cfg = conditional(cfg, n_classes=len(data.class_names), **p.conditional)
     build = {"cnn": CNN, "dcgan": DCGAN, "cdcgan": CDCGAN}[model]
-    if (model, preset) in CLASS_AWARE_D:
+    if p.class_aware_d:
         cfg = replace(cfg, d_classes=len(data.class_names))
     try:
         cfg = replace(cfg, **(overrides or {}))

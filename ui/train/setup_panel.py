@@ -17,8 +17,8 @@ import streamlit as st
 
 from imgai.data.datasets import DatasetError, ImageData, load_dataset
 from imgai.jobs.threads import JobLimitError
-from imgai.models import CNN_PRESETS, GAN_PRESETS
-from imgai.training.runs import COLOUR_PRESETS, DATASET_PRESETS, LIMITS, RunSpec, default_train_config, is_colour, prepare_run, settings_problems
+from imgai.training.presets import is_colour
+from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run, preset_of, settings_problems
 from ui.train.class_counts import class_counts_svg
 from ui.jobs import current_job, submit
 from ui.progress import ReadingProgress
@@ -130,12 +130,11 @@ def _load_zip(upload) -> tuple:
 
 
 def _knobs(model: str, preset: str, dataset: str):
-    """Training knobs, starting from the preset's own values (for this data set, where it has its own).
+    """Training knobs, starting from the preset's own values (for colour images, where it has its own).
     Returns (TrainConfig, model overrides)."""
     base = default_train_config(model, preset, dataset)
     colour = is_colour(dataset)
-    k = f"_{model}_{preset}" + (f"_{dataset}" if (model, preset, dataset) in DATASET_PRESETS else
-                                "_colour" if colour and (model, preset) in COLOUR_PRESETS else "")
+    k = f"_{model}_{preset}" + ("_colour" if colour and preset_of(model, preset).colour_train else "")
     keep = {"persist_state": "session"}
     length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
                       format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
@@ -162,12 +161,12 @@ def _knobs(model: str, preset: str, dataset: str):
                          key="knob_wd" + k, help=HELP["wd"], **keep)
     a, b = st.columns(2)
     if model == "cnn":
-        dropout = a.slider("Dropout", 0.0, 0.8, float(CNN_PRESETS[preset](in_channels=3 if colour else 1).dropout),
+        dropout = a.slider("Dropout", 0.0, 0.8, float(preset_of(model, preset).network(in_channels=3 if colour else 1).dropout),
                            0.05, key="knob_drop" + k,
                            help=HELP["dropout"], **keep)
         overrides = {"dropout": dropout}
     else:
-        dropout = a.slider("Dropout in D", 0.0, 0.8, float(GAN_PRESETS[preset]().d_dropout), 0.05,
+        dropout = a.slider("Dropout in D", 0.0, 0.8, float(preset_of(model, preset).network().d_dropout), 0.05,
                            key="knob_drop" + k, help=HELP["d_dropout"], **keep)
         overrides = {"d_dropout": dropout}
     seed = b.number_input("Seed", 0, SEED_MAX, base.seed, step=1, key="knob_seed" + k, help=HELP["seed"], **keep)
