@@ -89,7 +89,7 @@ def backend(request):
 def test_both_backends_hand_out_what_the_pages_may_use(backend):
     """The pages use a job only through imgai.jobs.handle.JobHandle: both backends' jobs must have all of it."""
     from imgai.jobs.handle import JobHandle
-    job = backend.submit(tiny_run("cnn"), owner="ann")
+    job = backend.submit(tiny_run("cnn"), owner="handle-check")   # one Ray directory serves the whole session
     assert isinstance(job, JobHandle)
     wanted = [n for n in vars(JobHandle) if not n.startswith("_")] + list(JobHandle.__annotations__)
     assert "zip_bytes" in wanted and not [n for n in wanted if not hasattr(job, n)]
