@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--dataset", default="cifar10-5k", help="any colour data set: cifar10-5k, cifar10, folder:PATH")
     ap.add_argument("--only", nargs="+", help="run only these variants (names as in the results)")
+    ap.add_argument("--name", default="cifar", help="results file name: bench/results/NAME.json")
     a = ap.parse_args()
     threads = configure_threads()
     data = load_dataset(a.dataset)
@@ -103,7 +104,7 @@ def main():
                 readme.append((f"CNN on {data.name} after {budget:g} s of training ({threads} thread), {what}: accuracy "
                                f"on the {len(data.val_y)} held-out images, mean ± sd of {m['seeds']} seeds",
                                f"{m[f'mean_tta_{mode}']:.1%} ± {(m[f'sd_tta_{mode}'] or 0):.1%}"))
-        record("cifar", figures, readme=readme, dry_run=a.dry_run,
+        record(a.name, figures, readme=readme, dry_run=a.dry_run,
                note=f"{threads} intra-op thread(s); {load_note()}; accuracies on {len(data.val_y)} held-out images of "
                     f"{data.name} (no CIFAR-10 test set on this machine); 'all' is the fast preset's colour settings")
 
