@@ -134,17 +134,17 @@ def test_digits_are_never_mirrored():
     assert (y[..., :16].sum() > y[..., 16:].sum())  # shifted by at most 4 px: still on the left
     flipped = augment(x, torch.Generator().manual_seed(0), "crop", "fit")
     assert (flipped[..., 16:].sum(dim=(1, 2, 3)) > flipped[..., :16].sum(dim=(1, 2, 3))).any()
-    with pytest.raises(ValueError, match="warp or crop"):
+    with pytest.raises(ValueError, match="warp, crop or flip-translate"):
         augment(x, torch.Generator(), "mixup", "fit")
 
 
-def test_the_fast_preset_on_cifar10_5k_crops_mirrors_and_smooths_labels():
+def test_the_fast_preset_on_cifar10_5k_moves_mirrors_and_smooths_labels():
     from dataclasses import replace
     from itertools import islice
 
     from imgai.training.runs import RunSpec, default_train_config, prepare_run
     cfg = default_train_config("cnn", "fast", "cifar10-5k")
-    assert cfg.augment and cfg.augment_style == "crop" and cfg.label_smoothing > 0
+    assert cfg.augment and cfg.augment_style == "flip-translate" and cfg.label_smoothing > 0
     assert default_train_config("cnn", "fast", "digits").augment_style == "warp"
     assert default_train_config("cnn", "textbook", "cifar10-5k") == default_train_config("cnn", "textbook")
     run = prepare_run(RunSpec("cnn", "fast", dataset="cifar10-5k"), device="cpu")
@@ -211,6 +211,8 @@ def test_the_train_page_offers_cifar10_5k_with_its_own_preset():
     at.selectbox(key="train_dataset").set_value("cifar10-5k").run()
     assert not at.exception and not at.error
     assert any("4,160 training + 500 validation images · 32×32 colour · 10 classes" in c.value for c in at.caption)
-    cfg = default_train_config("cnn", "fast", "cifar10-5k")
-    assert at.number_input(key="knob_epochs_cnn_fast_cifar10-5k").value == cfg.epochs
-    assert at.select_slider(key="knob_batch_cnn_fast_cifar10-5k").value == cfg.batch_size
+    cfg = default_train_config("cnn", "fast", "cifar10-5k")  # the colour settings, as for any colour photos
+    assert at.number_input(key="knob_epochs_cnn_fast_colour").value == cfg.epochs
+    assert at.select_slider(key="knob_batch_cnn_fast_colour").value == cfg.batch_size
+    assert at.select_slider(key="knob_wd_cnn_fast_colour").value == cfg.weight_decay
+    assert at.slider(key="knob_drop_cnn_fast_colour").value == 0.0  # the whitened network has no dropout

@@ -16,10 +16,12 @@ def test_training_forward_equals_the_sequential_network(preset, channels, size):
     model = CNN(replace(CNN_PRESETS[preset](in_channels=channels, image_size=size), dropout=0.0)).train()
     x, y = torch.randn(8, channels, size, size), torch.arange(8) % 10
     x[0] = -1.0  # a picture whose first block sees only negative values in many windows (ReLU gives all zeros)
+    params = [p for p in model.parameters() if p.requires_grad]  # colour: the whitening conv is frozen
     loss = F.cross_entropy(model(x), y)
-    grads = torch.autograd.grad(loss, list(model.parameters()))
-    ref_loss = F.cross_entropy(model.classifier(model.features(x)), y)  # the blocks as built: ReLU, then pool
-    ref_grads = torch.autograd.grad(ref_loss, list(model.parameters()))
+    grads = torch.autograd.grad(loss, params)
+    # the blocks as built: ReLU, then pool (and the colour network's logit scale)
+    ref_loss = F.cross_entropy(model.classifier(model.features(x)) * model.config.logit_scale, y)
+    ref_grads = torch.autograd.grad(ref_loss, params)
     assert torch.equal(loss, ref_loss)
     assert all(torch.equal(g, r) for g, r in zip(grads, ref_grads))
 

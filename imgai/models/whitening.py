@@ -28,9 +28,12 @@ def whitening_filters(x: torch.Tensor, k: int, eps: float = EPS) -> torch.Tensor
     """(2*C*k*k, C, k, k) filters that whiten the k x k patches of x: eigenvectors of the patch covariance,
     largest first, over sqrt(eigenvalue + eps), then the same filters negated. The covariance is the
     uncentred one (x is already normalised to about zero mean), as in airbench."""
-    C = x.shape[1]
-    rows = patches(x[:MAX_PATCH_IMAGES].double(), k)
-    cov = rows.T @ rows / len(rows)                               # (C*k*k, C*k*k)
+    C, x = x.shape[1], x[:MAX_PATCH_IMAGES]
+    cov, n = 0, 0
+    for i in range(0, len(x), 256):  # a chunk at a time: all 5,000 images' patches at once are ~0.5 GB
+        rows = patches(x[i:i + 256].double(), k)
+        cov, n = cov + rows.T @ rows, n + len(rows)
+    cov = cov / n                                                 # (C*k*k, C*k*k)
     eigenvalues, eigenvectors = torch.linalg.eigh(cov)           # ascending
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
     w = (eigenvectors / torch.sqrt(eigenvalues.clamp_min(0) + eps)).T.reshape(-1, C, k, k)

@@ -46,8 +46,11 @@ def describe_model(clf) -> str:
     hint = (" For photos of other things, pick **imagenet** in the Model list." if clf.intake == "digit" else
             f" It names one of its {len(names)} classes whatever a photo shows: for photos of anything else, "
             "pick **imagenet** in the Model list.")
+    tta = {"flip": " It answers for the picture and its mirror image together, as it was scored.",
+           "flip-translate": " It answers for six copies of the picture together (mirrored, and moved a pixel), "
+                             "as it was scored."}.get(clf.tta, "")
     return (f"Trained on **{md_escape(m.get('dataset', '?'))}** · classes: {md(shown, None)}. "
-            f"Reads {size}×{size} {colour} pictures: {recipe}.{hint}")
+            f"Reads {size}×{size} {colour} pictures: {recipe}.{tta}{hint}")
 
 
 def model_picker():
