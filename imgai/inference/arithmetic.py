@@ -262,3 +262,19 @@ def sandbox(image: np.ndarray, kernel: np.ndarray, padding: int = 0, stride: int
     why = (f"floor(({H} + 2·{padding} − {k.shape[0]}) / {stride}) + 1 = {oh} rows, "
            f"floor(({W} + 2·{padding} − {k.shape[1]}) / {stride}) + 1 = {ow} columns")
     return {"output": y, "out_h": oh, "out_w": ow, "explanation": why}
+
+
+def conv_layers(trace: Trace) -> list[dict]:
+    """What each conv layer of the traced pass is: {module, input (C, H, W), output (C, H, W), kernel}."""
+    out = []
+    for k in trace.convs:
+        s = trace.steps[k]
+        out.append({"module": s.name, "input": list(s.input.shape[1:]), "output": list(s.output.shape[1:]),
+                    "kernel": list(s.module.kernel_size), "stride": list(s.module.stride)})
+    return out
+
+
+def conv_maps(trace: Trace, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input (C_in, H, W), output (C_out, h, w)) of conv layer `layer` as the traced pass computed them."""
+    s = trace.steps[trace.convs[layer]]
+    return s.input[0].float().numpy(), s.output[0].float().numpy()

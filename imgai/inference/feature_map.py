@@ -190,3 +190,12 @@ def gan_samples(clf, generator_weights: str, n: int = 100, seed: int = 0) -> dic
     p = torch.softmax(torch.from_numpy(logits), 1).numpy()
     return {"images": u8[..., 0] if u8.shape[-1] == 1 else u8, "features": f, "predicted": p.argmax(1),
             "probs": p.max(1)}
+
+
+def sits_among(fmap: FeatureMap, f: np.ndarray) -> np.ndarray:
+    """For each new feature vector (B, D): the true class most common among its nearest validation images
+    in feature space — which real class a generated picture sits among."""
+    f = np.atleast_2d(np.asarray(f, dtype=np.float32))
+    d = ((f[:, None, :] - fmap.features[None]) ** 2).sum(-1)
+    near = fmap.labels[np.argsort(d, axis=1)[:, :NEIGHBOURS]]
+    return np.array([np.bincount(row, minlength=len(fmap.class_names)).argmax() for row in near])
