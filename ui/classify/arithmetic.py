@@ -42,12 +42,12 @@ div.formula {font-family: ui-monospace, monospace; font-size: 14px; background: 
 </style>"""
 
 
-def _grid_figure(a: np.ndarray, title: str, box=None, cell=None, clickable=False) -> go.Figure:
+def _grid_figure(a: np.ndarray, title: str, box=None, cell=None, clickable=False, px: int = MAP_PX) -> go.Figure:
     """A 2-D map as scatter squares (clickable: a heatmap gets no click selection in Streamlit), with an
     optional rectangle (the window on the input) and an outlined cell."""
     h, w = a.shape
     yy, xx = np.mgrid[0:h, 0:w]
-    size = max(3, MAP_PX * 0.86 / max(h, w))
+    size = max(3, px * 0.86 / max(h, w))
     fig = go.Figure(go.Scatter(
         x=xx.ravel(), y=yy.ravel(), mode="markers", customdata=a.ravel(),
         marker=dict(symbol="square", size=size, color=a.ravel(), colorscale="Greys_r", line=dict(width=0),
@@ -60,7 +60,7 @@ def _grid_figure(a: np.ndarray, title: str, box=None, cell=None, clickable=False
     if cell is not None:
         fig.add_shape(type="rect", x0=cell[1] - 0.5, x1=cell[1] + 0.5, y0=cell[0] - 0.5, y1=cell[0] + 0.5,
                       line=dict(color="#e8590c", width=3))
-    fig.update_layout(width=MAP_PX, height=MAP_PX + 30, margin=dict(l=0, r=0, t=30, b=0), title=dict(text=title, font=dict(size=13)),
+    fig.update_layout(width=px, height=px + 30, margin=dict(l=0, r=0, t=30, b=0), title=dict(text=title, font=dict(size=13)),
                       xaxis=dict(range=[-0.5, w - 0.5], visible=False, fixedrange=True),
                       yaxis=dict(range=[h - 0.5, -0.5], visible=False, fixedrange=True, scaleanchor="x"),
                       plot_bgcolor="white", clickmode="event+select" if clickable else "none", dragmode=False)
@@ -107,7 +107,10 @@ def _after(cell: dict) -> str:
                 lines.append("Pooling: this cell is at an edge the pooling windows do not cover — it is dropped.")
                 continue
             what = "largest" if s["kind"] == "maxpool" else "average"
-            fate = ("it survives" if s["survives"] else "another value wins") if s["kind"] == "maxpool" else ""
+            ties = int((np.asarray(s["window"]) == s["survivor"]).sum())
+            fate = ("another value wins: this one is dropped" if not s["survives"] else
+                    "this cell is the largest: it survives" if ties == 1 else
+                    f"{ties} cells tie for the largest, this one among them") if s["kind"] == "maxpool" else ""
             lines.append(f'{s["size"][0]}×{s["size"][1]} {s["kind"][:3]}-pool window at rows {s["window_at"][0]}–'
                          f'{s["window_at"][0] + s["size"][0] - 1}, columns {s["window_at"][1]}–'
                          f'{s["window_at"][1] + s["size"][1] - 1}: {_matrix(s["window"])} the {what} is '
@@ -162,6 +165,7 @@ def cell_section(clf, x, key: str):
         st.plotly_chart(_grid_figure(inp[shown], f"{what} (the window in orange)",
                                      box=(cell["window_at"], (kh, kw))), key=f"classify_arith_in_{layer}",
                         config={"displayModeBar": False}, width="content")
+    st.caption("Dark = low values, light = high. The orange square on the right is the window the picked cell reads.")
     st.markdown(f"**Cell ({i}, {j}) of map {c}** reads a {kh}×{kw} window of all {cell['in_channels']} input "
                 f"channels (values outside the input are the padding zeros) and the kernel "
                 f"`{cell['kernel_name']}[{c}]` — the layer's own learned weights.")
@@ -227,10 +231,10 @@ def sandbox_section(clf, x):
         return
     with st.container(horizontal=True, wrap=True, gap="medium"):
         g = grey.mean(axis=2) if grey.ndim == 3 else grey
-        st.plotly_chart(_grid_figure(g, f"input {g.shape[0]}×{g.shape[1]}"), key="classify_sandbox_in",
+        st.plotly_chart(_grid_figure(g, f"input {g.shape[0]}×{g.shape[1]}", px=260), key="classify_sandbox_in",
                         config={"displayModeBar": False}, width="content")
         st.markdown("kernel K" + _matrix(kernel), unsafe_allow_html=True)
-        st.plotly_chart(_grid_figure(out["output"], f"output {out['out_h']}×{out['out_w']}"),
+        st.plotly_chart(_grid_figure(out["output"], f"output {out['out_h']}×{out['out_w']}", px=260),
                         key="classify_sandbox_out", config={"displayModeBar": False}, width="content")
     st.markdown(f"<div class='formula'>output size = floor((H + 2p − k) / s) + 1: {out['explanation']}</div>",
                 unsafe_allow_html=True)
