@@ -161,11 +161,17 @@ def cell_section(clf, x, key: str):
                         key=chart_key, on_select=lambda: _clicked(chart_key, layer, c), selection_mode="points",
                         config={"displayModeBar": False}, width="content")
         kh, kw = products.shape[1:]
-        what = "the picture" if layer == 0 and inp.shape[0] <= 3 else f"input channel {shown}"
+        if layer == 0 and inp.shape[0] == 1:
+            what = "the picture"
+        elif layer == 0 and inp.shape[0] == 3:
+            what = f"the picture's {('red', 'green', 'blue')[shown]} channel"
+        else:
+            what = f"input channel {shown}"
         st.plotly_chart(_grid_figure(inp[shown], f"{what} (the window in orange)",
                                      box=(cell["window_at"], (kh, kw))), key=f"classify_arith_in_{layer}",
                         config={"displayModeBar": False}, width="content")
-    st.caption("Dark = low values, light = high. The orange square on the right is the window the picked cell reads.")
+    st.caption("Dark = low values, light = high. The orange square on the right is the window the picked cell "
+               "reads; shown is the input channel that adds the most to its sum.")
     st.markdown(f"**Cell ({i}, {j}) of map {c}** reads a {kh}×{kw} window of all {cell['in_channels']} input "
                 f"channels (values outside the input are the padding zeros) and the kernel "
                 f"`{cell['kernel_name']}[{c}]` — the layer's own learned weights.")

@@ -48,7 +48,7 @@ def _figure(fmap, mine: dict, gan: dict | None, show_wrong: bool) -> go.Figure:
         text = [f"a {plot(names[fmap.labels[i]], 20)} read as {plot(names[fmap.predicted[i]], 20)}" for i in w]
         fig.add_trace(go.Scatter(x=fmap.xy[w, 0], y=fmap.xy[w, 1], mode="markers", name="got wrong",
                                  customdata=w, text=text, hovertemplate="%{text}<extra></extra>",
-                                 marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color="black"))))
+                                 marker=dict(symbol="x-thin", size=8, line=dict(width=1.6, color="rgba(0,0,0,0.65)"))))
     if gan is not None:
         text = [f"GAN sample read as {plot(names[p], 20)} ({q:.0%}); sits among {plot(names[s], 20)}"
                 for p, q, s in zip(gan["predicted"], gan["probs"], gan["among"])]
