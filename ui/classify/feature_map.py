@@ -15,7 +15,7 @@ from imgai.inference.feature_map import (MapError, build_map, features, gan_samp
 from imgai.models.checkpoint import CheckpointError, list_checkpoints
 from ui.classify.common import recall, remember
 from ui.classify.inside import picture_sources
-from ui.safe_text import md, md_line, plot
+from ui.safe_text import clean, md, md_line, plot
 
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]  # plotly's ten: one per class
@@ -85,7 +85,7 @@ def _strip(fmap, xy):
         for i in idx:
             wrong = "" if fmap.labels[i] == fmap.predicted[i] else f" → read {names[fmap.predicted[i]]}"
             st.image(np.kron(fmap.images[i], np.ones((3, 3) + (1,) * (fmap.images[i].ndim - 2), np.uint8)),
-                     caption=f"{names[fmap.labels[i]]}{wrong}"[:40], width=84)
+                     caption=clean(f"{names[fmap.labels[i]]}{wrong}", 40), width=84)
 
 
 def map_section(clf, token: str, uploads: list[dict]):
