@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
     add_experiment_parsers(sub)
+    from imgai.inference import inspect_cli
+    inspect_cli.add_parser(sub)
     return p
 
 

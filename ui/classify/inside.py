@@ -29,7 +29,7 @@ def _example_digits() -> dict[str, np.ndarray]:
     return dict(sorted(out.items()))
 
 
-def _sources(clf, uploads: list[dict]) -> dict:
+def picture_sources(clf, uploads: list[dict]) -> dict:
     """label → (kind, payload): uploaded pictures (already prepared), the drawing, example digits."""
     src = {f"photo: {clean(r['name'])}": ("x", r["x"]) for r in uploads}
     drawing = st.session_state.get("classify_drawing")
@@ -78,7 +78,7 @@ def _grid(maps_u8: np.ndarray) -> np.ndarray:
 def inside_section(clf, token: str, uploads: list[dict]):
     st.markdown("Pick a picture and watch it flow through the network: each **convolution layer** turns "
                 "its input into a stack of *activation maps* — bright where a learned pattern was found.")
-    sources = _sources(clf, uploads)
+    sources = picture_sources(clf, uploads)
     if not sources:
         st.info("Upload a photo in **Classify photos** (or draw in **Draw a digit**) to look inside "
                 "the network with it.")
@@ -92,6 +92,13 @@ def inside_section(clf, token: str, uploads: list[dict]):
     key = ("inside", token, choice, id(payload))
     layers = recall(key) or remember(key, activation_maps(clf.model, x))
     pred = clf.predict_input(x)
+
+    view = st.segmented_control("Show", ["Activation maps", "Step by step: the arithmetic"], required=True,
+                                default="Activation maps", key="classify_inside_view")
+    if view != "Activation maps":
+        from ui.classify.arithmetic import arithmetic_section
+        st.markdown(f"The model says **{md_escape(pred['label'])}** ({pred['prob']:.0%}).")
+        return arithmetic_section(clf, x, repr(key))
 
     with st.container(horizontal=True, wrap=True, gap="large"):
         st.image(big_input(clf.preview(x)), caption=input_caption(clf), width=SHOW_PX)
