@@ -54,10 +54,10 @@ def test_cell_equals_dot_product_of_checkpoint_tensors(model, layer):
         cell = explain_cell(trace, layer, c, i, j)
         inp, conv = _independent_conv_input(clf, x, layer)
         out_real = conv(torch.from_numpy(inp).float()[None])[0, c, i, j].item()
-    w = tensors[cell["kernel_name"]].astype(np.float64)[c]     # (in, 3, 3) straight from the file
-    p = conv.padding[0]
+    w = tensors[cell["kernel_name"]].astype(np.float64)[c]     # (in, kh, kw) straight from the file
+    p, (kh, kw), (s, _) = conv.padding[0], conv.kernel_size, conv.stride
     padded = np.pad(inp, ((0, 0), (p, p), (p, p)))
-    window = padded[:, i:i + 3, j:j + 3]
+    window = padded[:, i * s:i * s + kh, j * s:j * s + kw]
     bias = tensors[cell["bias_name"]][c] if cell["bias_name"] else 0.0
     expected = float((window * w).sum() + bias)
     assert np.allclose(cell["window"], window, atol=1e-6)
@@ -68,21 +68,30 @@ def test_cell_equals_dot_product_of_checkpoint_tensors(model, layer):
 
 
 def test_steps_after_the_conv_follow_the_forward_pass(model):
+    """BatchNorm, ReLU and max-pool after conv layer 1, in the order the network runs them (the digits CNN pools
+    last, the whitened CIFAR CNN pools first), each recomputed by hand from the file's tensors."""
     clf, x, tensors = model
     trace = trace_forward(clf.model, x)
     cell = explain_cell(trace, 1, 7, 4, 5)
     kinds = [s["kind"] for s in cell["after"]]
-    assert kinds == ["batchnorm", "relu", "maxpool"]
-    bn, relu, pool = cell["after"]
-    prefix = bn["module"]
-    mean, var = tensors[prefix + ".running_mean"][7], tensors[prefix + ".running_var"][7]
-    gamma, beta = tensors[prefix + ".weight"][7], tensors[prefix + ".bias"][7]
-    by_hand = (cell["output"] - mean) / math.sqrt(var + 1e-5) * gamma + beta
-    assert bn["output"] == pytest.approx(by_hand, abs=1e-4)
-    assert bn["computed"] == pytest.approx(bn["output"], abs=1e-4)
-    assert relu["output"] == max(0.0, bn["output"])
-    assert pool["at"] == [2, 2] and pool["survivor"] == pytest.approx(np.max(pool["window"]))
-    assert relu["output"] in np.ravel(pool["window"])
+    assert sorted(kinds) == ["batchnorm", "maxpool", "relu"]
+    value = cell["output"]
+    for step in cell["after"]:
+        if step["kind"] == "batchnorm":
+            prefix = step["module"]
+            mean, var = tensors[prefix + ".running_mean"][7], tensors[prefix + ".running_var"][7]
+            gamma, beta = tensors[prefix + ".weight"][7], tensors[prefix + ".bias"][7]
+            by_hand = (value - mean) / math.sqrt(var + 1e-5) * gamma + beta
+            assert step["output"] == pytest.approx(by_hand, abs=1e-4)
+            assert step["computed"] == pytest.approx(step["output"], abs=1e-4)
+        elif step["kind"] == "relu":
+            assert step["output"] == max(0.0, value)
+        else:
+            assert step["at"] == [2, 2] and step["survivor"] == pytest.approx(np.max(step["window"]))
+            assert value in np.ravel(step["window"])
+            value = step["survivor"]
+            continue
+        value = step["output"]
 
 
 def test_bad_cells_are_one_line_errors(model):

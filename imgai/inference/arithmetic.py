@@ -144,7 +144,8 @@ def _pool_step(step: Step, channel: int, i: int, j: int, value: float) -> tuple[
 @torch.no_grad()
 def explain_cell(trace: Trace, layer: int, channel: int, i: int, j: int, state_names: dict | None = None) -> dict:
     """Output (channel, i, j) of conv layer `layer` (counted from 0) as arithmetic, with the BN, activation
-    and pooling steps that follow it up to the next conv. Every value comes from the traced pass."""
+    and pooling steps that follow it up to the next conv (after a pool, the window's survivor goes on). Every
+    value comes from the traced pass."""
     convs = trace.convs
     if not 0 <= layer < len(convs):
         raise InspectError(f"layer {layer} does not exist: this network has conv layers 0 to {len(convs) - 1}")
@@ -180,7 +181,10 @@ def explain_cell(trace: Trace, layer: int, channel: int, i: int, j: int, state_n
             s, pos = _pool_step(nxt, channel, *pos, value)
             s["output"] = s["survivor"]
             after.append(s)
-            break  # the value leaves this conv's stage: the next conv mixes every channel
+            if pos is None:   # a dropped edge: nothing of this cell goes on
+                break
+            value = s["output"]   # a network that pools first (the whitened CNN) goes on with the survivor
+            continue
         else:
             break
         if nxt.output.ndim != 4 or nxt.output.shape[1] != C:

@@ -175,7 +175,7 @@ def gan_samples(clf, generator_weights: str, n: int = 100, seed: int = 0) -> dic
     from imgai.data.datasets import normalize
     from imgai.inference.latent import seed_latents_fast
     from imgai.models.checkpoint import CheckpointError, load_checkpoint
-    from imgai.training.train import grid_labels, sample_images
+    from imgai.models.sampling import grid_labels, sample_images
     model, meta = load_checkpoint(generator_weights)
     if meta["kind"] not in ("dcgan", "cdcgan"):
         raise CheckpointError(f"{generator_weights} is a {meta['kind']} model, not a generator")

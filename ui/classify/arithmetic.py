@@ -14,7 +14,7 @@ import streamlit as st
 
 from imgai.inference.arithmetic import (SANDBOX_KERNELS, InspectError, conv_layers, conv_maps, explain_cell,
                                         parse_kernel, preset_kernel, sandbox, softmax_table, trace_forward)
-from ui.classify.common import recall, remember
+from ui.classify.results import recall, remember
 from ui.safe_text import md_line, plot
 
 MAP_PX = 330        # on-screen size of the clickable feature map and of the input picture beside it

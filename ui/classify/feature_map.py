@@ -13,7 +13,7 @@ import streamlit as st
 from imgai.inference.feature_map import (MapError, build_map, features, gan_samples, neighbours, place,
                                          sits_among)
 from imgai.models.checkpoint import CheckpointError, list_checkpoints
-from ui.classify.common import recall, remember
+from ui.classify.results import recall, remember
 from ui.classify.inside import picture_sources
 from ui.safe_text import clean, md, md_line, plot
 
@@ -134,7 +134,7 @@ def map_section(clf, token: str, uploads: list[dict]):
         agree = float((gan["predicted"] == gan["among"]).mean())
         st.markdown(f"**{N_GAN} samples of {md(gen)}** (◇). The classifier reads them as: " +
                     ", ".join(f"{md(names[k])}: {read[k]}" for k in np.argsort(-read) if read[k]) +
-                    f". By their nearest real images they sit among: " +
+                    ". By their nearest real images they sit among: " +
                     ", ".join(f"{md(names[k])}: {among[k]}" for k in np.argsort(-among) if among[k]) +
                     f" — the two agree for {agree:.0%} of the samples.")
     points = (event or {}).get("selection", {}).get("points") if event else None
