@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from heic_corpus import heic_claiming, heic_photo, truncated_heic
 from image_corpus import _png, bomb_png, corpus_cases
 
 # Names a student could type to inject markup where a file name is shown: markdown links and images,
@@ -144,8 +145,28 @@ def hostile_cases(bomb_files: int = 200, side: int = 7000, jpeg_side: tuple[int,
         HostileCase(CRAFTED_NAMES[3], "image", b"", "empty file", "a zero-byte file whose name holds a newline"),
         HostileCase("photos-pixel-bomb", "photos", [(f"{i}.png", bomb) for i in range(bomb_files)],
                     "megapixels", f"{bomb_files} PNGs of {side}x{side} as one set of photos"),
-    ]
+    ] + _heic_cases(bomb_files, side)
     return cases
+
+
+def _heic_cases(bomb_files: int, side: int) -> list:
+    """iPhone photos (HEIC), read through pillow-heif: the size comes from the header, so the same limits hold."""
+    photo, jpeg = heic_photo(size=(96, 64)), _encode(Image.new("RGB", (96, 64), (0, 200, 0)), "JPEG")
+    pets = [(f"{'cats' if i % 2 else 'dogs'}/{i}.heic", heic_photo(p, size=(96, 64)))
+            for i, p in enumerate(["chelsea.jpg", "coffee.jpg"] * 2)]
+    claimed = heic_claiming(side, side)  # a 64x48 picture whose header says side x side
+    return [
+        HostileCase("heic-truncated.heic", "image", truncated_heic(), "truncated", "a HEIC photo cut short"),
+        HostileCase("heic-header-huge.heic", "image", heic_claiming(100_000, 100_000), "too large",
+                    "a HEIC whose header claims 100000x100000 pixels"),
+        HostileCase("heic-header-60mpx.heic", "image", heic_claiming(8000, 7500), "too large",
+                    "a HEIC whose header claims 8000x7500 (over the 50 Mpx limit)"),
+        HostileCase("photos-heic-pixel-bomb", "photos", [(f"{i}.heic", claimed) for i in range(bomb_files)],
+                    "megapixels", f"{bomb_files} HEICs claiming {side}x{side} as one set of photos"),
+        HostileCase("heic-named.jpg", "image", photo, None, "a HEIC photo named .jpg (read by its content)"),
+        HostileCase("jpeg-named.heic", "image", jpeg, None, "a JPEG named .heic (read by its content)"),
+        HostileCase("zip-heic.zip", "zip", _zip(pets), None, "a zip of HEIC photos in class folders"),
+    ]
 
 
 def read_upload(case: HostileCase):

@@ -20,6 +20,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+try:  # HEIC/HEIF (iPhone photos): pillow-heif registers a lazy plugin, the size is read from the header
+    import pillow_heif
+except ImportError:  # without it a HEIC photo is refused by name (_unidentified), not decoded
+    pillow_heif = None
+else:
+    pillow_heif.register_heif_opener()
+    pillow_heif.options.THUMBNAILS = False  # embedded previews and depth maps are never used here:
+    pillow_heif.options.DEPTH_IMAGES = False  # not reading them saves work on every photo
+
 MAX_BYTES = 25 * 1024 * 1024  # a 12-48 Mpx phone JPEG is 3-15 MB; 25 MB leaves room for PNG/TIFF
 MAX_PIXELS = 50_000_000  # 50 Mpx (~8660x5770): above any phone camera; an RGB decode is ~150 MB
 # Shorter side open_image keeps by default: every model input is far smaller (ImageNet 224, a
@@ -42,8 +51,10 @@ if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
 # Only plain raster formats are decoded: Pillow also knows EPS (which runs Ghostscript), WMF,
 # FITS, ... that no user of a teaching app needs and that widen the attack surface.
 Image.init()
+# HEIF is pillow-heif's: libheif turns the picture upright while it decodes (the irot/imir boxes) and the
+# plugin resets the EXIF orientation to 1, so open_image's own EXIF rotation never turns it twice.
 _FORMATS = tuple(
-    f for f in ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "DIB", "TIFF", "PPM", "AVIF") if f in Image.ID
+    f for f in ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "DIB", "TIFF", "PPM", "AVIF", "HEIF") if f in Image.ID
 )
 
 # Recognisable things that are not (supported) images, for a more helpful refusal.
@@ -121,7 +132,7 @@ def open_image(source, name: str | None = None, min_side: int | None = DECODE_SI
     except MemoryError:
         raise fail(name, "image too large to decode") from None
     except Exception as e:  # noqa: BLE001 - truncated / corrupt data: OSError, SyntaxError, ...
-        if "truncated" in str(e):
+        if "truncated" in str(e) or "Unexpected end of file" in str(e):  # Pillow's words, libheif's
             raise fail(name, "truncated image file (the end of the file is missing)") from None
         raise fail(name, f"corrupt image file ({_reason(e)})") from None
     try:
@@ -244,7 +255,9 @@ def _reason(e: Exception) -> str:
 def _unidentified(data: bytes) -> str:
     head = data[:16]
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return "HEIC/HEIF photos are not supported; export the photo as JPEG or PNG"
+        if pillow_heif is None:
+            return "HEIC/HEIF photos need the pillow-heif package (pip install pillow-heif), or export it as JPEG"
+        return "corrupt HEIC/HEIF photo (could not read its header)"
     for magic, what in _KNOWN_OTHER:
         if head.startswith(magic):
             return what

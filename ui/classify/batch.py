@@ -64,7 +64,7 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
     """Uploader + results; returns the analysed records (good ones) for the 'Inside the network' section."""
     files = st.file_uploader(
         "Drop photos here — several at once", accept_multiple_files=True, key="classify_files",
-        help="JPEG, PNG, WebP, BMP or GIF (first frame), up to 25 MB and 50 megapixels each. Files are read "
+        help="JPEG, PNG, HEIC (iPhone), WebP, BMP or GIF (first frame), up to 25 MB and 50 megapixels each. Files are read "
              "in memory for this session only and never stored.")
     if not files:
         st.info("Drag one or more pictures onto the box above (or click **Upload**). Each gets the "
