@@ -123,6 +123,7 @@ def _save_or_rescue(a, model, meta) -> tuple[Path | None, str | None]:
 
 
 def cmd_train(a) -> int:
+    import torch
     from tqdm import tqdm
 
     from imgai.models.checkpoint import check_writable
@@ -149,7 +150,8 @@ def cmd_train(a) -> int:
     path, error = _save_or_rescue(a, model, {**run.meta, "step": int(last.get("step", 0)), "metrics": metrics})
     summary = {"model": a.model, "preset": a.preset, "dataset": run.data.name, "steps": int(last.get("step", 0)),
                "seconds": round(time.perf_counter() - t0, 2), "train_seconds": round(last.get("seconds", 0.0), 2),
-               "images_per_s": round(last.get("images_per_s", 0.0), 1), "device": str(run.device)}
+               "images_per_s": round(last.get("images_per_s", 0.0), 1), "device": str(run.device),
+               "threads": torch.get_num_threads()}
     keys = ("val_acc", "val_loss") if a.model == "cnn" else ("loss_d", "loss_g", "d_x", "d_g_z")
     summary.update({k: round(metrics[k], 4) for k in keys if k in metrics})
     if hint:

@@ -19,7 +19,7 @@ import ray
 import torch
 
 from imgai.data.datasets import ImageData, load_dataset
-from imgai.device import JOB_NICE
+from imgai.device import JOB_NICE, configure_threads
 from imgai.jobs.threads import Job
 
 NAMESPACE = "imgai"
@@ -39,11 +39,21 @@ def warm_worker():
 _configured = False
 
 
+def _ray_cpus() -> int:
+    """The CPUs Ray gave this actor (its num_cpus; 1 where Ray cannot say)."""
+    try:
+        return max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+    except Exception:  # noqa: BLE001 — outside an actor, or an older Ray: one CPU, as the actors ask for
+        return 1
+
+
 def _configure_process():
-    """One torch thread (Ray's CPUs are logical: it does not stop a job using every core) and a lower priority."""
+    """torch's threads by the app's rule (imgai.device.configure_threads: the cores free now, never more),
+    capped at the CPUs Ray gave the actor (Ray's CPUs are logical: it does not stop a job using every core),
+    and a lower priority."""
     global _configured
     if not _configured:
-        torch.set_num_threads(1)
+        configure_threads(limit=_ray_cpus())
         try:
             os.nice(JOB_NICE)   # jobs run at a lower priority than the web server
         except OSError:

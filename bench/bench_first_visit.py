@@ -1,0 +1,89 @@
+"""The first visitor's wait: a fresh `streamlit run app.py`, Chromium opened the moment /_stcore/health answers,
+seconds until the Train page's Start button is usable; then a second visitor. Old (app.py before the warm start,
+start-up at the first session) against new (start-up in st.App's lifespan, at server start), in the same run.
+
+    python bench/bench_first_visit.py --rounds 2      # -> bench/results/first_visit.json
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "e2e")]
+from app_server import ARGS, CHROMIUM, free_port  # noqa: E402
+from bench_classroom import MARKS_JS, _seen  # noqa: E402
+from record import add_dry_run, load_note, record  # noqa: E402
+
+OLD_REF = "bdcb3ef"   # the commit before the warm start
+
+
+def _serve(script: str):
+    port = free_port()
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+                             "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    while time.time() - t0 < 180:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url, time.time() - t0
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{script} did not answer its health check within 3 minutes")
+
+
+def _visit(browser, url, timeout, shot=None):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.add_init_script(MARKS_JS)
+    page = ctx.new_page()
+    t0 = time.time()
+    page.goto(url, wait_until="commit")
+    s = _seen(page, "start", t0, timeout)
+    if shot:
+        page.screenshot(path=shot)
+    ctx.close()
+    return None if s is None else round(s, 2)
+
+
+def one_round(script, browser, timeout, shot=None) -> dict:
+    proc, url, health_s = _serve(script)
+    try:
+        first = _visit(browser, url, timeout, shot)
+        second = _visit(browser, url, timeout)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return {"health_s": round(health_s, 2), "first_start_usable_s": first, "second_start_usable_s": second}
+
+
+def main():
+    a = add_dry_run(argparse.ArgumentParser(description=__doc__)).parse_args()
+    rounds = 1 if a.dry_run else int(os.environ.get("ROUNDS", "2"))
+    old = ROOT / "app_before_warm_start.py"   # beside app.py: its st.Page paths are relative to its folder
+    old.write_bytes(subprocess.run(["git", "show", f"{OLD_REF}:app.py"], cwd=ROOT, capture_output=True,
+                                   check=True).stdout)
+    from playwright.sync_api import sync_playwright
+    out = {"old": [], "new": []}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for r in range(rounds):
+                out["old"].append(one_round(old.name, browser, 120))
+                out["new"].append(one_round("app.py", browser, 120,
+                                            shot=str(ROOT / "bench" / "results" / "first_visit.png") if r == 0 else None))
+            browser.close()
+    finally:
+        old.unlink()
+    record("first_visit", {"rounds": out, "old_commit": OLD_REF,
+                           "measured_from": "the health check answering (health_s: from process launch to it)"},
+           dry_run=a.dry_run, note=load_note() + "; other helpers were using the same 2 cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""ui/server_start.py: `streamlit run app.py` does the one-time start-up (torch, every page's modules) when the
+server starts, before it answers anyone, not in the first visitor's session."""
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from app_server import free_port  # noqa: E402
+
+from ui.server_start import READY_LINE  # noqa: E402
+
+
+@pytest.mark.browser
+def test_start_up_is_done_before_the_server_answers(tmp_path):
+    log, port = tmp_path / "server.log", free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1"},
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        end, healthy = time.time() + 240, False
+        while time.time() < end and not healthy and proc.poll() is None:
+            try:
+                healthy = urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read() == b"ok"
+            except OSError:
+                time.sleep(0.2)
+        text = log.read_text()
+        assert healthy, text[-2000:]
+        # no session has connected yet, and the server process has already imported torch and the pages' code
+        assert READY_LINE in text and "torch, pandas, imgai.training.runs" in text, text[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(20)
