@@ -3,7 +3,7 @@
     streamlit run app.py
 
 The frame is drawn before anything heavy is imported: on a fresh server the first visitor sees the title
-bar, the navigation and a "starting up" line at once, while ui.setup.start_up imports PyTorch & co once.
+bar, the navigation and a "starting up" line at once, while ui.start_up.start_up imports PyTorch & co once.
 """
 import streamlit as st
 

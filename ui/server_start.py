@@ -4,7 +4,7 @@
 
 Streamlit 1.67's `streamlit run` looks for an `st.App` assigned in the script (by reading its source) and,
 when there is one, imports the script once as a module and serves that App with uvicorn; the App's lifespan
-runs after Streamlit's runtime has started and before the server answers a request. Running ui.setup.start_up
+runs after Streamlit's runtime has started and before the server answers a request. Running ui.start_up.start_up
 there (PyTorch, pandas, plotly, every page's modules, PyTorch's one-time warm-up, the thread split) means the
 first visitor's session finds it all done, as the second visitor's always did. The server answers its health
 check a few seconds later instead; nobody is waiting on it then.
@@ -21,9 +21,9 @@ READY_LINE = "imgai: start-up done at server start"   # tests and bench/bench_fi
 
 @asynccontextmanager
 async def warm_lifespan(app):
-    """st.App lifespan: ui.setup.start_up() before the first request (its st.cache_resource keeps the answer
+    """st.App lifespan: ui.start_up.start_up() before the first request (its st.cache_resource keeps the answer
     for every session), in a worker thread so the event loop stays free; nothing to undo at shutdown."""
-    from ui.setup import start_up
+    from ui.start_up import start_up
     t0 = time.perf_counter()
     threads = await asyncio.to_thread(start_up)
     heavy = [m for m in ("torch", "pandas", "imgai.training.runs") if m in sys.modules]
