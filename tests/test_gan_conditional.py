@@ -222,3 +222,19 @@ def test_the_fast_preset_is_the_setting_the_bench_chose():
     train, model = SETTINGS["aux+ema"]
     preset = default_train_config("cdcgan", "fast")
     assert {k: getattr(preset, k) for k in train} == train and CONDITIONAL_PRESETS["fast"] == model
+
+
+def test_the_latent_link_keeps_the_conditional_gans_class(trained, monkeypatch):
+    """The page promises the address holds everything: the chosen class, too."""
+    _, _, path = trained
+    monkeypatch.setenv("IMGAI_MODELS", str(path.parent))
+    page = str(Path(__file__).resolve().parent.parent / "app_pages" / "latent.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.query_params.update({"gen": path.name})
+    at.run()
+    at.selectbox(key="latent_class").set_value(7).run()
+    assert not at.exception and at.query_params["cls"] == "7"
+    opened = AppTest.from_file(page, default_timeout=120)
+    opened.query_params.update(dict(at.query_params))   # someone opens the shared link
+    opened.run()
+    assert not opened.exception and opened.selectbox(key="latent_class").value == 7

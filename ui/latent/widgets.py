@@ -288,12 +288,16 @@ def class_picker(gen_meta: dict, where=None) -> int | None:
     if not is_conditional(gen_meta):
         return None
     names = [str(c) for c in gen_meta["class_names"]]
-    if st.session_state.get(CLASS_KEY, 0) >= len(names):
+    if CLASS_KEY not in st.session_state:   # first drawn in this session: the class the link names
+        st.session_state[CLASS_KEY] = url_state.state()["cls"]
+    if st.session_state[CLASS_KEY] >= len(names):
         st.session_state[CLASS_KEY] = 0
-    return (where or st).selectbox(
+    chosen = (where or st).selectbox(
         "Draw the class", list(range(len(names))), format_func=lambda i: names[i], key=CLASS_KEY,
         help="This generator was trained with the class as an input (a conditional GAN): pick the class it "
              "draws. Every picture and tab below uses it; the seeds choose the style.")
+    url_state.state()["cls"] = chosen   # into the URL: a shared link draws the same class
+    return chosen
 
 
 def class_grid(path: str, gen_meta: dict, first_seed: int):
