@@ -196,6 +196,21 @@ def collapse_summary(h: dict) -> str:
     return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
 
 
+def conditional_summary(h: dict, asked: str) -> str:
+    """For a class-conditional GAN asked for one class: every sample should be that class, so a single tall bar
+    is the goal, not mode collapse. Judge the samples against the label they were drawn with."""
+    names, counts = h["class_names"], h["counts"]
+    n = max(sum(counts), 1)
+    hit = counts[names.index(asked)] if asked in names else 0
+    others = sorted(((k, c) for c, k in zip(names, counts) if c != asked and k), reverse=True)
+    rest = (f"; it reads the other {n - hit} mostly as '{md(others[0][1])}' ({others[0][0]})" if others else "")
+    verdict = ("It draws the class it is asked for." if hit / n >= 0.9 else
+               "It mostly draws the class it is asked for." if hit / n >= 0.5 else
+               "It does not reliably draw the class it is asked for.")
+    return (f"Asked for '{md(asked)}', the classifier reads **{hit} of {n}** samples as '{md(asked)}'{rest}. "
+            f"{verdict} (This generator draws only the class chosen above; pick another class to judge that one.)")
+
+
 STEER_REACHED = 0.5   # below this the classifier still thinks the picture is more likely something else
 
 
