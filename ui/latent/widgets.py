@@ -25,6 +25,7 @@ from ui.latent import url_state
 from ui.saved_models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
                        mtime)
 from ui.safe_text import md, plot
+from ui.wording import article
 
 BLUE, ORANGE, GREY = COLORS["main"], COLORS["second"], COLORS["muted"]
 HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
@@ -224,8 +225,8 @@ def steer_summary(path: dict, target_name: str) -> str:
             if len(walk) > len(prob) else "")
     if prob[-1] >= STEER_REACHED:
         return went + back
-    return (f":material/warning: **Steering failed**: the picture did not become a {name}. {went}{back} "
-            f"Near this starting picture the generator may not draw a {name} that this classifier recognises: "
+    return (f":material/warning: **Steering failed**: the picture did not become {article(target_name)} {name}. {went}{back} "
+            f"Near this starting picture the generator may not draw {article(target_name)} {name} that this classifier recognises: "
             "try another seed, more steps, or another class.")
 
 
