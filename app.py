@@ -5,11 +5,16 @@
 The frame is drawn before anything heavy is imported: on a fresh server the first visitor sees the title
 bar, the navigation and a "starting up" line at once, while ui.start_up.start_up imports PyTorch & co once.
 """
+from pathlib import Path
+
 import streamlit as st
 
+# the tab icon is a file shipped in the repository: a ":material/…:" page icon makes the browser fetch it from
+# fonts.gstatic.com, which fails offline (a classroom without internet) and leaves the tab without an icon
+ICON = str(Path(__file__).resolve().parent / "ui" / "assets" / "imgai-icon.png")
+
 if __name__ == "__main__":   # a visitor's script run: Streamlit runs this file as __main__ for every session
-    st.set_page_config(page_title="imgai — see how computers learn images", page_icon=":material/neurology:",
-                       layout="wide")
+    st.set_page_config(page_title="imgai — see how computers learn images", page_icon=ICON, layout="wide")
     pages = [
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("app_pages/classify.py", title="Classify", icon=":material/image_search:"),

@@ -5,7 +5,7 @@ neither stops nor duplicates it; the right-hand side polls it once a second.
 """
 import streamlit as st
 
-from ui.jobs import current_job, link_was_lost, lost_message
+from ui.jobs import current_job, link_was_lost, lost_message, train_job
 from ui.train.live import live_view, save_panel
 from ui.train.setup_panel import data_preview, setup_panel
 
@@ -13,11 +13,12 @@ st.title("Train a network")
 st.caption("Choose a model and a data set, press **Start**, and watch it learn: the charts and pictures "
            "update every second while it trains.")
 
-job = current_job()
+latest = current_job()   # one run at a time per user: an experiment's job, too, keeps Start off
+job = train_job(full_run=False)   # what this page shows: Train's runs only (experiments show on their page)
 left, right = st.columns([1, 2.4], gap="large")
 with left:
     st.subheader("1 · Set up")
-    choice = setup_panel(job)
+    choice = setup_panel(latest)
 with right:
     if job is None:
         st.subheader("2 · Your data")

@@ -223,3 +223,31 @@ def test_the_fast_preset_is_the_setting_the_bench_chose():
     train, model = SETTINGS["aux+ema"]
     preset = default_train_config("cdcgan", "fast")
     assert {k: getattr(preset, k) for k in train} == train and PRESETS[("cdcgan", "fast")].conditional == model
+
+
+def test_the_latent_link_keeps_the_conditional_gans_class(trained, monkeypatch):
+    """The page promises the address holds everything: the chosen class, too."""
+    _, _, path = trained
+    monkeypatch.setenv("IMGAI_MODELS", str(path.parent))
+    page = str(Path(__file__).resolve().parent.parent / "app_pages" / "latent.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.query_params.update({"gen": path.name})
+    at.run()
+    at.selectbox(key="latent_class").set_value(7).run()
+    assert not at.exception and at.query_params["cls"] == "7"
+    opened = AppTest.from_file(page, default_timeout=120)
+    opened.query_params.update(dict(at.query_params))   # someone opens the shared link
+    opened.run()
+    assert not opened.exception and opened.selectbox(key="latent_class").value == 7
+
+
+def test_the_conditional_gan_is_judged_against_the_class_it_was_asked_for():
+    """Drawing only the chosen class is what a conditional GAN is asked to do, not mode collapse."""
+    page = str(Path(__file__).resolve().parent.parent / "app_pages" / "latent.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.query_params.update({"gen": "digits-cdcgan", "clf": "digits-cnn", "tab": "classifier", "cls": "7"})
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Mode collapse" not in shown and "Uneven" not in shown
+    assert "Asked for '7', the classifier reads **" in shown and " samples as '7'" in shown

@@ -470,3 +470,36 @@ def test_the_class_count_picture_has_a_bar_and_a_label_per_class_and_thins_label
     assert heights == sorted(heights) and heights[0] > 0
     bars, texts = drawn({f"class number {i}": 5 for i in range(60)})   # crowded: every bar, not every name
     assert len(bars) == 60 and 0 < sum(t.startswith("class") for t in texts) < 60
+
+
+def _tiny_sweep_job():
+    from imgai.experiments.sweep import SweepSpec, prepare_sweep
+    sweep = prepare_sweep(SweepSpec(knobs={"batch_size": [128, 256]}, folds=1, epochs=0.1), device="cpu")
+    return registry().submit(sweep.loop, sweep.meta, owner=NO_BROWSER)
+
+
+def test_an_experiments_job_does_not_take_over_the_train_page_even_after_a_reload():
+    job = _tiny_sweep_job()
+    at = page({"job": job.id})                                # a reload: the URL names the sweep's job
+    assert not at.exception, at.exception
+    assert "Watch it learn" not in texts(at.subheader) and "Your data" in texts(at.subheader)
+    assert "Save this model" not in texts(at.subheader) + texts(at.markdown)   # no Save panel for it
+    if job.active:                                            # one run at a time per user, and it says why
+        assert at.button(key="train_start").disabled
+        assert "sweep is running on the **Experiments** page" in texts(at.caption)
+    job.wait(120)
+    at.run()
+    assert not at.exception and not at.button(key="train_start").disabled
+    assert "Watch it learn" not in texts(at.subheader)
+    shown = texts(at.markdown) + texts(at.caption)
+    assert "images/s" not in shown and "finished 0.0 epochs" not in shown
+
+
+def test_the_sidebar_names_an_experiment_as_what_it_is():
+    job = _tiny_sweep_job()
+    at = AppTest.from_function(_panel_app, default_timeout=30)
+    at.query_params["job"] = job.id
+    at.run()
+    shown = texts(at.sidebar.markdown) + texts(at.sidebar.caption)
+    assert "**Sweep** on **digits**" in shown and "Experiments" in shown
+    assert "images/s" not in shown and "validation accuracy" not in shown

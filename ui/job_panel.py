@@ -9,7 +9,7 @@ says where it is in line and offers Cancel; it starts by itself.
 """
 import streamlit as st
 
-from ui.jobs import KIND, STATUS, control, current_job, lost_notice, registry, rerun_if_ended
+from ui.jobs import KIND, STATUS, control, current_job, experiment_name, lost_notice, registry, rerun_if_ended
 from ui.safe_text import md
 
 POLL_S = 2.0
@@ -58,7 +58,8 @@ def _panel(job_id: str):
     rerun_if_ended(job)
     s = job.summary()
     with st.container(border=True):
-        kind = KIND.get(s["kind"], s["kind"])
+        experiment = experiment_name(job)   # an Experiments-page job is named as what it is, not as a CNN run
+        kind = experiment or KIND.get(s["kind"], s["kind"])
         status = f"{ICON.get(s['status'], '')} {STATUS.get(s['status'], s['status'])}".strip()
         if s["status"] == "queued":
             st.markdown(f"**{kind}** on **{md(s['dataset'])}**  \n:material/hourglass_top: {waiting_line(job)}")
@@ -67,7 +68,9 @@ def _panel(job_id: str):
             return
         st.markdown(f"**{kind}** on **{md(s['dataset'])}**  \n{status}")
         st.progress(min(1.0, s["progress"]), text=f"{s['progress']:.0%} · step {s['step']:,}")
-        if s["kind"] == "cnn" and "val_acc" in s:
+        if experiment:   # its rows mix many trainings: one run's accuracy or speed would mislead
+            st.caption("Its results show on the **Experiments** page.")
+        elif s["kind"] == "cnn" and "val_acc" in s:
             st.caption(f"validation accuracy {s['val_acc']:.1%} · {s['images_per_s']:,.0f} images/s")
         elif "d_x" in s:
             st.caption(f"D(x) {s['d_x']:.2f} · D(G(z)) {s['d_g_z']:.2f} · {s['images_per_s']:,.0f} images/s")
@@ -75,7 +78,7 @@ def _panel(job_id: str):
             st.error(f"Training broke down — {s['error'] or 'it failed'}", icon=":material/error:")
         elif s["status"] == "stopped" and s["error"]:
             st.caption(f"It {s['error']}.")
-        if s.get("hint"):
+        if s.get("hint") and not experiment:
             st.warning(f"Not learning — {s['hint']}", icon=":material/trending_flat:")
         if job.active:
             a, b = st.columns(2)

@@ -29,6 +29,8 @@ STATUS = {"running": "training", "paused": "paused", "done": "finished", "stoppe
 NO_BROWSER = "no-browser"  # clients without that cookie (AppTest, XSRF off) are all one owner
 _FULL_ACTIVE = "imgai_job_active_at_full_run"  # was the job active when the whole page was last drawn?
 _LOST = "imgai_job_lost"   # the ?job= link named a job this server does not know (any more)
+_TRAIN_KEY = "imgai_train_job_id"  # session_state: this session's last Train-page run (kept while an experiment runs)
+EXPERIMENTS = {"sweep": "Sweep", "experiment": "Generation → recognition experiment"}  # meta key -> its name
 
 
 def abandon_after_s() -> float:
@@ -155,8 +157,26 @@ def current_job(full_run: bool = True) -> Job | None:
     return job
 
 
+def experiment_name(job) -> str | None:
+    """"Sweep" or "Generation → recognition experiment" for a job the Experiments page started, else None
+    (a Train-page run)."""
+    return next((name for key, name in EXPERIMENTS.items() if key in (job.meta or {})), None)
+
+
+def train_job(full_run: bool = True) -> Job | None:
+    """This session's Train-page run, or None: the Train page and the sidebar show Train's runs, never an
+    experiment (a sweep's or an experiment's job shows on the Experiments page)."""
+    job = current_job(full_run)
+    if job is not None and experiment_name(job) is None:
+        return job
+    kept = st.session_state.get(_TRAIN_KEY)
+    return registry().get(kept) if kept else None
+
+
 def attach(job: Job):
     st.session_state.pop(_LOST, None)
+    if experiment_name(job) is None:
+        st.session_state[_TRAIN_KEY] = job.id
     st.session_state[_KEY] = job.id
     st.query_params[PARAM] = job.id
     st.session_state[_FULL_ACTIVE] = job.active

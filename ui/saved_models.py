@@ -54,20 +54,25 @@ class ModelChoice:
     label: str
 
 
-def accuracy_text(metrics: dict | None) -> str | None:
+FEW = 100   # below this many test images a percentage overstates: "5 of 6" says how little it rests on
+
+
+def accuracy_text(metrics: dict | None, unseen: str = "unseen images") -> str | None:
     """The saved weights' own validation accuracy, as a picker shows it; None when the checkpoint has none.
     `val_images` (how many images it was measured on) is written when the exact saved weights are scored."""
     metrics = metrics or {}
     acc, n = metrics.get("val_acc"), metrics.get("val_images")
     if not isinstance(acc, (int, float)):
         return None
-    return f"{acc:.1%} right on {int(n):,} unseen images" if isinstance(n, (int, float)) and n else \
-        f"{acc:.1%} right on unseen images"
+    if isinstance(n, (int, float)) and 0 < n < FEW:
+        return f"{round(acc * n)} of {int(n)} {unseen} right"
+    return f"{acc:.1%} right on {int(n):,} {unseen}" if isinstance(n, (int, float)) and n else \
+        f"{acc:.1%} right on {unseen}"
 
 
 def _label(meta: dict) -> str:
     parts = [meta["name"], meta.get("dataset", "?")]
-    acc = accuracy_text(meta.get("metrics"))
+    acc = accuracy_text(meta.get("metrics"), "held-back photos" if meta.get("kind") == "photo-head" else "unseen images")
     if acc:
         parts.append(acc)
     if meta.get("shipped"):

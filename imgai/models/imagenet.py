@@ -227,5 +227,6 @@ def photo_head_meta(head: PhotoHead, class_names: list[str], report: dict) -> di
         "std": list(INPUT_STD),
         "intake": "photo",
         "backbone": "efficientnet-lite0",  # the head only makes sense on these features
-        "metrics": {"val_acc": report.get("val_acc"), "per_class_acc": report.get("per_class_acc")},
+        "metrics": {"val_acc": report.get("val_acc"), "per_class_acc": report.get("per_class_acc"),
+                    "val_images": report.get("n_val")},   # a score on 6 photos must say it is 6
     }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+
 from PIL import Image
 
 from imgai.inference.explain import explain_image, overlay
 from ui.classify.results import CHART_PX, SHOW_PX, big_input, input_caption, md_escape, top_chart
 from ui.saved_models import cached_classifier
+from ui.wording import article
 
 CANVAS_PX = 280        # 10 × MNIST's 28 px: big enough for a finger, a stroke of 20 px ≈ MNIST's pen
 STROKE_PX = 20
@@ -55,7 +57,7 @@ def draw_section(weights: str, method: str):
             return
         out = explain_image(clf, img, method)
         p = out["prediction"]
-        st.markdown(f"### It's a **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
+        st.markdown(f"### It's {article(p['label'])} **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
         with st.container(horizontal=True, wrap=True, gap="medium"):
             st.image(big_input(out["input"]), caption=input_caption(clf), width=SHOW_PX)
             how = "Grad-CAM" if method == "grad-cam" else "input gradients"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+
 from PIL import Image
 
 from imgai.inference.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
 from imgai.grids import make_grid, upscale
 from ui.classify.results import SHOW_PX, big_input, input_caption, md_escape, recall, remember
 from ui.safe_text import clean
+from ui.wording import article
 
 TILE_PX = 84       # on-screen size a small activation map is enlarged to (28×28 ×3, 14×14 ×6, 7×7 ×12)
 FILTER_PX = 40     # on-screen size of one 3×3 filter
@@ -37,7 +39,7 @@ def picture_sources(clf, uploads: list[dict]) -> dict:
         src["your drawing"] = ("img", drawing)
     if clf.intake == "digit":
         for name, pixels in _example_digits().items():
-            src[f"example: a {name} from the digits data set"] = ("img", Image.fromarray(pixels).convert("RGB"))
+            src[f"example: {article(name)} {name} from the digits data set"] = ("img", Image.fromarray(pixels).convert("RGB"))
     return src
 
 

@@ -106,7 +106,10 @@ def classifier_tab(p: Picture):
         st.markdown(f"**What does it draw?** The classifier's answers for {widgets.HISTOGRAM_SAMPLES} random samples")
         h = widgets.histogram(p.gen_path, p.clf_path, label=p.label)
         st.plotly_chart(widgets.histogram_figure(h), config=CHART_CONFIG, key="latent_hist")
-        st.markdown(widgets.collapse_summary(h))
+        if p.label is None:
+            st.markdown(widgets.collapse_summary(h))
+        else:   # a conditional GAN draws the chosen class only: one tall bar is what it was asked for
+            st.markdown(widgets.conditional_summary(h, str(p.gen_meta["class_names"][p.label])))
     with right:
         st.markdown(f"**Steer toward a class**: start from seed {p.a} as on the Directions tab, and walk its latent "
                     "uphill on the classifier's score for the class, frame by frame.")

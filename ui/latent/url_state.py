@@ -69,6 +69,7 @@ FIELDS = {
     "method": Field("slerp", _choice(list(METHODS))),
     "psi": Field(1.0, _float(0.0, 1.0, 0.05)),
     **{f"d{i}": Field(0.0, _float(-OFFSET_RANGE, OFFSET_RANGE, 0.25)) for i in range(1, N_DIRECTIONS + 1)},
+    "cls": Field(0, _int(0, 999)),                  # a conditional GAN's drawn class; checked by class_picker
     "target": Field(3, _int(0, 999)),
     "steps": Field(20, _int(2, 60)),
     "tab": Field("interpolate", _choice(list(TABS))),

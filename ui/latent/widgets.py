@@ -25,6 +25,7 @@ from ui.latent import url_state
 from ui.saved_models import (ModelChoice, cached_classifier, cached_gan, classifier_options, generator_options,
                        mtime)
 from ui.safe_text import md, plot
+from ui.wording import article
 
 BLUE, ORANGE, GREY = COLORS["main"], COLORS["second"], COLORS["muted"]
 HISTOGRAM_SAMPLES = 500   # enough that an empty class means the generator (almost) never draws it
@@ -196,6 +197,21 @@ def collapse_summary(h: dict) -> str:
     return f"Every class appears, none more than {share:.0%} of the samples: no sign of mode collapse."
 
 
+def conditional_summary(h: dict, asked: str) -> str:
+    """For a class-conditional GAN asked for one class: every sample should be that class, so a single tall bar
+    is the goal, not mode collapse. Judge the samples against the label they were drawn with."""
+    names, counts = h["class_names"], h["counts"]
+    n = max(sum(counts), 1)
+    hit = counts[names.index(asked)] if asked in names else 0
+    others = sorted(((k, c) for c, k in zip(names, counts) if c != asked and k), reverse=True)
+    rest = (f"; it reads the other {n - hit} mostly as '{md(others[0][1])}' ({others[0][0]})" if others else "")
+    verdict = ("It draws the class it is asked for." if hit / n >= 0.9 else
+               "It mostly draws the class it is asked for." if hit / n >= 0.5 else
+               "It does not reliably draw the class it is asked for.")
+    return (f"Asked for '{md(asked)}', the classifier reads **{hit} of {n}** samples as '{md(asked)}'{rest}. "
+            f"{verdict} (This generator draws only the class chosen above; pick another class to judge that one.)")
+
+
 STEER_REACHED = 0.5   # below this the classifier still thinks the picture is more likely something else
 
 
@@ -209,8 +225,8 @@ def steer_summary(path: dict, target_name: str) -> str:
             if len(walk) > len(prob) else "")
     if prob[-1] >= STEER_REACHED:
         return went + back
-    return (f":material/warning: **Steering failed**: the picture did not become a {name}. {went}{back} "
-            f"Near this starting picture the generator may not draw a {name} that this classifier recognises: "
+    return (f":material/warning: **Steering failed**: the picture did not become {article(target_name)} {name}. {went}{back} "
+            f"Near this starting picture the generator may not draw {article(target_name)} {name} that this classifier recognises: "
             "try another seed, more steps, or another class.")
 
 
@@ -288,12 +304,16 @@ def class_picker(gen_meta: dict, where=None) -> int | None:
     if not is_conditional(gen_meta):
         return None
     names = [str(c) for c in gen_meta["class_names"]]
-    if st.session_state.get(CLASS_KEY, 0) >= len(names):
+    if CLASS_KEY not in st.session_state:   # first drawn in this session: the class the link names
+        st.session_state[CLASS_KEY] = url_state.state()["cls"]
+    if st.session_state[CLASS_KEY] >= len(names):
         st.session_state[CLASS_KEY] = 0
-    return (where or st).selectbox(
+    chosen = (where or st).selectbox(
         "Draw the class", list(range(len(names))), format_func=lambda i: names[i], key=CLASS_KEY,
         help="This generator was trained with the class as an input (a conditional GAN): pick the class it "
              "draws. Every picture and tab below uses it; the seeds choose the style.")
+    url_state.state()["cls"] = chosen   # into the URL: a shared link draws the same class
+    return chosen
 
 
 def class_grid(path: str, gen_meta: dict, first_seed: int):

@@ -20,7 +20,7 @@ from imgai.jobs.threads import JobLimitError
 from imgai.training.presets import is_colour
 from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run, preset_of, settings_problems
 from ui.train.class_counts import class_counts_svg
-from ui.jobs import current_job, submit
+from ui.jobs import current_job, experiment_name, submit
 from ui.progress import ReadingProgress
 from ui.resources import cached_dataset
 from ui.safe_text import md, md_line
@@ -230,7 +230,10 @@ def setup_panel(job) -> Choice:
                       "Builds a fresh network with these settings and trains it in the background."):
         if start_run(spec, data):
             st.rerun()  # redraw everything, the sidebar's job panel included, around the new job
-    if busy:
+    if busy and experiment_name(job):
+        st.caption(f"Your {experiment_name(job).lower()} is running on the **Experiments** page: stop it "
+                   "(or let it finish) to start a training run here.")
+    elif busy:
         st.caption("A run is in progress: stop it (or let it finish) to start another.")
     if st.session_state.get("train_start_error"):
         st.error(st.session_state["train_start_error"])
