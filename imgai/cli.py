@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
     i.add_argument("--out", required=True, help=".gif or .npy")
     add_experiment_parsers(sub)
+    from .playground.cli import add_parser as add_playground_parser
+    add_playground_parser(sub)
     return p
 
 
