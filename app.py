@@ -14,6 +14,7 @@ pages = [
     st.Page("app_pages/classify.py", title="Classify", icon=":material/image_search:"),
     st.Page("app_pages/latent.py", title="Latent space", icon=":material/blur_on:"),
     st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
+    st.Page("app_pages/playground.py", title="GAN playground", icon=":material/scatter_plot:"),
 ]
 page = st.navigation(pages)
 
