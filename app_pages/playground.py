@@ -18,8 +18,8 @@ if r is None or (r["data"], r.get("preset"), r["pg"].seed) != (data, preset, see
     L.run_state()["preset"] = preset
 r = L.run_state()
 b1, b2, b3, b4 = st.columns(4)
-if b1.button("Stop" if r["running"] else "Start", key="playground_start"):
-    r["running"] = not r["running"]
+b1.button("Stop" if r["running"] else "Start", key="playground_start",
+          on_click=lambda: r.update(running=not r["running"]))  # a callback: the label then shows the new state
 if b2.button("One D step", key="playground_d"):
     r["history"].append(r["pg"].step("d"))
 if b3.button("One G step", key="playground_g"):
