@@ -20,6 +20,7 @@ if __name__ == "__main__":   # a visitor's script run: Streamlit runs this file 
         st.Page("app_pages/classify.py", title="Classify", icon=":material/image_search:"),
         st.Page("app_pages/latent.py", title="Latent space", icon=":material/blur_on:"),
         st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
+        st.Page("app_pages/playground.py", title="GAN playground", icon=":material/scatter_plot:"),
     ]
     page = st.navigation(pages)
 

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_parsers(sub)
     from imgai.inference import inspect_cli
     inspect_cli.add_parser(sub)
+    from imgai.playground.cli import add_parser as add_playground_parser
+    add_playground_parser(sub)
     return p
 
 

@@ -1,0 +1,1 @@
+"""Streamlit helpers of the GAN playground page."""
