@@ -175,6 +175,20 @@ def test_a_recorded_experiment_and_the_benchmark_show_accuracies_with_spread(sto
     assert real["mean"] == pytest.approx(75) and real["spread"] == pytest.approx(7.07, abs=0.01)   # percent
 
 
+def test_one_seed_states_no_finding_and_no_spread(store):
+    """With one seed there is no spread: the page says so instead of 'raised ... by' and '± 0.0%'."""
+    rows = [{"step": i, "progress": i / 2, "per_class": 10, "seed": 0, "mode": m, "val_acc": acc}
+            for i, (m, acc) in enumerate([("real", 0.80), ("real+generated", 0.814)], 1)]
+    store.save({"owner": NO_BROWSER, "kind": "cnn", "dataset": "digits", "status": "done", "history": rows,
+                "settings": {"experiment": {"per_class": [10], "seeds": [0], "labeller": "shipped"}}, "final": {}})
+    shown = texts(page())
+    # (the project's own measured result, three seeds, may state its findings above: this is the user's run)
+    assert "**10 real per class:** with generated digits +1.4 points (one seed each: not a finding)" in shown
+    assert "With **one seed** there is no spread" in shown
+    table = [d.value for d in page().dataframe if "real per class" in d.value.columns][-1]
+    assert table["spread"].isna().all()
+
+
 def test_every_training_run_of_the_server_is_recorded_when_it_ends(store):
     """The one line in ui/jobs.submit: a Train-page run, stopped early, lands in the store as stopped."""
     at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()

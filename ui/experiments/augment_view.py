@@ -98,15 +98,26 @@ def show_results(out: dict, key: str):
         st.caption("Results appear after the first two trainings.")
         return
     by = {(s["per_class"], s["mode"]): s for s in settings}
+    one_seed = all(len(s["val_acc"]) < 2 for s in settings)
+    if one_seed:
+        st.markdown("With **one seed** there is no spread to compare a difference with, so none of these is a "
+                    "finding yet: run two or more seeds to tell a real effect from luck.")
     for g in out["gains"]:
-        word = "raised" if g["gain"] > 0 else "lowered" if g["gain"] < 0 else "did not change"
+        pts = f"{abs(g['gain']) * 100:.1f} points"
         noise = max(by[(g["per_class"], m)]["spread"] for m in ("real", "real+generated"))
-        luck = " — less than the spread over seeds, so it may be luck" if abs(g["gain"]) < noise else ""
-        st.markdown(f"- **{g['per_class']} real per class:** adding generated digits {word} validation accuracy"
-                    + (f" by {abs(g['gain']) * 100:.1f} points" if g["gain"] else "") + luck)
+        if one_seed or not g["gain"]:
+            text = (f"with generated digits {'+' if g['gain'] >= 0 else '−'}{pts} (one seed each: not a finding)"
+                    if one_seed else "adding generated digits did not change validation accuracy")
+        elif abs(g["gain"]) > noise:   # a finding only when larger than the spread over seeds
+            text = f"adding generated digits {'raised' if g['gain'] > 0 else 'lowered'} validation accuracy by {pts}"
+        else:
+            text = (f"with generated digits {'+' if g['gain'] > 0 else '−'}{pts}, less than the spread over seeds "
+                    f"({noise * 100:.1f} points): no finding, it may be luck")
+        st.markdown(f"- **{g['per_class']} real per class:** {text}")
     st.plotly_chart(augment_figure(settings), key=key, config=CHART_CONFIG)
     table = pd.DataFrame([{"real per class": s["per_class"], "training data": s["mode"], "mean": 100 * s["mean"],
-                           "spread": 100 * s["spread"], "seeds": len(s["val_acc"]),
+                           "spread": 100 * s["spread"] if len(s["val_acc"]) > 1 else None,  # one seed: none
+                           "seeds": len(s["val_acc"]),
                            "generated added": s.get("generated", 0)} for s in settings])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "mean": st.column_config.NumberColumn("mean validation accuracy", format="%.1f%%"),

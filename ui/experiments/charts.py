@@ -72,9 +72,9 @@ def sweep_figure(results: list) -> go.Figure:
             "error_y": {"type": "data", "array": [r["spread"] for r in ordered], "visible": True},
             "marker": {"color": [COLORS["good"] if r is best else COLORS["main"] for r in ordered]},
             "hovertemplate": "%{x}: %{y:.2%}<extra></extra>"}
-    lo = min((r["mean"] - r["spread"] for r in results), default=0)
+    # bars start at 0: a cut axis makes a 1-point difference look like a doubling
     layout = _layout("Validation accuracy per setting (bar: mean over folds, line: ± spread; green: best)",
-                     None, "mean validation accuracy", [max(0, lo - 0.05), 1.0], ".0%", height=320)
+                     None, "mean validation accuracy", [0, 1.0], ".0%", height=320)
     layout["xaxis"]["type"] = "category"
     return go.Figure({"data": [bars], "layout": layout})
 
@@ -103,8 +103,7 @@ def augment_figure(settings: list) -> go.Figure:
                        "y": [s["mean"] for s in rows], "marker": {"color": color},
                        "error_y": {"type": "data", "array": [s["spread"] for s in rows], "visible": True},
                        "hovertemplate": "%{x}: %{y:.1%}<extra>" + name + "</extra>"})
-    lo = min((s["mean"] - s["spread"] for s in settings), default=0)
     layout = _layout("Validation accuracy (mean over seeds, ± spread)", "real training images", "validation accuracy",
-                     [max(0, lo - 0.1), 1.0], ".0%", height=330)
+                     [0, 1.0], ".0%", height=330)   # from 0: a cut axis would make small differences look large
     layout["barmode"] = "group"
     return go.Figure({"data": traces, "layout": layout})

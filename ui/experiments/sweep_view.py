@@ -107,8 +107,10 @@ def show_results(rows: list, spec: SweepSpec):
     spread = f" ± {best['spread']:.1%}" if spec.folds > 1 else ""
     head = "Best" if out["complete"] else "Best so far"
     st.markdown(f"**{head}: {best['label']}** — {best['mean']:.1%}{spread} validation accuracy"
-                + (f" (mean ± spread over {spec.folds} folds)" if spec.folds > 1 else " (fixed validation split)"))
-    table = pd.DataFrame([{"rank": r["rank"], "setting": r["label"], "mean": 100 * r["mean"], "spread": 100 * r["spread"],
+                + (f" (mean ± spread over {spec.folds} folds)" if spec.folds > 1 else
+                   " (one fixed validation split: no spread, so a small lead may be luck)"))
+    table = pd.DataFrame([{"rank": r["rank"], "setting": r["label"], "mean": 100 * r["mean"],
+                           "spread": 100 * r["spread"] if spec.folds > 1 else None,   # one fold: no spread
                            "folds": ", ".join(f"{a:.1%}" for a in r["folds"]), "seconds per run": r["seconds"]}
                           for r in results]).set_index("rank")
     st.dataframe(table.style.apply(lambda row: ["background-color: #D3F9D8" if row.name == 1 else "" for _ in row],
