@@ -27,7 +27,16 @@ CRAFTED = [
     "a" * 5000,                                                      # very long
     "<" * 300 + "x" + "]" * 300,                                     # long and all special
     "café 猫 🐈‍⬛ Ελληνικά",                                             # ordinary non-ASCII must survive
+    "go www.evil.example",                                           # GFM autolinks a bare www. even escaped
+    "kid@evil.example",                                              # ... an e-mail address
+    "see http://evil.example/x and HTTPS://evil.example",            # ... and a scheme://
 ]
+JOINER = "\u2060"   # what breaks an autolink: invisible, no width
+
+
+def seen(text: str) -> str:
+    """What a reader sees: the invisible word joiners that break autolinks left out."""
+    return text.replace(JOINER, "")
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
@@ -61,19 +70,20 @@ def test_md_escapes_every_markdown_character(s):
             continue
         assert ch not in string.punctuation, f"unescaped {ch!r} in {out!r}"
         i += 1
-    assert md_unescape(out) == clean(s)  # and the reader sees exactly the cleaned name
+    assert seen(md_unescape(out)) == clean(s)  # and the reader sees exactly the cleaned name
+    assert not re.search(r"(?i)www\.|[a-z]://|\w@\w", md_unescape(out))   # no autolink can start
 
 
 @pytest.mark.parametrize("s", CRAFTED)
 def test_plot_leaves_no_tag_for_plotly(s):
     out = plot(s)
     assert "<" not in out and ">" not in out
-    assert html.unescape(out) == clean(s)        # shown literally, entities included
+    assert seen(html.unescape(out)) == clean(s)        # shown literally, entities included
     assert "&lt;script" not in html.unescape(out) or "&lt;script" in clean(s)
 
 
 def test_known_outputs():
-    assert md("[a](http://x)") == r"\[a\]\(http\:\/\/x\)"
+    assert md("[a](http://x)") == "\\[a\\]\\(http" + JOINER + r"\:\/\/x\)"
     assert plot('<a href="javascript:alert(1)">cat</a>') == '&lt;a href="javascript:alert(1)"&gt;cat&lt;/a&gt;'
     assert clean("dog\u202egpj.exe") == "doggpj.exe"
     assert clean("a\n\n b") == "a b" and clean("  padded  ") == "padded"

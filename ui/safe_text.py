@@ -9,7 +9,8 @@ browser that shows it fetch that URL, "[click](javascript:…)" would be a live 
 subset of HTML in titles, tick labels, hover and bar texts (<a href>, <b>, <br>, <img>-like tags are not
 allowed but links are). So:
 
-- `md(text)`    backslash-escapes every ASCII punctuation character (CommonMark allows that escape for all
+- `md(text)`    breaks autolinks (bare www., scheme:// and e-mail addresses become links in GitHub-flavoured
+                markdown even when escaped: `no_autolinks`), then backslash-escapes every ASCII punctuation character (CommonMark allows that escape for all
                 of them, so the text shows literally: no link, image, emphasis, heading, list, HTML, math,
                 colour directive or table survives);
 - `plot(text)`  escapes &, < and > as HTML entities, which is all plotly's label parser looks for;
@@ -22,6 +23,7 @@ Streamlit and need no escaping; they still benefit from `clean`.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 NAME_CHARS = 80        # a class, file or model name on screen: longer ones are cut (the full name is not lost)
@@ -29,6 +31,9 @@ LINE_CHARS = 400       # an error or status line quoting user strings
 
 # bidirectional embeddings, overrides and isolates, and the zero-width marks that steer them (Unicode UAX #9)
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_JOINER = "\u2060"   # WORD JOINER: splits an autolink pattern without showing anything
+# "www." (the joiner goes before the dot), "://" (before the colon) and "@" (before it), case-insensitive
+_AUTOLINK = re.compile(r"(?i)www\.|:(?=//)|@")
 _MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$&:;\"'=^%?@/,")  # all ASCII punctuation that markdown dialects use
 
 
@@ -54,9 +59,16 @@ def clean(text, limit: int | None = NAME_CHARS) -> str:
     return s
 
 
+def no_autolinks(text: str) -> str:
+    """Break what GitHub-flavoured markdown turns into a link by itself, even in escaped text: bare "www.",
+    "scheme://" and e-mail addresses. A word joiner (U+2060, invisible, no width) goes after "www", before
+    "://" and before "@", so the text reads the same and no autolink rule matches."""
+    return _AUTOLINK.sub(lambda m: m[0][:-1] + _JOINER + m[0][-1], text)
+
+
 def md(text, limit: int | None = NAME_CHARS) -> str:
     """`text` as literal text inside Streamlit markdown (st.markdown, captions, alerts, labels, help)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in clean(text, limit))
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in no_autolinks(clean(text, limit)))
 
 
 def md_line(text, limit: int | None = LINE_CHARS) -> str:
@@ -66,4 +78,4 @@ def md_line(text, limit: int | None = LINE_CHARS) -> str:
 
 def plot(text, limit: int | None = NAME_CHARS) -> str:
     """`text` as literal text in a plotly title, axis tick, legend, bar text or hover label."""
-    return clean(text, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return no_autolinks(clean(text, limit)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
