@@ -241,3 +241,39 @@ def test_a_photo_head_round_trips(tmp_path):
     with pytest.raises(CheckpointError, match="names 2 classes but its config has 3 outputs"):
         save_checkpoint(tmp_path / "bad", head, {**info, "class_names": ["cat", "dog"]})
         load_checkpoint(tmp_path / "bad")
+
+
+def test_a_killed_saves_temporaries_go_at_once_and_a_live_saves_stay(tmp_path):
+    """kill -9 during a save leaves .NAME.safetensors.*.tmp; its writer is gone, so the next listing removes it
+    (issue 23: such files were never cleaned). A temporary of a save still being written is never touched."""
+    import signal
+    import subprocess
+    import sys
+    from imgai.models.checkpoint import list_checkpoints, remove_stale_temporaries
+    owner = tmp_path / "models" / "abc123"
+    owner.mkdir(parents=True)
+    # a writer that opens its temporary the way a save does, then hangs (a slow disk) until killed
+    code = ("import sys, tempfile, time; from pathlib import Path; from imgai.models import checkpoint as c; "
+            "t = Path(sys.argv[1]) / 'mine.safetensors'; "
+            "fd, p = tempfile.mkstemp(dir=t.parent, prefix=c._tmp_prefix(t), suffix='.tmp'); "
+            "print(p, flush=True); time.sleep(600)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed = subprocess.Popen([sys.executable, "-c", code, str(owner)], stdout=subprocess.PIPE, text=True, env=env)
+    live = subprocess.Popen([sys.executable, "-c", code, str(owner)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        dead_tmp, live_tmp = Path(killed.stdout.readline().strip()), Path(live.stdout.readline().strip())
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+        assert dead_tmp.exists() and live_tmp.exists()
+        list_checkpoints([owner])                               # a picker listing the folder cleans it
+        assert not dead_tmp.exists() and live_tmp.exists()      # the live save's file is untouched
+        old = owner / ".old.json.x1y2.tmp"                      # an older name (no writer): the age rule
+        old.write_bytes(b"{")
+        assert remove_stale_temporaries(tmp_path / "models", recursive=True) == 0 and old.exists()
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
+        assert remove_stale_temporaries(tmp_path / "models", recursive=True) == 1 and not old.exists()
+        assert live_tmp.exists()
+    finally:
+        for p in (killed, live):
+            p.kill()
+            p.wait(10)

@@ -33,6 +33,9 @@ def start_up() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — an optional package missing, or one that needs a page context: it
             pass           # is imported again where a page uses it, and fails there with its own message
+    from imgai.models.checkpoint import models_dir, remove_stale_temporaries
+    if models_dir().is_dir():   # saves killed mid-write (kill -9, a crash) leave temporaries in every owner's folder
+        remove_stale_temporaries(models_dir(), recursive=True)
     from imgai.jobs.warm import warm_up
     warm_up()   # the first Start would otherwise pay PyTorch's one-time imports (seconds) before its first step
     from imgai.device import configure_threads

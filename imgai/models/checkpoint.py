@@ -5,8 +5,9 @@
 Safetensors holds only tensors, so loading a file from anyone runs no code (unlike torch.load of a pickle).
 Each file is written to a hidden temporary name and moved into place, weights first and the JSON last; the
 JSON names the sha256 of its weights file, so a save killed between the two moves (new weights beside the
-old JSON) is a mismatched pair that the loader refuses and the listing skips. Temporary files left by a
-killed save are removed once they are STALE_TMP_S old.
+old JSON) is a mismatched pair that the loader refuses and the listing skips. A temporary file names its
+writer (host and process id): one whose writer has ended is removed at the next save, listing or server
+start, one of a live writer never; others once they are STALE_TMP_S old.
 
 Before anything is built, the JSON is checked against the weights file's header (names and shapes only; no
 tensor is read): a description that does not fit its weights, or that would build an absurdly large model,
@@ -17,6 +18,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import socket
 import tempfile
 import time
 import zipfile
@@ -37,6 +40,8 @@ MAX_JSON_BYTES = 1_000_000  # a sidecar is a few KB; refuse anything absurd befo
 # imgai.training.runs refuses to build a model beyond it too, so nothing trained here is refused when loaded.
 MAX_PARAMETERS = 50_000_000
 IMAGE_SIZES = (28, 32)      # what the CNN and the DCGAN are made for (imgai.training.runs trains only these)
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"   # in temporary names (_tmp_prefix)
+_TMP_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)\.[^.]+\.tmp$")
 STALE_TMP_S = 600           # a save takes well under a second; a temporary file this old was left by a crash
 HASH_KEY = "weights_sha256"  # the JSON's name for the sha256 of its weights file
 SUFFIXES = (".safetensors", ".json")
@@ -79,8 +84,29 @@ def _why(e: BaseException, folder: Path) -> str:
     return getattr(e, "strerror", None) or first
 
 
+def _tmp_prefix(target: Path) -> str:
+    """A save's temporary name says who writes it (host and process), so a file whose writer is gone can be
+    recognised at once, and one still being written never is: .NAME.safetensors.HOST-PID.XXXXXXXX.tmp"""
+    return f".{target.name}.{_HOST}-{os.getpid()}."
+
+
+def _writer_gone(tmp: Path) -> bool | None:
+    """True when the process that wrote this temporary file has ended (on this host), False while it runs,
+    None when the name does not say (another host's save, or a file of the older naming)."""
+    m = _TMP_NAME.match(tmp.name)
+    if not m or m["host"] != _HOST:
+        return None
+    try:
+        os.kill(int(m["pid"]), 0)   # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
+
+
 def _atomic_write(target: Path, data: bytes):
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix(target), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -92,13 +118,16 @@ def _atomic_write(target: Path, data: bytes):
         raise
 
 
-def remove_stale_temporaries(folder, older_than_s: float = STALE_TMP_S) -> int:
-    """Delete hidden temporary files (.NAME.safetensors.*.tmp, .NAME.json.*.tmp) left by killed saves."""
+def remove_stale_temporaries(folder, older_than_s: float = STALE_TMP_S, recursive: bool = False) -> int:
+    """Delete hidden temporary files (.NAME.safetensors.*.tmp, .NAME.json.*.tmp) left by killed saves: at once
+    when their writer process has ended, else (another host's, or an older name) once older_than_s old. A save
+    still in progress is never touched. recursive: the owners' folders below too (at server start)."""
     removed, now = 0, time.time()
     for pattern in (".*.safetensors.*.tmp", ".*.json.*.tmp"):
-        for tmp in Path(folder).glob(pattern):
+        for tmp in (Path(folder).rglob(pattern) if recursive else Path(folder).glob(pattern)):
             try:
-                if now - tmp.stat().st_mtime > older_than_s:
+                gone = _writer_gone(tmp)
+                if gone or (gone is None and now - tmp.stat().st_mtime > older_than_s):
                     tmp.unlink()
                     removed += 1
             except OSError:
