@@ -95,13 +95,13 @@ def test_a_save_killed_before_the_json_leaves_a_pair_that_is_refused(tmp_path, m
     base = tmp_path / "m"
     save_checkpoint(base, tiny_cnn(), meta())
     import imgai.models.checkpoint as ck
-    real = ck._atomic_write
+    real = ck.atomic_write
 
     def killed_at_json(target, data):
         if target.name.endswith(".json"):
             raise KeyboardInterrupt  # the process dies between the two moves
         real(target, data)
-    monkeypatch.setattr(ck, "_atomic_write", killed_at_json)
+    monkeypatch.setattr(ck, "atomic_write", killed_at_json)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(base, tiny_cnn(hidden=16), meta())
     monkeypatch.undo()
@@ -253,7 +253,7 @@ def test_a_killed_saves_temporaries_go_at_once_and_a_live_saves_stay(tmp_path):
     owner = tmp_path / "models" / "abc123"
     owner.mkdir(parents=True)
     # a writer that opens its temporary the way a save does, then hangs (a slow disk) until killed
-    code = ("import sys, tempfile, time; from pathlib import Path; from imgai.models import checkpoint as c; "
+    code = ("import sys, tempfile, time; from pathlib import Path; from imgai.models import safe_write as c; "
             "t = Path(sys.argv[1]) / 'mine.safetensors'; "
             "fd, p = tempfile.mkstemp(dir=t.parent, prefix=c._tmp_prefix(t), suffix='.tmp'); "
             "print(p, flush=True); time.sleep(600)")

@@ -111,13 +111,13 @@ def test_a_full_disk_at_the_end_keeps_the_run_elsewhere(capsys, tmp_path, monkey
     import errno
     import imgai.models.checkpoint as ck
     full = tmp_path / "full"
-    real = ck._atomic_write
+    real = ck.atomic_write
 
     def write(target, data):
         if full in target.parents:
             raise OSError(errno.ENOSPC, "No space left on device")
         real(target, data)
-    monkeypatch.setattr(ck, "_atomic_write", write)
+    monkeypatch.setattr(ck, "atomic_write", write)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     extra = ["--fallback-out", tmp_path / "elsewhere" / "m"] if fallback else []

@@ -7,7 +7,7 @@ Each file is written to a hidden temporary name and moved into place, weights fi
 JSON names the sha256 of its weights file, so a save killed between the two moves (new weights beside the
 old JSON) is a mismatched pair that the loader refuses and the listing skips. A temporary file names its
 writer (host and process id): one whose writer has ended is removed at the next save, listing or server
-start, one of a live writer never; others once they are STALE_TMP_S old.
+start, one of a live writer never; others once they are safe_write.STALE_TMP_S old.
 
 Before anything is built, the JSON is checked against the weights file's header (names and shapes only; no
 tensor is read): a description that does not fit its weights, or that would build an absurdly large model,
@@ -18,8 +18,6 @@ import hashlib
 import io
 import json
 import os
-import re
-import socket
 import tempfile
 import time
 import zipfile
@@ -31,6 +29,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from imgai import __version__
+from imgai.models.safe_write import atomic_write, remove_stale_temporaries
 from imgai.models import build_on_meta, model_config, model_from_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
@@ -40,9 +39,6 @@ MAX_JSON_BYTES = 1_000_000  # a sidecar is a few KB; refuse anything absurd befo
 # imgai.training.runs refuses to build a model beyond it too, so nothing trained here is refused when loaded.
 MAX_PARAMETERS = 50_000_000
 IMAGE_SIZES = (28, 32)      # what the CNN and the DCGAN are made for (imgai.training.runs trains only these)
-_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"   # in temporary names (_tmp_prefix)
-_TMP_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)\.[^.]+\.tmp$")
-STALE_TMP_S = 600           # a save takes well under a second; a temporary file this old was left by a crash
 HASH_KEY = "weights_sha256"  # the JSON's name for the sha256 of its weights file
 SUFFIXES = (".safetensors", ".json")
 
@@ -82,57 +78,6 @@ def _why(e: BaseException, folder: Path) -> str:
         return f"the folder {folder} is read-only (no permission to write there)"
     first = text.strip().splitlines()[0][:160] if text.strip() else type(e).__name__
     return getattr(e, "strerror", None) or first
-
-
-def _tmp_prefix(target: Path) -> str:
-    """A save's temporary name says who writes it (host and process), so a file whose writer is gone can be
-    recognised at once, and one still being written never is: .NAME.safetensors.HOST-PID.XXXXXXXX.tmp"""
-    return f".{target.name}.{_HOST}-{os.getpid()}."
-
-
-def _writer_gone(tmp: Path) -> bool | None:
-    """True when the process that wrote this temporary file has ended (on this host), False while it runs,
-    None when the name does not say (another host's save, or a file of the older naming)."""
-    m = _TMP_NAME.match(tmp.name)
-    if not m or m["host"] != _HOST:
-        return None
-    try:
-        os.kill(int(m["pid"]), 0)   # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError, ValueError):
-        return False
-    return False
-
-
-def _atomic_write(target: Path, data: bytes):
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix(target), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_temporaries(folder, older_than_s: float = STALE_TMP_S, recursive: bool = False) -> int:
-    """Delete hidden temporary files (.NAME.safetensors.*.tmp, .NAME.json.*.tmp) left by killed saves: at once
-    when their writer process has ended, else (another host's, or an older name) once older_than_s old. A save
-    still in progress is never touched. recursive: the owners' folders below too (at server start)."""
-    removed, now = 0, time.time()
-    for pattern in (".*.safetensors.*.tmp", ".*.json.*.tmp"):
-        for tmp in (Path(folder).rglob(pattern) if recursive else Path(folder).glob(pattern)):
-            try:
-                gone = _writer_gone(tmp)
-                if gone or (gone is None and now - tmp.stat().st_mtime > older_than_s):
-                    tmp.unlink()
-                    removed += 1
-            except OSError:
-                pass  # gone already, or not ours to delete
-    return removed
 
 
 def checkpoint_files(model: torch.nn.Module, meta: dict) -> tuple[bytes, dict]:
@@ -188,8 +133,8 @@ def write_files(path, blob: bytes, meta: dict) -> Path:
         text = json.dumps(meta, indent=1, default=float).encode()
         base.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(base.parent)
-        _atomic_write(_file(base, ".safetensors"), blob)
-        _atomic_write(_file(base, ".json"), text)
+        atomic_write(_file(base, ".safetensors"), blob)
+        atomic_write(_file(base, ".json"), text)
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"could not save the checkpoint {base}: {_why(e, base.parent)}") from None
     return base
