@@ -8,6 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -21,11 +22,11 @@ from record import add_dry_run, load_note, record  # noqa: E402
 OLD_REF = "bdcb3ef"   # the commit before the warm start
 
 
-def _serve(script: str):
+def _serve(script: str, cwd=ROOT):
     port = free_port()
     t0 = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1"},
+                             "--server.headless", "true"], cwd=cwd, env={**os.environ, "IMGAI_THREADS": "1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     while time.time() - t0 < 180:
@@ -51,8 +52,8 @@ def _visit(browser, url, timeout, shot=None):
     return None if s is None else round(s, 2)
 
 
-def one_round(script, browser, timeout, shot=None) -> dict:
-    proc, url, health_s = _serve(script)
+def one_round(script, browser, timeout, shot=None, cwd=ROOT) -> dict:
+    proc, url, health_s = _serve(script, cwd)
     try:
         first = _visit(browser, url, timeout, shot)
         second = _visit(browser, url, timeout)
@@ -65,21 +66,25 @@ def one_round(script, browser, timeout, shot=None) -> dict:
 def main():
     a = add_dry_run(argparse.ArgumentParser(description=__doc__)).parse_args()
     rounds = 1 if a.dry_run else int(os.environ.get("ROUNDS", "2"))
-    old = ROOT / "app_before_warm_start.py"   # beside app.py: its st.Page paths are relative to its folder
-    old.write_bytes(subprocess.run(["git", "show", f"{OLD_REF}:app.py"], cwd=ROOT, capture_output=True,
-                                   check=True).stdout)
+    # the old side is the whole checkout at OLD_REF (its app.py imports the modules of its own tree)
+    old = Path(tempfile.mkdtemp(prefix="imgai-first-visit-")) / "old"
+    if not a.dry_run:
+        subprocess.run(["git", "worktree", "add", "--detach", str(old), OLD_REF], cwd=ROOT, capture_output=True,
+                       check=True)
     from playwright.sync_api import sync_playwright
     out = {"old": [], "new": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for r in range(rounds):
-                out["old"].append(one_round(old.name, browser, 120))
-                out["new"].append(one_round("app.py", browser, 120,
-                                            shot=str(ROOT / "bench" / "results" / "first_visit.png") if r == 0 else None))
+                if not a.dry_run:   # a dry run proves the new side still runs: one round, no picture kept
+                    out["old"].append(one_round("app.py", browser, 120, cwd=old))
+                out["new"].append(one_round("app.py", browser, 120, shot=None if a.dry_run else
+                                            str(ROOT / "bench" / "results" / "first_visit.png") if r == 0 else None))
             browser.close()
     finally:
-        old.unlink()
+        if not a.dry_run:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, capture_output=True)
     record("first_visit", {"rounds": out, "old_commit": OLD_REF,
                            "measured_from": "the health check answering (health_s: from process launch to it)"},
            dry_run=a.dry_run, note=load_note() + "; other helpers were using the same 2 cores")
