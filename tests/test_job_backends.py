@@ -267,8 +267,8 @@ def test_the_server_records_an_ended_run_even_when_no_page_watches_it(local_ray,
     store, seen = RunStore(tmp_path / "runs.sqlite"), []
 
     def on_end(job):
-        seen.append(job.id)
         record_job(store, job)
+        seen.append(job.id)      # after the write: the test reads the store as soon as it sees this
 
     reg = RayJobRegistry(on_end=on_end)
     reg.WATCH_EVERY_S = 0.5
