@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect_cli.add_parser(sub)
     from imgai.playground.cli import add_parser as add_playground_parser
     add_playground_parser(sub)
+    from imgai.export.cli import add_parser as add_export_parser
+    add_export_parser(sub)
     return p
 
 
