@@ -5,7 +5,8 @@ The page's settings live in the URL (ui/latent/url_state.py): copy the address t
 """
 import streamlit as st
 
-from imgai.models.checkpoint import CheckpointError
+from imgai.models.checkpoint import CheckpointError, checkpoint_base
+from ui.export import export_panel, from_weights
 from ui.latent import url_state
 from ui.latent import tabs
 from ui.latent import widgets
@@ -36,6 +37,9 @@ except CheckpointError as e:
     st.error(f"Cannot load this generator: {md_line(e)}")
     st.stop()
 nz = gen_meta["config"]["nz"]
+with st.expander("Take this generator home (ONNX)", icon=":material/deployed_code:"):
+    export_panel(f"latent_{gens[gen_name].path}", lambda: from_weights(gens[gen_name].path),
+                 checkpoint_base(gens[gen_name].path).name)
 drawn_class = widgets.class_picker(gen_meta)  # a class-conditional GAN draws the chosen class; None for a plain GAN
 if drawn_class is not None:
     G, _ = widgets.generator(gens[gen_name].path, drawn_class)

@@ -6,7 +6,7 @@
 The folder: model.onnx; labels.txt (class names in output order); preprocess.json (how a picture becomes
 the input); preprocess.py (the same steps in numpy + Pillow); README.md (copy-paste snippets for Python
 onnxruntime and the browser); demo.html (+ model.js, ort-wasm.js) that runs the model in a browser from
-the folder itself. Every export is run through onnxruntime and compared with imgai's own answer on seeded
+the folder itself; export.json (the check's figures). Every export is run through onnxruntime and compared with imgai's own answer on seeded
 inputs first: an export that does not give imgai's numbers is refused, never handed over.
 """
 import base64
@@ -164,7 +164,11 @@ def export_files(model: torch.nn.Module, meta: dict, name: str) -> dict[str, byt
              "ort-wasm.js": b'window.ORT_WASM="' + base64.b64encode(
                  gzip.decompress((KIT / "ort" / "ort-wasm-simd-threaded.wasm.gz").read_bytes())) + b'";\n',
              "ONNXRUNTIME-LICENSE.md": (KIT / "ort" / "README.md").read_bytes(),
-             "checkpoint.json": json.dumps(meta, indent=2, default=str).encode() + b"\n"}
+             "checkpoint.json": json.dumps(meta, indent=2, default=str).encode() + b"\n",
+             "export.json": json.dumps({"opset": OPSET, "onnxruntime_web": ORT_VERSION, "check": {
+                 "max_difference": worst, "tolerance": TOLERANCE, "inputs": f"{CHECK_BATCH} seeded, seed 0",
+                 "against": "imgai's own forward pass (the checkpoint's test-time augmentation included)"}},
+                 indent=2).encode() + b"\n"}
     if kind != "dcgan":
         files["labels.txt"] = "".join(f"{n}\n" for n in meta["class_names"]).encode()
     if kind in ("cnn", "photo-head"):

@@ -1,6 +1,7 @@
 """The exported demo.html, opened from disk in Chromium as a student opens it: no server, no internet. It
 answers what imgai answers for the same picture, a drawn digit gets an answer, and a generator draws."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -87,3 +88,33 @@ def test_the_generator_demo_draws_new_samples(browser, tmp_path, weights):
         .getImageData(0, 0, c.width, c.height).data; let lo = 0, hi = 0;
         for (let i = 0; i < d.length; i += 4) { if (d[i] < 40) lo++; if (d[i] > 200) hi++; } return [lo, hi]; }""")
     assert min(levels) > 100 and errors == []
+
+
+def test_the_classify_page_hands_over_a_checked_export(serve, browser, user_folders, tmp_path):
+    """A student on Classify opens "Take this model home", presses Export, downloads the zip: it unzips into
+    a folder whose model answers in onnxruntime."""
+    import zipfile
+
+    import onnxruntime as ort
+    from app_server import settle
+    url = serve(user_folders)
+    page = browser.new_page()
+    page.goto(url + "/classify")
+    settle(page)
+    page.get_by_text("Take this model home (ONNX)").click()
+    page.get_by_role("button", name="Export (ONNX)").click()
+    download_button = page.get_by_role("button", name=re.compile(r"Download .*-onnx\.zip"))
+    download_button.wait_for(timeout=120_000)
+    settle(page)
+    shot(page, "export", "classify-export")
+    assert "differ from imgai's by at most" in page.inner_text("body")
+    with page.expect_download() as info:
+        download_button.click()
+    path = tmp_path / "model.zip"
+    info.value.save_as(path)
+    zipfile.ZipFile(path).extractall(tmp_path / "unzipped")
+    folder = next((tmp_path / "unzipped").iterdir())
+    spec = json.loads((folder / "preprocess.json").read_text())
+    x = np.zeros((1, spec["channels"], *spec["size"]), np.float32)
+    probs, = ort.InferenceSession(str(folder / "model.onnx")).run(["probabilities"], {"input": x})
+    assert probs.shape[1] == len((folder / "labels.txt").read_text().splitlines())

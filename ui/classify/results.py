@@ -11,11 +11,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from imgai.models.checkpoint import CheckpointError
+from imgai.inference.classify import IMAGENET
+from imgai.models.checkpoint import CheckpointError, checkpoint_base
 from imgai.inference.explain import explain_image, overlay
 from imgai.grids import upscale
 from imgai.data.intake import ImageError, open_image
 from ui.charts import CHART_CONFIG, COLORS
+from ui.export import export_panel, from_weights
 from ui.saved_models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
 
@@ -74,6 +76,9 @@ def model_picker():
         st.error(f"Could not load this model: {md_line(e)}")
         st.stop()
     st.caption(describe_model(clf) + "  \n" + PICKER_CAPTION)
+    if weights != IMAGENET:
+        with st.expander("Take this model home (ONNX)", icon=":material/deployed_code:"):
+            export_panel(f"classify_{weights}", lambda: from_weights(weights), checkpoint_base(weights).name)
     token = f"{weights}@{clf.meta.get('created', '')}"
     return clf, weights, token, METHOD_LABELS[method]
 

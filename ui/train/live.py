@@ -18,6 +18,7 @@ from ui import charts
 from ui.job_panel import waiting_notice
 from ui.jobs import KIND, STATUS, control, lost_message, registry, rerun_if_ended
 from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
+from ui.export import export_panel, from_checkpoint_zip
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
@@ -319,6 +320,8 @@ def save_panel(job):
                           key=f"train_download_{job.id}", width="stretch", disabled=not has_weights,
                           help="A zip of the latest weights (.safetensors) and description (.json), straight "
                                "from memory: works even when saving does not.")
+        export_panel(f"train_{job.id}", lambda: from_checkpoint_zip(download_zip(job, file_name), file_name), file_name,
+                     disabled=not has_weights)
         saved = st.session_state.get(f"train_saved_{job.id}")
         if saved:
             later = " Save again later to keep newer weights." if job.active else ""
