@@ -18,6 +18,7 @@ from imgai.grids import upscale
 from imgai.data.intake import ImageError, open_image
 from ui.charts import CHART_CONFIG, COLORS
 from ui.export import export_panel, from_weights
+from ui.lesson_link import Field, LessonLink
 from ui.saved_models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
 
@@ -58,12 +59,27 @@ def describe_model(clf) -> str:
 def model_picker():
     """The model select box and the saliency method; returns (Classifier, weights, cache token, method)."""
     options = classifier_options()
+    # the model's name in the address (?model=digits-cnn), so a link opens Classify on that model
+    label_of = {(IMAGENET if w == IMAGENET else checkpoint_base(w).name): label for label, w in options.items()}
+    name_of = {label: name for name, label in label_of.items()}
+
+    def parse(text):
+        if text not in label_of:
+            raise ValueError("no model of that name here")
+        return label_of[text]
+    link = LessonLink("classify", {"model": Field("Model", parse, name_of.get)})
+    warning = link.warning()
+    if warning:
+        st.warning(warning, icon=":material/link_off:")
     c1, c2 = st.columns([3, 1.3], vertical_alignment="bottom")
-    label = c1.selectbox(
-        "Model", list(options), key="classify_model", persist_state="session",
+    label = link.widget("model", "classify_model", lambda **kw: c1.selectbox(
+        "Model", list(options), persist_state="session",
         help="Which trained network answers: the shipped digits CNN, any model you trained on the Train page "
              "(data set · validation accuracy · date), your own taught classes, or the ImageNet network "
-             "that names 1000 kinds of things in photos.")
+             "that names 1000 kinds of things in photos.", **kw), {}, next(iter(options)))
+    if label not in options:        # a model deleted since, or a stale session value
+        label = next(iter(options))
+    link.save_to_url()
     method = c2.radio(
         "Show where it looked with", list(METHOD_LABELS), horizontal=True, key="classify_method",
         persist_state="session",

@@ -19,7 +19,9 @@ from imgai.data.datasets import DatasetError, ImageData, load_dataset
 from imgai.jobs.threads import JobLimitError
 from imgai.training.presets import is_colour
 from imgai.training.runs import LIMITS, RunSpec, default_train_config, prepare_run, preset_of, settings_problems
+from ui.lesson_link import Field, LessonLink, choice, flag, number
 from ui.train.class_counts import class_counts_svg
+from ui.train.help_text import HELP
 from ui.jobs import current_job, experiment_name, submit
 from ui.progress import ReadingProgress
 from ui.resources import cached_dataset
@@ -52,37 +54,25 @@ WD_OPTIONS = _within("weight_decay", [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2, 0.1])
 SEED_MAX = min(LIMITS["seed"][1], 2**31 - 1)   # a seed anyone can type; the browser holds integers up to 2**53
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
-HELP = {
-    "model": "CNN: a classifier that learns to name what is in a picture. GAN: two networks trained against "
-             "each other — a generator invents pictures, a discriminator judges whether they are real. "
-             "Conditional GAN: the same, but both networks are told the class, so you can ask for a 7.",
-    "preset": "fast: a stronger network and settings that learn within a minute or two on a laptop. "
-              "textbook: exactly the network and settings of the TensorFlow tutorial.",
-    "data": "The pictures to learn from. digits: 5,000 handwritten digits that come with the app. cifar10-5k: "
-            "4,660 small colour photos of 10 things (planes, cars, birds, cats …) that come with the app. mnist: "
-            "70,000 digits; fashion-mnist: 70,000 clothes; cifar10: 60,000 small colour photos (these three are "
-            "downloaded once). Or a .zip with one folder per class (cats/, dogs/ …) full of images.",
-    "zip": "One sub-folder per class, each with images (jpg, png …). At least two classes; files that are not "
-           "images are skipped.",
-    "length": "Train for a number of epochs (passes over all training images), or for a fixed time.",
-    "epochs": "One epoch = every training image seen once. More epochs fit the data better, until the network "
-              "starts memorising it (overfitting: validation accuracy stops rising).",
-    "seconds": "Train for this many seconds of computing, however many epochs that is (pauses do not count).",
-    "batch": "Images per learning step. Small batches: many noisy steps; large batches: fewer, smoother steps "
-             "that keep the processor busier.",
-    "lr": "How big each weight update is. Too small: learns slowly; too big: the loss jumps around or becomes "
-          "NaN and training stops.",
-    "optimizer": "The rule that turns gradients into weight changes. Adam adapts the step for each weight "
-                 "(a safe default); SGD (with momentum 0.9) is the classic; RMSprop sits in between.",
-    "wd": "Weight decay pulls every weight slightly towards zero at each step: a remedy for overfitting. 0 = off.",
-    "dropout": "Switches off this share of neurons at random while training, so the network cannot rely on any "
-               "single one: a remedy for overfitting.",
-    "d_dropout": "Dropout in the discriminator: a weaker judge gives the generator a chance to keep up.",
-    "augment": "Trains on slightly shifted, rotated and zoomed copies of the images (mirrored too, for photos): "
-               "more variety, less overfitting, but slower to fit.",
-    "seed": "The starting point of all randomness (first weights, order of the images). The same seed and "
-            "settings give the same run.",
-}
+
+
+def train_fields() -> dict:
+    """Every setting of the panel as the URL names it (ui/lesson_link.py): a link reproduces the panel."""
+    g = "{:g}".format
+    return {
+        "model": Field("Model", choice(list(MODELS))), "preset": Field("Preset", choice(list(PRESETS))),
+        "data": Field("Data set", choice([d for d in DATASETS if d != ZIP])),
+        "length": Field("Train for", choice(["epochs", "seconds"])),
+        "epochs": Field("Epochs", number(*LIMITS["epochs"]), g),
+        "seconds": Field("Seconds of training", number(*LIMITS["seconds"], kind=int)),
+        "batch": Field("Batch size", number(*LIMITS["batch_size"], kind=int, grid=BATCH_OPTIONS)),
+        "lr": Field("Learning rate", number(*LIMITS["lr"]), g),
+        "opt": Field("Optimiser", choice(list(OPTIMIZERS))),
+        "wd": Field("Weight decay", number(*LIMITS["weight_decay"]), g),
+        "drop": Field("Dropout", number(0.0, 0.8, grid=[round(0.05 * i, 2) for i in range(17)]), g),
+        "seed": Field("Seed", number(0, SEED_MAX, kind=int)),
+        "aug": Field("Augmentation", flag, lambda v: "1" if v else "0"),
+    }
 
 
 @dataclass
@@ -129,50 +119,55 @@ def _load_zip(upload) -> tuple:
     return data, error
 
 
-def _knobs(model: str, preset: str, dataset: str):
-    """Training knobs, starting from the preset's own values (for colour images, where it has its own).
-    Returns (TrainConfig, model overrides)."""
+def _knobs(link: LessonLink, model: str, preset: str, dataset: str):
+    """Training knobs, starting from the preset's own values (for colour images, where it has its own), or
+    from a lesson link's. Returns (TrainConfig, model overrides)."""
     base = default_train_config(model, preset, dataset)
     colour = is_colour(dataset)
     k = f"_{model}_{preset}" + ("_colour" if colour and preset_of(model, preset).colour_train else "")
     keep = {"persist_state": "session"}
-    length = st.radio("Train for", ["epochs", "seconds"], horizontal=True, key="knob_length" + k,
-                      format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get,
-                      help=HELP["length"], **keep)
+    length = link.widget("length", "knob_length" + k, lambda **kw: st.radio(
+        "Train for", ["epochs", "seconds"], horizontal=True, help=HELP["length"],
+        format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get, **keep, **kw), {}, "epochs")
+    epochs, seconds = base.epochs, None
     if length == "epochs":
-        epochs = st.number_input("Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]),
-                                 float(base.epochs or 5), step=1.0, format="%g",
-                                 key="knob_epochs" + k, help=HELP["epochs"], **keep)
-        seconds = None
+        epochs = link.widget("epochs", "knob_epochs" + k, lambda **kw: st.number_input(
+            "Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]), step=1.0, format="%g",
+            help=HELP["epochs"], **keep, **kw), {"value": float(base.epochs or 5)}, float(base.epochs or 5))
     else:
-        epochs = base.epochs
-        seconds = st.number_input("Seconds of training", int(LIMITS["seconds"][0]), int(LIMITS["seconds"][1]), 60,
-                                  step=10, key="knob_seconds" + k,
-                                  help=HELP["seconds"], **keep)
+        seconds = link.widget("seconds", "knob_seconds" + k, lambda **kw: st.number_input(
+            "Seconds of training", int(LIMITS["seconds"][0]), int(LIMITS["seconds"][1]), step=10,
+            help=HELP["seconds"], **keep, **kw), {"value": 60}, 60)
+    with_link = lambda name, options: sorted(set(options) | ({link.given(name)} if link.given(name) is not None else set()))
     a, b = st.columns(2)
-    batch = a.select_slider("Batch size", BATCH_OPTIONS, value=base.batch_size, key="knob_batch" + k,
-                            help=HELP["batch"], **keep)
-    lr = b.select_slider("Learning rate", sorted(set(LR_OPTIONS) | {base.lr}), value=base.lr, format_func="{:g}".format,
-                         key="knob_lr" + k, help=HELP["lr"], **keep)
+    batch = link.widget("batch", "knob_batch" + k, lambda **kw: a.select_slider(
+        "Batch size", BATCH_OPTIONS, help=HELP["batch"], **keep, **kw), {"value": base.batch_size}, base.batch_size)
+    lr = link.widget("lr", "knob_lr" + k, lambda **kw: b.select_slider(
+        "Learning rate", with_link("lr", set(LR_OPTIONS) | {base.lr}), format_func="{:g}".format, help=HELP["lr"],
+        **keep, **kw), {"value": base.lr}, base.lr)
     a, b = st.columns(2)
-    optimizer = a.selectbox("Optimiser", list(OPTIMIZERS), index=list(OPTIMIZERS).index(base.optimizer),
-                            format_func=OPTIMIZERS.get, key="knob_opt" + k, help=HELP["optimizer"], **keep)
-    wd = b.select_slider("Weight decay", sorted(set(WD_OPTIONS) | {base.weight_decay}), value=base.weight_decay, format_func="{:g}".format,
-                         key="knob_wd" + k, help=HELP["wd"], **keep)
+    optimizer = link.widget("opt", "knob_opt" + k, lambda **kw: a.selectbox(
+        "Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, help=HELP["optimizer"], **keep, **kw),
+        {"index": list(OPTIMIZERS).index(base.optimizer)}, base.optimizer)
+    wd = link.widget("wd", "knob_wd" + k, lambda **kw: b.select_slider(
+        "Weight decay", with_link("wd", set(WD_OPTIONS) | {base.weight_decay}), format_func="{:g}".format,
+        help=HELP["wd"], **keep, **kw), {"value": base.weight_decay}, base.weight_decay)
     a, b = st.columns(2)
     if model == "cnn":
-        dropout = a.slider("Dropout", 0.0, 0.8, float(preset_of(model, preset).network(in_channels=3 if colour else 1).dropout),
-                           0.05, key="knob_drop" + k,
-                           help=HELP["dropout"], **keep)
-        overrides = {"dropout": dropout}
+        d0 = float(preset_of(model, preset).network(in_channels=3 if colour else 1).dropout)
+        label, why, name = "Dropout", HELP["dropout"], "dropout"
     else:
-        dropout = a.slider("Dropout in D", 0.0, 0.8, float(preset_of(model, preset).network().d_dropout), 0.05,
-                           key="knob_drop" + k, help=HELP["d_dropout"], **keep)
-        overrides = {"d_dropout": dropout}
-    seed = b.number_input("Seed", 0, SEED_MAX, base.seed, step=1, key="knob_seed" + k, help=HELP["seed"], **keep)
+        d0 = float(preset_of(model, preset).network().d_dropout)
+        label, why, name = "Dropout in D", HELP["d_dropout"], "d_dropout"
+    dropout = link.widget("drop", "knob_drop" + k, lambda **kw: a.slider(
+        label, 0.0, 0.8, step=0.05, help=why, **keep, **kw), {"value": d0}, d0)
+    overrides = {name: dropout}
+    seed = link.widget("seed", "knob_seed" + k, lambda **kw: b.number_input(
+        "Seed", 0, SEED_MAX, step=1, help=HELP["seed"], **keep, **kw), {"value": base.seed}, base.seed)
     augment = base.augment
     if model == "cnn":
-        augment = st.toggle("Augmentation", value=base.augment, key="knob_aug" + k, help=HELP["augment"], **keep)
+        augment = link.widget("aug", "knob_aug" + k, lambda **kw: st.toggle(
+            "Augmentation", help=HELP["augment"], **keep, **kw), {"value": base.augment}, base.augment)
     train = replace(base, epochs=epochs, seconds=seconds, batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                     weight_decay=float(wd), augment=bool(augment), seed=int(seed))
     return train, overrides
@@ -194,11 +189,18 @@ def _will_use(model: str, train, overrides: dict) -> str:
 def setup_panel(job) -> Choice:
     """Draw the setup widgets and the Start button; return what a run would be made of."""
     keep = {"persist_state": "session"}
-    model = st.radio("Model", list(MODELS), format_func=MODELS.get, horizontal=True, key="train_model",
-                     help=HELP["model"], **keep)
-    preset = st.radio("Preset", list(PRESETS), horizontal=True, key="train_preset", help=HELP["preset"], **keep)
-    dataset = st.selectbox("Data set", list(DATASETS), format_func=DATASETS.get, key="train_dataset",
-                           help=HELP["data"], **keep)
+    link = LessonLink("train", train_fields())
+    warning = link.warning()
+    if warning:
+        st.warning(warning, icon=":material/link_off:")
+    if link.is_lesson:
+        st.info("A lesson link set this page up: some settings are fixed for this lesson.", icon=":material/school:")
+    model = link.widget("model", "train_model", lambda **kw: st.radio(
+        "Model", list(MODELS), format_func=MODELS.get, horizontal=True, help=HELP["model"], **keep, **kw), {}, "cnn")
+    preset = link.widget("preset", "train_preset", lambda **kw: st.radio(
+        "Preset", list(PRESETS), horizontal=True, help=HELP["preset"], **keep, **kw), {}, "fast")
+    dataset = link.widget("data", "train_dataset", lambda **kw: st.selectbox(
+        "Data set", list(DATASETS), format_func=DATASETS.get, help=HELP["data"], **keep, **kw), {}, "digits")
     data = error = upload = None
     if dataset == ZIP:
         upload = st.file_uploader("Your .zip of class folders", type=["zip"], key="train_zip", help=HELP["zip"])
@@ -215,7 +217,7 @@ def setup_panel(job) -> Choice:
     elif error:
         # a zip's message may quote its file and member names: those are the user's
         (st.info if dataset == ZIP and upload is None else st.error)(md_line(error) if dataset == ZIP else error)
-    train, overrides = _knobs(model, preset, dataset)
+    train, overrides = _knobs(link, model, preset, dataset)
     spec = RunSpec(model=model, preset=preset, dataset=data.name if data else dataset, train=train,
                    model_overrides=overrides)
     refused = settings_problems(train, model, overrides)   # the library's own limits, the ones Start applies
@@ -237,6 +239,10 @@ def setup_panel(job) -> Choice:
         st.caption("A run is in progress: stop it (or let it finish) to start another.")
     if st.session_state.get("train_start_error"):
         st.error(st.session_state["train_start_error"])
+    if dataset != ZIP:          # an upload cannot travel in a link
+        link.save_to_url()
+        if not link.is_lesson:
+            link.teacher_panel()
     return Choice(spec, data, error)
 
 
