@@ -90,6 +90,8 @@ def test_classify_page_in_chromium(server, files, zipped, icon, browser):
     for f in files[:2]:  # the phone photos of digits are read as their digits
         digit = f.stem.split("_")[1]
         assert page.get_by_text(f"{f.name} → {digit}").count() == 1, f.name
+    # the cat photo (and only it) is flagged as unlike the digits the model learned from
+    assert page.get_by_text("This picture is unlike anything the model learned from").count() == 1
     # the download button and the charts are lazily loaded parts of Streamlit's frontend
     page.locator('[data-testid="stDownloadButton"] button', has_text="Download results (CSV)").first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for()

@@ -14,6 +14,7 @@ from PIL import Image
 from imgai.inference.classify import IMAGENET
 from imgai.models.checkpoint import CheckpointError, checkpoint_base
 from imgai.inference.explain import explain_image, overlay
+from imgai.inference.familiarity import fit_familiarity
 from imgai.grids import upscale
 from imgai.data.intake import ImageError, open_image
 from ui.charts import CHART_CONFIG, COLORS
@@ -184,6 +185,9 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
         hint = small_picture_hint(clf, r.get("size"))
         if hint:
             st.caption(hint)
+        unlike = unfamiliar_hint(clf, r)
+        if unlike:
+            st.warning(unlike, icon=":material/help:")
         # fixed-size pictures in a wrapping row: on a narrow screen the chart moves below, never on top
         with st.container(horizontal=True, wrap=True, gap="medium"):
             if show_photo:
@@ -193,6 +197,28 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
             st.image(r["overlay"], caption=f"where it looked ({how}): red = most", width=SHOW_PX)
             with st.container(width=CHART_PX):
                 top_chart(p["top"], key=key)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Looking at the pictures this model learned from…")
+def _familiarity(name: str, created: str, _clf):
+    """Per model, once per server: its training pictures' features (imgai.inference.familiarity)."""
+    return fit_familiarity(_clf)
+
+
+def unfamiliar_hint(clf, r: dict) -> str | None:
+    """A line when the picture is unlike every picture the model learned from (or blank), else None."""
+    if "familiarity" not in r:      # judged once per analysed picture; the record is cached with it
+        fam = _familiarity(clf.name, str(clf.meta.get("created", "")), clf) if clf.meta.get("kind") == "cnn" else None
+        r["familiarity"] = None if fam is None else fam.judge(clf, r["x"])
+    v = r["familiarity"]
+    if v is None or v["familiar"]:
+        return None
+    if v["blank"]:
+        return "The digit recipe found no ink in this picture: the model was shown a blank square, so its answer means nothing."
+    data = md_escape(str(clf.meta.get("dataset", "its training pictures")))
+    return (f"This picture is unlike anything the model learned from ({data}): its features lie farther from "
+            f"every training picture than those of {v['percentile']:.0f}% of the held-out {data} pictures do. "
+            "The model can only answer with one of its classes, so treat the answer as a guess.")
 
 
 def small_picture_hint(clf, size) -> str | None:
