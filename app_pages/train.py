@@ -6,7 +6,8 @@ neither stops nor duplicates it; the right-hand side polls it once a second.
 import streamlit as st
 
 from ui.jobs import current_job, link_was_lost, lost_message, train_job
-from ui.train.live import live_view, save_panel
+from ui.train.live import live_view
+from ui.train.save_panel import save_panel
 from ui.train.setup_panel import data_preview, setup_panel
 
 st.title("Train a network")

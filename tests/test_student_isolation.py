@@ -229,7 +229,7 @@ def test_a_failed_save_on_the_train_page_offers_download_and_keeps_the_job(monke
     assert "no space left on device" in errors and "Download" in errors and "Saved as" not in ok
     download = at.download_button(key=f"train_download_{job.id}")
     assert download.label == "Download" and not download.disabled
-    from ui.train.live import download_zip
+    from ui.train.save_panel import download_zip
     with zipfile.ZipFile(io.BytesIO(download_zip(job, "full"))) as z:
         assert sorted(z.namelist()) == ["full.json", "full.safetensors"]
     monkeypatch.setattr(job, "save", real_save)                        # space again: the same run saves

@@ -39,7 +39,9 @@ def thin(n: int, max_points: int = MAX_POINTS) -> list:
 
 def smooth(values: list, weight: float = 0.9) -> list:
     """Exponential moving average with bias correction (as TensorBoard's smoothing slider): the first
-    points are not dragged towards zero."""
+    points are not dragged towards zero. weight 0 = the values themselves."""
+    if weight <= 0:
+        return list(values)
     out, avg = [], 0.0
     for i, v in enumerate(values, 1):
         avg = weight * avg + (1 - weight) * v
@@ -77,14 +79,21 @@ def _pick(values: list, keep: list) -> list:
     return [values[i] for i in keep]
 
 
-def loss_figure(rows: list) -> go.Figure:
+def _log_axis(fig: go.Figure, log: bool) -> go.Figure:
+    """A log axis: one spike (a learning rate of 1 sends the loss to 230) no longer flattens the rest."""
+    if log:
+        fig.update_yaxes(type="log", range=None)
+    return fig
+
+
+def loss_figure(rows: list, smoothing: float = 0.9, log: bool = False) -> go.Figure:
     """CNN training loss: every step (faint) and smoothed (bold)."""
     x, y = _series(rows, "loss")
     keep = thin(len(x))
     xs = _pick(x, keep)
-    return _figure([_line(xs, _pick(y, keep), "each batch", COLORS["raw"], 1),
-                    _line(xs, _pick(smooth(y), keep), "smoothed", COLORS["main"], 2.5)],
-                   "Training loss (lower is better)", "cross-entropy")
+    return _log_axis(_figure([_line(xs, _pick(y, keep), "each batch", COLORS["raw"], 1),
+                              _line(xs, _pick(smooth(y, smoothing), keep), "smoothed", COLORS["main"], 2.5)],
+                             "Training loss (lower is better)", "cross-entropy" + (" (log scale)" if log else "")), log)
 
 
 def accuracy_figure(rows: list) -> go.Figure:
@@ -97,16 +106,17 @@ def accuracy_figure(rows: list) -> go.Figure:
                    "Accuracy (higher is better)", "share correct", y_range=[0, 1.02], legend="bottom", y_format=".0%")
 
 
-def gan_loss_figure(rows: list) -> go.Figure:
+def gan_loss_figure(rows: list, smoothing: float = 0.9, log: bool = False) -> go.Figure:
     x, d = _series(rows, "loss_d")
     _, g = _series(rows, "loss_g")
     keep = thin(len(x))
     xs = _pick(x, keep)
-    return _figure([_line(xs, _pick(d, keep), "D, each batch", "rgba(76,110,245,0.25)", 1, legend=False),
-                    _line(xs, _pick(g, keep), "G, each batch", "rgba(247,103,7,0.25)", 1, legend=False),
-                    _line(xs, _pick(smooth(d), keep), "discriminator D (smoothed)", COLORS["main"], 2.5),
-                    _line(xs, _pick(smooth(g), keep), "generator G (smoothed)", COLORS["second"], 2.5)],
-                   "Losses: D and G pull against each other", "loss", legend="below")
+    return _log_axis(_figure(
+        [_line(xs, _pick(d, keep), "D, each batch", "rgba(76,110,245,0.25)", 1, legend=False),
+         _line(xs, _pick(g, keep), "G, each batch", "rgba(247,103,7,0.25)", 1, legend=False),
+         _line(xs, _pick(smooth(d, smoothing), keep), "discriminator D (smoothed)", COLORS["main"], 2.5),
+         _line(xs, _pick(smooth(g, smoothing), keep), "generator G (smoothed)", COLORS["second"], 2.5)],
+        "Losses: D and G pull against each other", "loss" + (" (log scale)" if log else ""), legend="below"), log)
 
 
 def gan_d_figure(rows: list) -> go.Figure:

