@@ -194,6 +194,7 @@ def test_pause_step_resume_and_stop():
     assert job.status == "paused"
     at.select_slider(key=f"train_lr_now_{job.id}").set_value(1e-4).run()   # learning rate changed mid-run
     poll_until(at, lambda a: job.lr == pytest.approx(1e-4), timeout=5)      # applied by the job's own thread
+    assert any("Paused: 0.0001 is used from the next batch" in c.value for c in at.caption)   # and said so
     at.button(key="train_resume").click().run()
     assert job.status == "running"
     at.button(key="train_stop").click().run()
@@ -503,3 +504,16 @@ def test_the_sidebar_names_an_experiment_as_what_it_is():
     shown = texts(at.sidebar.markdown) + texts(at.sidebar.caption)
     assert "**Sweep** on **digits**" in shown and "Experiments" in shown
     assert "images/s" not in shown and "validation accuracy" not in shown
+
+
+def test_the_chosen_training_length_stays_when_switching_model():
+    at = page()
+    at.number_input(key="knob_epochs_cnn_fast").set_value(3.0).run()
+    at.radio(key="train_model").set_value("dcgan").run()
+    assert at.number_input(key="knob_epochs_dcgan_fast").value == 3.0
+    at.radio(key="knob_length_dcgan_fast").set_value("seconds").run()
+    at.number_input(key="knob_seconds_dcgan_fast").set_value(120).run()
+    at.radio(key="train_preset").set_value("textbook").run()
+    assert at.radio(key="knob_length_dcgan_textbook").value == "seconds"
+    assert at.number_input(key="knob_seconds_dcgan_textbook").value == 120
+    assert "120 s of training" in next(c.value for c in at.caption if c.value.startswith("This run will use"))

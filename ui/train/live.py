@@ -155,6 +155,12 @@ def _controls(job):
     d.select_slider("Learning rate (change it while it trains)", options, key=key, format_func="{:g}".format,
                     on_change=_set_lr, args=(job.id, key),
                     help="Takes effect at the next batch. Try a much larger one and watch the loss jump.")
+    asked = float(st.session_state[key])
+    if abs(asked - job.lr) > 1e-12 * asked:      # asked for, not yet applied: say so, and when it will be
+        when = "Resume or Step to apply it" if job.status == "paused" else "from the next batch"
+        d.caption(f":material/schedule: Pending: {asked:g} replaces {job.lr:g} {when}.")
+    elif job.status == "paused":
+        d.caption(f":material/schedule: Paused: {asked:g} is used from the next batch (Resume or Step).")
 
 
 def _set_lr(job_id: str, key: str):

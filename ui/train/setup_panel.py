@@ -119,6 +119,13 @@ def _load_zip(upload) -> tuple:
     return data, error
 
 
+BUDGET = "train_budget"     # the training length a student picked: kept across models and presets
+
+
+def _remember_budget(name: str, key: str):
+    st.session_state.setdefault(BUDGET, {})[name] = st.session_state[key]
+
+
 def _knobs(link: LessonLink, model: str, preset: str, dataset: str):
     """Training knobs, starting from the preset's own values (for colour images, where it has its own), or
     from a lesson link's. Returns (TrainConfig, model overrides)."""
@@ -126,18 +133,23 @@ def _knobs(link: LessonLink, model: str, preset: str, dataset: str):
     colour = is_colour(dataset)
     k = f"_{model}_{preset}" + ("_colour" if colour and preset_of(model, preset).colour_train else "")
     keep = {"persist_state": "session"}
-    length = link.widget("length", "knob_length" + k, lambda **kw: st.radio(
-        "Train for", ["epochs", "seconds"], horizontal=True, help=HELP["length"],
-        format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get, **keep, **kw), {}, "epochs")
+    keys = {"length": "knob_length" + k, "epochs": "knob_epochs" + k, "seconds": "knob_seconds" + k}
+    for name, value in st.session_state.get(BUDGET, {}).items():   # the budget a student chose stays chosen
+        st.session_state.setdefault(keys[name], value)              # when they switch model or preset
+    chosen = {"on_change": _remember_budget, **keep}
+    length = link.widget("length", keys["length"], lambda **kw: st.radio(
+        "Train for", ["epochs", "seconds"], horizontal=True, help=HELP["length"], args=("length", keys["length"]),
+        format_func={"epochs": "a number of epochs", "seconds": "a time budget"}.get, **chosen, **kw), {}, "epochs")
     epochs, seconds = base.epochs, None
     if length == "epochs":
-        epochs = link.widget("epochs", "knob_epochs" + k, lambda **kw: st.number_input(
+        epochs = link.widget("epochs", keys["epochs"], lambda **kw: st.number_input(
             "Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]), step=1.0, format="%g",
-            help=HELP["epochs"], **keep, **kw), {"value": float(base.epochs or 5)}, float(base.epochs or 5))
+            help=HELP["epochs"], args=("epochs", keys["epochs"]), **chosen, **kw),
+            {"value": float(base.epochs or 5)}, float(base.epochs or 5))
     else:
-        seconds = link.widget("seconds", "knob_seconds" + k, lambda **kw: st.number_input(
+        seconds = link.widget("seconds", keys["seconds"], lambda **kw: st.number_input(
             "Seconds of training", int(LIMITS["seconds"][0]), int(LIMITS["seconds"][1]), step=10,
-            help=HELP["seconds"], **keep, **kw), {"value": 60}, 60)
+            help=HELP["seconds"], args=("seconds", keys["seconds"]), **chosen, **kw), {"value": 60}, 60)
     with_link = lambda name, options: sorted(set(options) | ({link.given(name)} if link.given(name) is not None else set()))
     a, b = st.columns(2)
     batch = link.widget("batch", "knob_batch" + k, lambda **kw: a.select_slider(
