@@ -36,8 +36,32 @@ def run_name(run: dict, owner: str) -> str:
     who = "you" if run["owner"] == owner else (run.get("nickname") or "someone")
     when = time.strftime("%d %b %H:%M", time.localtime(run.get("finished") or 0))
     value = score(run)
-    result = f" · {value:.1%}" if isinstance(value, (int, float)) else ""
+    result = f" · {score_name(run)} {value:.1%}" if isinstance(value, (int, float)) else ""
     return f"{who} · {when} · {kind_of(run)} on {run.get('dataset') or '?'}{result} · #{run['id'][:4]}"
+
+
+def score_name(run: dict) -> str:
+    """What the one number of a run is (imgai.experiments.run_store.score), in a few words."""
+    return "validation accuracy" if run.get("kind") == "cnn" else "sample quality"
+
+
+SCORE_HELP = ("A classifier's number is its validation accuracy: the share of held-out images it names right. "
+              "A digit GAN's is its sample quality: the share of its samples the shipped digits CNN reads with "
+              "at least 90% confidence, times the share of the ten digits those cover (a GAN drawing only 1s "
+              "scores low).")
+
+
+def what_it_did(run: dict) -> dict:
+    """What the run actually did, from its history: the epochs and steps it got through and the learning
+    rates it used (a schedule, and any change made by hand mid-run), beside what was asked for."""
+    rows, final = run.get("history") or [], run.get("final") or {}
+    rates = [r["lr"] for r in rows if isinstance(r.get("lr"), (int, float))]
+    did = {"did.epochs": final.get("epoch"), "did.steps": final.get("step"), "did.seconds": final.get("seconds")}
+    if rates:
+        lo, hi = min(rates), max(rates)
+        did["did.lr"] = f"{rates[0]:.3g} at the start, {rates[-1]:.3g} at the end" + \
+            (f" (from {lo:.3g} to {hi:.3g})" if hi > max(rates[0], rates[-1]) * 1.0001 else "")
+    return did
 
 
 def flat_settings(run: dict) -> dict:
@@ -49,8 +73,11 @@ def flat_settings(run: dict) -> dict:
             if f"{part}.{k}" in PLUMBING:
                 continue
             out[f"{part}.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
-    out["result.seconds"] = (run.get("final") or {}).get("seconds")
-    out["result.score"] = score(run)
+    train = s.get("train") or {}
+    if train.get("seconds") is not None and "train.epochs" in out:
+        out["train.epochs"] = "— (a time budget)"      # the preset's epochs were never the run's length
+    out.update(what_it_did(run))
+    out[f"result.{score_name(run)}"] = score(run)
     out["status"] = run.get("status")
     return out
 
@@ -59,11 +86,13 @@ def settings_table(runs: list, names: list):
     """One column per run, one row per setting; rows whose values differ are highlighted."""
     flat = [flat_settings(r) for r in runs]
     keys = [k for k in FIRST if any(k in f for f in flat)]
-    results = ["result.score", "result.seconds", "status"]
+    results = ["did.epochs", "did.steps", "did.seconds", "did.lr", "result.validation accuracy",
+               "result.sample quality", "status"]
+    results = [k for k in results if any(k in f for f in flat)]
     keys += sorted({k for f in flat for k in f} - set(keys) - set(results)) + results
     table = pd.DataFrame({name: [_fmt(f.get(k)) for k in keys] for name, f in zip(names, flat)}, index=keys)
     # results (score, seconds, status) differ between any two runs: only chosen settings are highlighted
-    differs = (table.nunique(axis=1) > 1) & ~table.index.str.startswith(("result.", "status"))
+    differs = (table.nunique(axis=1) > 1) & ~table.index.str.startswith(("result.", "did.", "status"))
 
     def highlight(row):
         return ["background-color: #FFF3BF; font-weight: 600" if differs[row.name] else "" for _ in row]
@@ -92,7 +121,8 @@ def compare_section(store, owner: str):
     default = [r["id"] for r in runs if r["owner"] == owner][:2]
     picked = st.multiselect("Runs to compare", list(names), default=default, format_func=names.get,
                             key="exp_compare_runs", max_selections=10,
-                            help="Your own runs, newest first, and every run published to the class board.")
+                            help="Your own runs, newest first, and every run published to the class board. "
+                                 + SCORE_HELP)
     if not picked:
         st.caption("Pick one or more runs above.")
     else:
@@ -106,7 +136,10 @@ def compare_section(store, owner: str):
         styled, n_diff = settings_table(chosen, [names[r["id"]] for r in chosen])
         st.markdown(f"**Settings side by side** — {n_diff} that differ are highlighted" if len(chosen) > 1
                     else "**Settings**")
-        st.dataframe(styled, width="stretch", height=min(600, 36 + 35 * len(styled.data)))
+        st.dataframe(styled, width="stretch", height=min(700, 36 + 35 * len(styled.data)))
+        st.caption("**train.**… and **model.**… rows are what was asked for; **did.**… rows are what the run "
+                   "actually did (epochs and steps reached, the learning rates it used, a schedule's and any "
+                   "change made mid-run included). " + SCORE_HELP)
     publish_panel(store, owner, runs)
 
 
