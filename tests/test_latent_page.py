@@ -331,3 +331,15 @@ def test_steering_that_rises_then_falls_back_keeps_its_best_frame_and_says_when_
     at = switch_tab(ok(page({"steps": "9"})), "classifier")
     summary = next(m.value for m in at.markdown if "went from" in m.value)
     assert "**Steering failed**" in summary and "to **36%**" in summary, summary
+
+
+def test_the_steering_summary_says_when_the_walk_waited_and_then_jumped():
+    from ui.latent.widgets import steer_summary
+    prob = [0.0] * 13 + [1.0]
+    labels = ["3", "3", "5", "5", "8", "8", "8", "3", "3", "5", "5", "8", "8", "7"]
+    text = steer_summary({"prob": prob, "labels": labels}, "7")
+    assert "went from **0%** to **100%** in 13 steps" in text
+    assert "stayed under 50% for the first 13 steps, then jumped to 100% at step 13" in text
+    assert "read as '3', '5', '8'" in text
+    steady = steer_summary({"prob": [0.1, 0.3, 0.6, 0.9, 1.0], "labels": ["3", "3", "7", "7", "7"]}, "7")
+    assert "stayed under" not in steady

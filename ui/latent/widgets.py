@@ -220,6 +220,7 @@ def steer_summary(path: dict, target_name: str) -> str:
     prob, walk = path["prob"], path.get("walk_prob") or path["prob"]
     n, name = len(prob) - 1, f"'{target_name}'"
     went = f"p({name}) went from **{prob[0]:.0%}** to **{prob[-1]:.0%}** in {n} step{'s' if n != 1 else ''}."
+    went += _how_it_climbed(prob, path.get("labels") or [], target_name)
     back = (f" The walk went on for {len(walk) - len(prob)} more step{'s' if len(walk) - len(prob) != 1 else ''}, "
             f"but p fell back (to {walk[-1]:.0%} at the end), so it stops at its best frame."
             if len(walk) > len(prob) else "")
@@ -228,6 +229,27 @@ def steer_summary(path: dict, target_name: str) -> str:
     return (f":material/warning: **Steering failed**: the picture did not become {article(target_name)} {name}. {went}{back} "
             f"Near this starting picture the generator may not draw {article(target_name)} {name} that this classifier recognises: "
             "try another seed, more steps, or another class.")
+
+
+def _how_it_climbed(prob: list, labels: list, target_name: str) -> str:
+    """The walk's shape in words: a steady climb, or a long wait below one half and then a jump, and the
+    classes the picture was read as on the way: "went from 0% to 100%" alone hides a hop between classes."""
+    over = next((i for i, p in enumerate(prob) if p >= 0.5), None)
+    if over is None or over <= 1 or len(prob) < 4:
+        return ""
+    jumped = prob[over] - prob[over - 1] > 0.4
+    if not jumped and over <= (len(prob) - 1) / 2:
+        return ""                                   # a climb: the curve says it all
+    text = (f" It stayed under 50% for the first {over} step{'s' if over != 1 else ''}, then "
+            f"{'jumped' if jumped else 'climbed'} to {prob[over]:.0%} at step {over}.")
+    passed, seen = [], {target_name}
+    for lab in labels[:over]:
+        if lab not in seen:
+            seen.add(lab)
+            passed.append(f"'{md(lab, 24)}'")
+    if passed:
+        text += f" On the way the picture was read as {', '.join(passed[:5])}{' …' if len(passed) > 5 else ''}."
+    return text
 
 
 def probability_figure(prob: list, target_name: str, best: int | None = None) -> go.Figure:
