@@ -159,14 +159,18 @@ def _controls(job):
     if abs(asked - job.lr) > 1e-12 * asked:      # asked for, not yet applied: say so, and when it will be
         when = "Resume or Step to apply it" if job.status == "paused" else "from the next batch"
         d.caption(f":material/schedule: Pending: {asked:g} replaces {job.lr:g} {when}.")
-    elif job.status == "paused":
+    elif job.status == "paused" and st.session_state.get(f"train_lr_paused_{job.id}"):
         d.caption(f":material/schedule: Paused: {asked:g} is used from the next batch (Resume or Step).")
+    if job.status != "paused":
+        st.session_state.pop(f"train_lr_paused_{job.id}", None)
 
 
 def _set_lr(job_id: str, key: str):
     job = registry().get(job_id)
     if job is not None:
         job.set_lr(float(st.session_state[key]))
+        if job.status == "paused":      # changed during a pause: the caption says when it takes effect
+            st.session_state[f"train_lr_paused_{job_id}"] = True
 
 
 def _numbers(job, s: dict, rows: list):
