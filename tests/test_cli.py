@@ -147,9 +147,11 @@ def test_bad_checkpoints_are_refused_by_the_cli_in_one_line(capsys, tmp_path, ca
     base = make(case, tmp_path)
     picture = tmp_path / "digit.png"
     Image.fromarray(digits.val_x[0, 0].numpy()).save(picture)
-    for command in (["classify", "--weights", base, picture], ["generate", "--weights", base, "--out", tmp_path / "g.png"]):
+    for command in (["classify", "--weights", base, picture], ["generate", "--weights", base, "--out", tmp_path / "g.png"],
+                    ["export", "--weights", base, "--out", tmp_path / "exported"]):
         rc, out, err = run_main(capsys, *command)
         assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: ") and CORPUS[case] in err
+    assert not (tmp_path / "exported").exists()          # a refused export writes nothing
 
 
 def test_classify_reports_each_file_and_survives_bad_ones(trained, tmp_path, digits):

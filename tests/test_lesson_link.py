@@ -93,3 +93,47 @@ def test_a_classify_link_to_a_missing_model_says_so_and_opens_the_first():
     at.run()
     assert not at.exception
     assert any("model='somebody\\-elses' (no model of that name here)" in w.value for w in at.warning)  # markdown-escaped
+
+
+def test_a_crafted_link_sets_nothing_outside_the_limits():
+    at = page({"lr": "1e9", "epochs": "1e12", "seed": "-1", "batch": "1000000", "drop": "0.99", "seconds": "nan"})
+    assert not at.exception
+    (w,) = [w.value for w in at.warning if "Ignored from the link" in w.value]
+    for name in ("lr", "epochs", "seed", "batch", "drop"):
+        assert f"{name}=" in w
+    text = will_use(at)
+    from imgai.training.runs import default_train_config
+    base = default_train_config("cnn", "fast")
+    assert f"learning rate {base.lr:g}" in text and f"batch {base.batch_size}" in text and "seed 0" in text
+
+
+def test_a_link_cannot_inject_markup():
+    at = page({"lr": "[click](http://evil.example) **bold** <b>x</b>", "only": "<script>"})
+    (w,) = [w.value for w in at.warning if "Ignored from the link" in w.value]
+    assert "](http" not in w and "**bold**" not in w and "<b>" not in w and "<script>" not in w
+
+
+def test_a_link_that_hides_everything_can_be_left():
+    """A link is anybody's to write: hiding every control never strands a student."""
+    at = page({"model": "dcgan", "lr": "0.001", "hide": ",".join(
+        ["model", "preset", "data", "length", "epochs", "seconds", "batch", "lr", "opt", "wd", "drop", "seed", "aug"])})
+    assert not at.select_slider and not at.radio
+    at.button(key="lesson_train_leave").click().run()
+    assert at.radio(key="train_model").value == "dcgan"                       # the link's values stay
+    assert at.select_slider(key="knob_lr_dcgan_fast").value == 1e-3 and not at.select_slider(key="knob_lr_dcgan_fast").disabled
+
+
+def test_a_classify_link_cannot_open_another_students_model(tmp_path, monkeypatch):
+    """Only the models this browser may pick (shipped, its own, shared) can be named by a link."""
+    import shutil
+    from imgai.models.checkpoint import WEIGHTS_DIR
+    other = tmp_path / "models" / "someone-else"
+    other.mkdir(parents=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(WEIGHTS_DIR / f"digits-cnn{suffix}", other / f"private-model{suffix}")
+    monkeypatch.setenv("IMGAI_MODELS", str(tmp_path / "models"))
+    at = AppTest.from_file(CLASSIFY, default_timeout=60)
+    at.query_params.update({"model": "private-model"})
+    at.run()
+    assert not at.exception and not at.selectbox(key="classify_model").value.startswith("private-model")
+    assert any("no model of that name here" in w.value for w in at.warning)

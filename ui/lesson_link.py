@@ -96,6 +96,17 @@ class LessonLink:
     def is_lesson(self) -> bool:
         return bool(self.state["locked"] or self.state["hidden"])
 
+    def lesson_notice(self):
+        """Say that a lesson link fixed the page, with the way out: a link is anybody's to write, so a student
+        can always get every control back (the values stay as the link set them)."""
+        if not self.is_lesson:
+            return
+        st.info("A lesson link set this page up: some settings are fixed for this lesson.", icon=":material/school:")
+        if st.button("Show every control", key=f"lesson_{self.page}_leave", icon=":material/lock_open:",
+                    help="Leave the lesson: every setting can be changed again."):
+            self.state["locked"], self.state["hidden"], self.state["only"] = set(), set(), set()
+            st.rerun()
+
     def hidden(self, name: str) -> bool:
         return name in self.state["hidden"]
 

@@ -205,8 +205,7 @@ def setup_panel(job) -> Choice:
     warning = link.warning()
     if warning:
         st.warning(warning, icon=":material/link_off:")
-    if link.is_lesson:
-        st.info("A lesson link set this page up: some settings are fixed for this lesson.", icon=":material/school:")
+    link.lesson_notice()
     model = link.widget("model", "train_model", lambda **kw: st.radio(
         "Model", list(MODELS), format_func=MODELS.get, horizontal=True, help=HELP["model"], **keep, **kw), {}, "cnn")
     preset = link.widget("preset", "train_preset", lambda **kw: st.radio(
