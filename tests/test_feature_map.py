@@ -49,7 +49,7 @@ def test_placing_a_validation_image_lands_on_it(clf):
 
 
 def test_tsne_is_deterministic_and_places_by_neighbours(clf):
-    pytest.importorskip("sklearn")
+    pytest.importorskip("openTSNE")
     a = fm.build_map(clf, "tsne", 150, seed=0, key="t1")
     b = fm.build_map(clf, "tsne", 150, seed=0, key="t2")
     assert np.allclose(a.xy, b.xy)
@@ -57,6 +57,13 @@ def test_tsne_is_deterministic_and_places_by_neighbours(clf):
     near = np.argsort(((a.features - a.features[0]) ** 2).sum(1))[:fm.NEIGHBOURS]
     assert np.allclose(p[0], a.xy[near].mean(0))
     assert "nearest" in a.placed_by
+
+
+def test_tsne_reports_its_progress_up_to_the_end(clf):
+    pytest.importorskip("openTSNE")
+    seen = []
+    fm.build_map(clf, "tsne", 150, seed=1, key="t3", progress=seen.append)
+    assert len(seen) >= 10 and seen == sorted(seen) and seen[-1] == 1.0 and 0 < seen[0] < 0.1
 
 
 def test_gan_samples_are_read_by_the_classifier(clf):

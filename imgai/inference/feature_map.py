@@ -1,5 +1,5 @@
 """A map of what a classifier learned: its penultimate features (the input of its last dense layer) for the
-validation images, projected to 2-D by PCA (instant) or t-SNE (scikit-learn, slower, cached per model), with
+validation images, projected to 2-D by PCA (instant) or t-SNE (openTSNE, slower, with progress, cached per model), with
 the student's own picture, the misclassified images and a GAN's samples placed on the same map.
 
     fmap = build_map(clf, method="pca", n=1000, seed=0); xy = place(fmap, features(clf.model, x))
@@ -93,14 +93,33 @@ def pca(f: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return mean, axes * signs[:, None]
 
 
-def tsne(f: np.ndarray, seed: int, init: np.ndarray) -> np.ndarray:
+TSNE_ITERATIONS = (250, 500)   # openTSNE's defaults: early exaggeration, then the embedding proper
+PROGRESS_EVERY = 25            # iterations between two progress reports
+
+
+def tsne(f: np.ndarray, seed: int, init: np.ndarray, progress=None) -> np.ndarray:
+    """t-SNE of f (N, D) from a PCA start, by openTSNE (its callbacks report progress: progress(fraction)
+    is called every PROGRESS_EVERY iterations; scikit-learn's t-SNE has no such hook, and was slower here:
+    bench/bench_views.py measures it)."""
     try:
-        from sklearn.manifold import TSNE
+        from openTSNE import TSNE
     except ImportError:
-        raise MapError("t-SNE needs scikit-learn (pip install scikit-learn); PCA works without it") from None
-    init = (init - init.mean(0)) / (init[:, 0].std() + 1e-12) * 1e-4  # PCA init at sklearn's scale
-    return TSNE(n_components=2, init=init.astype(np.float32), random_state=seed, perplexity=30,
-                learning_rate="auto").fit_transform(np.asarray(f, dtype=np.float32))
+        raise MapError("t-SNE needs openTSNE (pip install openTSNE); PCA works without it") from None
+    init = (init - init.mean(0)) / (init[:, 0].std() + 1e-12) * 1e-4   # a PCA start at openTSNE's own scale
+    total, phase = sum(TSNE_ITERATIONS), {"base": 0, "last": 0}
+
+    def report(iteration, error, embedding):
+        if iteration < phase["last"]:                      # the second phase counts from 0 again
+            phase["base"] += TSNE_ITERATIONS[0]
+        phase["last"] = iteration
+        if progress is not None:
+            progress(min(1.0, (phase["base"] + iteration) / total))
+        return False                                       # never stop early
+    embedding = TSNE(n_components=2, perplexity=30, initialization=init.astype(np.float32), random_state=seed,
+                     early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1], n_jobs=1,
+                     callbacks=report, callbacks_every_iters=PROGRESS_EVERY,
+                     verbose=False).fit(np.asarray(f, dtype=np.float32))
+    return np.asarray(embedding, dtype=np.float32)
 
 
 def _validation(clf, n: int, seed: int):
@@ -117,9 +136,11 @@ def _validation(clf, n: int, seed: int):
     return x, data.val_y[idx].numpy(), thumbs[..., 0] if thumbs.shape[-1] == 1 else thumbs
 
 
-def build_map(clf, method: str = "pca", n: int = 1000, seed: int = 0, key: str | None = None) -> FeatureMap:
+def build_map(clf, method: str = "pca", n: int = 1000, seed: int = 0, key: str | None = None,
+              progress=None) -> FeatureMap:
     """The map of n validation images (a fixed sample per seed). Cached in memory under (key, method, n, seed);
-    key defaults to the checkpoint's weights hash, so a retrained model of the same name gets a new map."""
+    key defaults to the checkpoint's weights hash, so a retrained model of the same name gets a new map.
+    progress(fraction), if given, hears how far a t-SNE has got."""
     if method not in METHODS:
         raise MapError(f"unknown projection {method!r}; expected one of {', '.join(METHODS)}")
     if clf.meta.get("kind") != "cnn":
@@ -142,7 +163,7 @@ def build_map(clf, method: str = "pca", n: int = 1000, seed: int = 0, key: str |
     mean, axes = pca(f)
     xy = (f - mean) @ axes.T
     if method == "tsne":
-        xy = tsne(f, seed, xy)
+        xy = tsne(f, seed, xy, progress)
     fmap = FeatureMap(method, int(seed), xy.astype(np.float32), f, labels, logits.argmax(1), thumbs,
                       list(clf.class_names), mean.astype(np.float32), axes.astype(np.float32),
                       time.perf_counter() - t)

@@ -72,6 +72,6 @@ def test_click_a_cell_and_read_its_sum(server, browser):
     page.get_by_role("tab", name="Map of what it learned").click()
     settle(page)
     page.get_by_text("validation images,").wait_for(timeout=60_000)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    page.locator('canvas[data-testid="imgai-map"]').wait_for(timeout=30_000)
     shot(page, "arithmetic", "3-map")
     page.close()

@@ -7,7 +7,6 @@ pictures, the images the network gets wrong and a GAN's samples placed on the sa
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from imgai.inference.feature_map import (MapError, build_map, features, gan_samples, neighbours, place,
@@ -15,7 +14,8 @@ from imgai.inference.feature_map import (MapError, build_map, features, gan_samp
 from imgai.models.checkpoint import CheckpointError, list_checkpoints
 from ui.classify.results import recall, remember
 from ui.classify.inside import picture_sources
-from ui.safe_text import clean, md, md_line, plot
+from ui.classify.map_canvas import atlas_png, map_canvas
+from ui.safe_text import clean, md, md_line
 
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]  # plotly's ten: one per class
@@ -32,40 +32,6 @@ def _generators(clf) -> dict:
                 and m.get("image_size") == clf.meta.get("image_size"):
             out[f"{m['name']} ({m['kind']}, {m.get('dataset', '?')})"] = m["path"]
     return out
-
-
-def _figure(fmap, mine: dict, gan: dict | None, show_wrong: bool) -> go.Figure:
-    fig = go.Figure()
-    names = fmap.class_names
-    for k, name in enumerate(names):
-        idx = np.flatnonzero(fmap.labels == k)
-        fig.add_trace(go.Scattergl(
-            x=fmap.xy[idx, 0], y=fmap.xy[idx, 1], mode="markers", name=plot(name, 20), customdata=idx,
-            marker=dict(size=6, color=COLOURS[k % 10], opacity=0.75),
-            hovertemplate=f"{plot(name, 20)} (validation image %{{customdata}})<extra></extra>"))
-    if show_wrong and len(fmap.wrong):
-        w = fmap.wrong
-        text = [f"a {plot(names[fmap.labels[i]], 20)} read as {plot(names[fmap.predicted[i]], 20)}" for i in w]
-        fig.add_trace(go.Scatter(x=fmap.xy[w, 0], y=fmap.xy[w, 1], mode="markers", name="got wrong",
-                                 customdata=w, text=text, hovertemplate="%{text}<extra></extra>",
-                                 marker=dict(symbol="x-thin", size=8, line=dict(width=1.6, color="rgba(0,0,0,0.65)"))))
-    if gan is not None:
-        text = [f"GAN sample read as {plot(names[p], 20)} ({q:.0%}); sits among {plot(names[s], 20)}"
-                for p, q, s in zip(gan["predicted"], gan["probs"], gan["among"])]
-        fig.add_trace(go.Scatter(x=gan["xy"][:, 0], y=gan["xy"][:, 1], mode="markers", name="GAN samples",
-                                 text=text, hovertemplate="%{text}<extra></extra>",
-                                 marker=dict(symbol="diamond", size=9, color="white",
-                                             line=dict(width=1.5, color="#212529"))))
-    for label, (xy, pred) in mine.items():
-        fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", name=plot(label, 30),
-                                 text=[plot(label.split(": ", 1)[-1], 20)], textposition="top center",
-                                 hovertemplate=f"{plot(label, 40)}: read as {plot(pred, 20)}<extra></extra>",
-                                 marker=dict(symbol="star", size=22, color="gold", line=dict(width=2, color="black"))))
-    fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), legend=dict(itemsizing="constant"),
-                      xaxis=dict(title=f"{fmap.method.upper()} 1", zeroline=False),
-                      yaxis=dict(title=f"{fmap.method.upper()} 2", zeroline=False), plot_bgcolor="#fbfbfd",
-                      dragmode="zoom")
-    return fig
 
 
 def _gan_points(clf, fmap, path: str) -> dict:
@@ -105,9 +71,12 @@ def map_section(clf, token: str, uploads: list[dict]):
                        help="Where do the generator's pictures land, and which real class do they sit among?")
     wrong = c3.toggle("Show mistakes", True, key="classify_map_wrong")
     try:
-        with st.spinner(f"{method} of {N_IMAGES} validation images… (t-SNE takes several seconds on this CPU; "
-                        "done once per model)" if method == "t-SNE" else "Projecting…"):
-            fmap = build_map(clf, method.lower().replace("-", ""), N_IMAGES, seed=0, key=token)
+        bar = st.empty()
+        def progress(fraction: float):      # t-SNE only; once per model, then cached
+            bar.progress(fraction, text=f"t-SNE of {N_IMAGES} validation images: {fraction:.0%} of its iterations")
+        with st.spinner("Projecting…"):
+            fmap = build_map(clf, method.lower().replace("-", ""), N_IMAGES, seed=0, key=token, progress=progress)
+        bar.empty()
         mine = {}
         for label, (kind, payload) in picture_sources(clf, uploads).items():
             if label.startswith("example:"):
@@ -119,12 +88,13 @@ def map_section(clf, token: str, uploads: list[dict]):
     except (MapError, CheckpointError, OSError) as e:
         st.error(md_line(e))
         return
-    event = st.plotly_chart(_figure(fmap, mine, gan, wrong), key="classify_map_chart", on_select="rerun",
-                            selection_mode="points", config={"displayModeBar": False})
+    atlas_key = ("map-atlas", token, fmap.method, id(fmap))
+    atlas = recall(atlas_key) or remember(atlas_key, atlas_png(fmap.images))
+    picked = map_canvas(fmap, atlas, COLOURS, mine, gan, wrong, key="classify_map_canvas")
     acc = float((fmap.labels == fmap.predicted).mean())
     st.caption(f"{len(fmap.labels)} validation images, {acc:.1%} read correctly ({len(fmap.wrong)} mistakes, "
-               f"marked ×). Your pictures (★) are placed by {fmap.placed_by}. Click a dot to see it and its "
-               "neighbours.")
+               f"marked ×). Your pictures (★) are placed by {fmap.placed_by}. Hover over a dot to see its "
+               "picture; click it to see its neighbours.")
     if not mine:
         st.caption("Upload a photo in **Classify photos** or draw a digit to see where *your* picture lands.")
     if gan is not None:
@@ -137,9 +107,9 @@ def map_section(clf, token: str, uploads: list[dict]):
                     ". By their nearest real images they sit among: " +
                     ", ".join(f"{md(names[k])}: {among[k]}" for k in np.argsort(-among) if among[k]) +
                     f" — the two agree for {agree:.0%} of the samples.")
-    points = (event or {}).get("selection", {}).get("points") if event else None
-    if points:
-        st.session_state[PICK] = (float(points[0]["x"]), float(points[0]["y"]))
-    if st.session_state.get(PICK):
+    if picked:
+        st.session_state[PICK] = (fmap.method, token, picked)
+    pick = st.session_state.get(PICK)
+    if pick and pick[:2] == (fmap.method, token):     # a point picked on this very map, not on another one
         st.markdown("**The picked point and its nearest validation images on the map:**")
-        _strip(fmap, st.session_state[PICK])
+        _strip(fmap, pick[2])
