@@ -51,12 +51,13 @@ def _choose(key: str):
     st.session_state[PICK] = st.session_state.get(key)
 
 
-def _pick(where, sources: dict, uploads: list) -> str:
+def _pick(where, sources: dict, uploads: list, unlike: set = frozenset()) -> str:
     """The picture box. The user's pick stays while that picture exists (a drawing or a list that grew since
-    does not drop it); a new upload becomes the one shown. The widget's own key is set only here, where the
-    widget is drawn, so its value never outlives it as stale state."""
+    does not drop it); a new upload becomes the one shown, unless it is unlike anything the model learned from
+    (a cat photo for a digits model: the layers would show noise). The widget's own key is set only here,
+    where the widget is drawn, so its value never outlives it as stale state."""
     seen = st.session_state.get(SEEN) or []
-    new = [u for u in uploads if u not in seen]
+    new = [u for u in uploads if u not in seen and u not in unlike]
     if new:
         st.session_state[PICK] = new[0]
     st.session_state[SEEN] = uploads
@@ -86,7 +87,11 @@ def inside_section(clf, token: str, uploads: list[dict]):
                 "the network with it.")
         return
     c1, c2 = st.columns([2, 1])
-    choice = _pick(c1, sources, [k for k, (kind, _) in sources.items() if kind == "x"])
+    unlike = {f"photo: {clean(r['name'])}" for r in uploads if (r.get("familiarity") or {}).get("familiar") is False}
+    choice = _pick(c1, sources, [k for k, (kind, _) in sources.items() if kind == "x"], unlike)
+    if choice in unlike:
+        st.caption(":material/help: This picture is unlike anything the model learned from: expect its layers "
+                   "to find little of what they learned to look for.")
     n_maps = c2.slider("Maps per layer", 8, 64, 16, step=8, key="classify_inside_n",
                        help="How many activation maps to show per layer: the most active ones first.")
     kind, payload = sources[choice]
