@@ -99,8 +99,8 @@ PROGRESS_EVERY = 25            # iterations between two progress reports
 
 def tsne(f: np.ndarray, seed: int, init: np.ndarray, progress=None) -> np.ndarray:
     """t-SNE of f (N, D) from a PCA start, by openTSNE (its callbacks report progress: progress(fraction)
-    is called every PROGRESS_EVERY iterations; scikit-learn's t-SNE has no such hook, and was slower here:
-    bench/bench_views.py measures it)."""
+    is called every PROGRESS_EVERY iterations; scikit-learn's t-SNE has no such hook. bench/bench_views.py
+    times both)."""
     try:
         from openTSNE import TSNE
     except ImportError:
