@@ -1,30 +1,42 @@
 """GAN playground: watch a GAN learn 2-D points — D's verdict, G's manifold and push, V(D,G) and a score."""
 import streamlit as st
 
-from imgai.playground import BUILT_IN, PRESETS
+from ui.playground import controls as C
 from ui.playground import live as L
 
 st.title("GAN playground")
 st.caption("The generator G turns noise into points; the discriminator D says how real each point looks. "
            "min_G max_D V(D,G) = E_x[log D(x)] + E_z[log(1 − D(G(z)))]: D pushes V up, G pushes it down.")
-c1, c2, c3 = st.columns(3)
-data = c1.selectbox("Real data", BUILT_IN, key="playground_data")
-preset = c2.selectbox("Settings", list(PRESETS), key="playground_preset",
-                      help="playground: the tuned defaults; textbook: the seed's minimax GAN with small nets")
-seed = int(c3.number_input("Seed", 0, 2 ** 31 - 1, 0, key="playground_seed"))
-r = st.session_state.get(L.KEY)
-if r is None or (r["data"], r.get("preset"), r["pg"].seed) != (data, preset, seed):
-    L.new_run(data, preset, seed)
-    L.run_state()["preset"] = preset
+link = C.playground_link()
+warning = link.warning()
+if warning:
+    st.warning(warning, icon=":material/link_off:")
+link.lesson_notice()
+real, data_name, problem = C.data_picker(link, st.columns(3))
+preset, seed = link.values["preset"], int(link.values["seed"])
+changes = C.game_settings(link, preset)
+if problem:
+    st.info(problem, icon=":material/scatter_plot:")
+    st.stop()
+L.ensure_run(real, data_name, preset, seed)
+refused = L.apply_settings(changes)
+if refused:
+    st.error(f"Cannot use these settings: {refused}", icon=":material/block:")
 r = L.run_state()
-b1, b2, b3, b4 = st.columns(4)
-b1.button("Stop" if r["running"] else "Start", key="playground_start",
+b1, b2, b3, b4, b5 = st.columns([1, 1, 1, 1, 2.2], vertical_alignment="bottom")
+b1.button("Stop" if r["running"] else "Start", key="playground_start", type="primary", width="stretch",
           on_click=lambda: r.update(running=not r["running"]))  # a callback: the label then shows the new state
-if b2.button("One D step", key="playground_d"):
+if b2.button("One D step", key="playground_d", width="stretch", help="Exactly one optimiser step of D."):
+    r["running"] = False
     r["history"].append(r["pg"].step("d"))
-if b3.button("One G step", key="playground_g"):
+if b3.button("One G step", key="playground_g", width="stretch", help="Exactly one optimiser step of G."):
+    r["running"] = False
     r["history"].append(r["pg"].step("g"))
-if b4.button("Reset", key="playground_reset"):
-    L.new_run(data, preset, seed)
-    L.run_state()["preset"] = preset
+if b4.button("Reset", key="playground_reset", width="stretch", help="New networks, the same settings."):
+    L.ensure_run(real, data_name, preset, seed, fresh=True)
+    L.apply_settings(changes)
+r["rounds_per_redraw"] = C.speed_picker(link, b5)
+link.save_to_url()
+if not link.is_lesson:
+    link.teacher_panel()
 L.live_panel()

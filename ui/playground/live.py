@@ -18,10 +18,26 @@ REDRAW_S = 0.2      # 5 redraws a second
 BURST_S = 0.08      # training per redraw: 40% of one core at most
 
 
-def new_run(data: str, preset: str, seed: int):
-    real = make_data(data, 20000, seed=1000 + seed)
-    st.session_state[KEY] = {"pg": Playground(real, PRESETS[preset], seed=seed), "data": data, "running": False,
-                             "extent": plane_extent(real), "real": real[:500], "history": []}
+def ensure_run(real, data_name: str, preset: str, seed: int, fresh: bool = False):
+    """The session's game for this data, preset and seed: kept while they stay, new when one changes."""
+    r = st.session_state.get(KEY)
+    if fresh or r is None or (r["data"], r["preset"], r["seed"]) != (data_name, preset, seed):
+        st.session_state[KEY] = {"pg": Playground(real, PRESETS[preset], seed=seed), "data": data_name,
+                                 "preset": preset, "seed": seed, "running": False, "extent": plane_extent(real),
+                                 "real": real[:500], "history": [], "rounds_per_redraw": None}
+
+
+def apply_settings(changes: dict) -> str | None:
+    """Hand the controls' settings to the running game; a refused combination is one line (the game keeps
+    its settings). Says once which network had to start afresh."""
+    r = run_state()
+    try:
+        rebuilt = r["pg"].update(**changes)
+    except ValueError as e:
+        return str(e)
+    if rebuilt:
+        st.toast(f"{' and '.join(rebuilt)} started afresh with the new size.", icon=":material/restart_alt:")
+    return None
 
 
 def run_state() -> dict:
@@ -53,10 +69,17 @@ def _draw(r: dict):
 
 @st.fragment(run_every=REDRAW_S)
 def live_panel():
-    r = run_state()
+    r = st.session_state.get(KEY)
+    if r is None:
+        return
     if r["running"]:
-        end = time.perf_counter() + BURST_S
-        while time.perf_counter() < end:
-            r["history"].append(r["pg"].round())
+        rounds = r.get("rounds_per_redraw")
+        if rounds:                                   # slow motion: a fixed number of rounds per redraw
+            for _ in range(rounds):
+                r["history"].append(r["pg"].round())
+        else:
+            end = time.perf_counter() + BURST_S
+            while time.perf_counter() < end:
+                r["history"].append(r["pg"].round())
         del r["history"][:-1000]
     _draw(r)
