@@ -120,3 +120,13 @@ def test_cli_refuses_a_bad_csv_with_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "imgai", "playground", "--data", str(bad), "--seconds", "0.1",
                         "--out", str(tmp_path / "x.npy")], capture_output=True, text=True)
     assert r.returncode == 2 and "formula" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_drawn_points_are_read_from_both_canvas_formats():
+    """The drawing canvas's circles, as fabric.js 5 ("circle", origin top-left) and 6 ("Circle", centred) write them."""
+    from imgai.playground.data import drawn_points
+    old = [{"type": "circle", "left": 96, "top": 156, "radius": 4}]                 # centre (100, 160)
+    new = [{"type": "Circle", "left": 100, "top": 160, "radius": 4, "originX": "center", "originY": "center"}]
+    for objects in (old, new):
+        p = drawn_points(objects, 200, 200, extent=4.0)
+        assert p.shape == (1, 2) and abs(p[0, 0]) < 1e-6 and abs(p[0, 1] + 2.4) < 1e-5   # y up: 160 px of 200 is below the middle

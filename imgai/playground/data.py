@@ -160,10 +160,13 @@ def drawn_points(objects: list, width: int, height: int, extent: float = 4.0) ->
     for o in objects or []:
         if not isinstance(o, dict):
             continue
-        if o.get("type") == "circle":
-            pts.append((float(o.get("left", 0)) + float(o.get("radius", 0)), float(o.get("top", 0))
-                        + float(o.get("radius", 0))))
-        elif o.get("type") == "path":
+        kind = str(o.get("type", "")).lower()          # fabric.js 6 (the canvas since 0.13) writes "Circle"
+        if kind == "circle":
+            r = float(o.get("radius", 0)) * float(o.get("scaleX", 1) or 1)
+            at = {"left": 1.0, "center": 0.0, "right": -1.0, "top": 1.0, "bottom": -1.0}   # offset to the centre
+            pts.append((float(o.get("left", 0)) + at.get(o.get("originX", "left"), 1.0) * r,
+                        float(o.get("top", 0)) + at.get(o.get("originY", "top"), 1.0) * r))
+        elif kind == "path":
             for seg in o.get("path") or []:
                 if isinstance(seg, list) and len(seg) >= 3 and seg[0] in ("M", "L", "Q"):
                     pts.append((float(seg[-2]), float(seg[-1])))

@@ -59,3 +59,26 @@ def test_start_moves_the_game_and_a_step_is_exactly_one_step(serve, browser, use
     settle(page)
     assert page.get_by_text("looks like a spreadsheet formula").count() == 1
     assert errors == []
+
+
+def test_points_drawn_with_the_mouse_become_the_real_data(serve, browser, user_folders):
+    url = serve(user_folders)
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(url + "/playground")
+    settle(page)
+    page.get_by_role("combobox", name="Real data").click()
+    page.get_by_role("option", name="draw your own points").click()
+    settle(page)
+    assert page.get_by_text("at least").count() >= 1          # no points yet: it says how many are needed
+    canvas = page.locator('[data-testid="stMainBlockContainer"] canvas').last
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    for fx, fy in [(0.2, 0.2), (0.25, 0.22), (0.22, 0.27), (0.8, 0.8), (0.78, 0.75), (0.75, 0.8)]:
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(300)
+    settle(page)
+    page.get_by_text(re.compile(r"D steps: 0 · G steps: 0")).wait_for(timeout=30_000)
+    page.get_by_role("button", name="One D step").click()
+    settle(page)
+    assert _steps(page) == (1, 0)
+    shot(page, "playground", "3-drawn")
