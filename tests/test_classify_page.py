@@ -437,3 +437,10 @@ def test_a_batch_of_pixel_bombs_is_refused_from_its_headers_before_any_is_decode
     assert not at.exception, at.exception
     assert len(at.error) == 1 and f"over {UPLOAD_MEGAPIXELS:g} megapixels in all" in at.error[0].value
     assert not decoded and not at.get("dataframe")    # nothing decoded, no results
+
+
+def test_the_same_picture_uploaded_twice_is_classified_once():
+    from ui.classify.batch import Capture, _unique
+    a, b, c = Capture("a.png", "1", b"same"), Capture("copy of a.png", "2", b"same"), Capture("c.png", "3", b"other")
+    keep, dropped = _unique([a, b, c])
+    assert keep == [a, c] and dropped == [("copy of a.png", "a.png")]

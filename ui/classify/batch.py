@@ -5,6 +5,9 @@ still classified. The same Classifier.predict path as `python -m imgai classify`
 """
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
@@ -60,16 +63,59 @@ def _over_budget(files) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Capture:
+    """A camera picture, read like an upload (analyse_upload needs name, file_id and getvalue)."""
+    name: str
+    file_id: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def camera_capture(key: str, label: str) -> Capture | None:
+    """A "Use the camera" toggle and, when on, Streamlit's camera box; the browser asks for the camera only
+    then. Returns the picture just taken, or None."""
+    if not st.toggle("Use the camera", key=f"{key}_on", help="Take a picture with this computer's camera: "
+                     "hold a drawing or an object up to it. The browser asks for permission first."):
+        return None
+    shot = st.camera_input(label, key=key, help="The picture is read in memory for this session only.")
+    if shot is None:
+        st.caption(":material/videocam_off: No picture from the camera? Allow the camera for this page (the "
+                   "camera icon in the address bar), or, on a computer without one, upload a photo instead.")
+        return None
+    return Capture(f"camera photo {shot.file_id[-6:]}.jpg", f"camera-{shot.file_id}", shot.getvalue())
+
+
+def _unique(files: list) -> tuple[list, list]:
+    """The files without repeats of the same picture (same bytes), and the names of the repeats dropped."""
+    seen, keep, dropped = {}, [], []
+    for f in files:
+        digest = hashlib.sha256(f.getvalue()).hexdigest()
+        if digest in seen:
+            dropped.append((f.name, seen[digest]))
+        else:
+            seen[digest] = f.name
+            keep.append(f)
+    return keep, dropped
+
+
 def batch_section(clf, token: str, method: str) -> list[dict]:
-    """Uploader + results; returns the analysed records (good ones) for the 'Inside the network' section."""
+    """Uploader (and camera) + results; returns the analysed records (good ones) for 'Inside the network'."""
     files = st.file_uploader(
         "Drop photos here — several at once", accept_multiple_files=True, key="classify_files",
         help="JPEG, PNG, HEIC (iPhone), WebP, BMP or GIF (first frame), up to 25 MB and 50 megapixels each. Files are read "
              "in memory for this session only and never stored.")
+    shot = camera_capture("classify_camera", "Hold a picture or an object up to the camera")
+    files = list(files or []) + ([shot] if shot is not None else [])
     if not files:
-        st.info("Drag one or more pictures onto the box above (or click **Upload**). Each gets the "
-                "model's answer, the picture it actually read, and where it looked.")
+        st.info("Drag one or more pictures onto the box above (or click **Upload**), or use the camera. Each "
+                "gets the model's answer, the picture it actually read, and where it looked.")
         return []
+    files, repeats = _unique(files)
+    for name, first in repeats[:5]:
+        st.caption(f"{md_escape(name)} is the same picture as {md_escape(first)}: classified once.")
     if len(files) > MAX_FILES:
         st.warning(f"{len(files)} files: classifying the first {MAX_FILES}. Remove some to see the others.")
         files = files[:MAX_FILES]
