@@ -429,18 +429,27 @@ def test_a_batch_of_pixel_bombs_is_refused_from_its_headers_before_any_is_decode
     from imgai.data.intake import UPLOAD_MEGAPIXELS
     decoded = []
     monkeypatch.setattr(common, "open_image", lambda *a, **k: decoded.append(1) or open_image(*a, **k))
-    bomb = gray_png(7000, 7000)                       # 49 megapixels each, a few KB of PNG
     n = int(UPLOAD_MEGAPIXELS // 49) + 1              # just over the budget for one upload
+    # 49 megapixels each, a few KB of PNG; each a different picture (the same one twice is read once)
+    bombs = [gray_png(7000, 7000 + i) for i in range(n)]
     at = start("digits-cnn")                           # the shipped digits model
-    at.file_uploader(key="classify_files").set_value([(f"black{i}.png", bomb, "image/png") for i in range(n)])
+    at.file_uploader(key="classify_files").set_value([(f"black{i}.png", b, "image/png") for i, b in enumerate(bombs)])
     at.run()
     assert not at.exception, at.exception
     assert len(at.error) == 1 and f"over {UPLOAD_MEGAPIXELS:g} megapixels in all" in at.error[0].value
     assert not decoded and not at.get("dataframe")    # nothing decoded, no results
 
 
-def test_the_same_picture_uploaded_twice_is_classified_once():
-    from ui.classify.batch import Capture, _unique
-    a, b, c = Capture("a.png", "1", b"same"), Capture("copy of a.png", "2", b"same"), Capture("c.png", "3", b"other")
-    keep, dropped = _unique([a, b, c])
-    assert keep == [a, c] and dropped == [("copy of a.png", "a.png")]
+def test_the_same_picture_uploaded_twice_is_classified_once(digits):
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(digits.val_x[0, 0].numpy()).save(buf, format="PNG")
+    at = start("digits-cnn")
+    at.file_uploader(key="classify_files").set_value([("seven.png", buf.getvalue(), "image/png"),
+                                                       ("seven (1).png", buf.getvalue(), "image/png")])
+    at.run()
+    assert not at.exception
+    said = [c.value.replace("\\", "") for c in at.caption]        # captions are markdown-escaped
+    assert any("seven (1).png is the same picture as seven.png: classified once" in c for c in said)
+    assert sum("→" in m.value for m in at.markdown) == 1          # one result card
