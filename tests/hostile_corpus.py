@@ -1,8 +1,8 @@
 """Hostile uploads, built in memory: what a student could send to hurt the server, one case per attack.
 
 Each case is an upload of one kind: "zip" (a zip of class folders, read by imgai.data.folder.load_image_folder),
-"image" (one picture, read by imgai.data.intake.open_image) or "photos" (a set of pictures, as Teach reads them,
-checked against imgai.data.intake.PixelBudget). `expect` is a piece of the one-line refusal, or None when the
+"image" (one picture, read by imgai.data.intake.open_image), "photos" (a set of pictures, as Teach reads them,
+checked against imgai.data.intake.PixelBudget) or "points" (a CSV of 2-D points for the GAN playground). `expect` is a piece of the one-line refusal, or None when the
 upload must be read (for a picture too big to keep whole: read shrunk). tests/test_hostile_uploads.py runs
 them all; bench/bench_hostile.py measures the CPU seconds each costs before it is refused or read.
 
@@ -33,7 +33,7 @@ CRAFTED_CLASS = "<b onmouseover=alert(1)>dogs"  # a class folder name (no slash:
 @dataclass
 class HostileCase:
     name: str
-    kind: str            # "zip", "image" or "photos"
+    kind: str            # "zip", "image", "photos" or "points"
     data: object         # zip/image bytes, or for "photos" a list of (file name, bytes)
     expect: str | None   # a piece of the one-line refusal; None: read (maybe shrunk)
     what: str            # the attack, in words (for the benchmark's table)
@@ -145,8 +145,41 @@ def hostile_cases(bomb_files: int = 200, side: int = 7000, jpeg_side: tuple[int,
         HostileCase(CRAFTED_NAMES[3], "image", b"", "empty file", "a zero-byte file whose name holds a newline"),
         HostileCase("photos-pixel-bomb", "photos", [(f"{i}.png", bomb) for i in range(bomb_files)],
                     "megapixels", f"{bomb_files} PNGs of {side}x{side} as one set of photos"),
-    ] + _heic_cases(bomb_files, side)
+    ] + _heic_cases(bomb_files, side) + _points_cases() + _camera_cases()
     return cases
+
+
+def _points_cases() -> list:
+    """The GAN playground's CSV of 2-D points (imgai.playground.read_points_csv): a budget in bytes and rows,
+    and one line for every way a spreadsheet can go wrong."""
+    rows = lambda n: "".join(f"{i % 97 * 0.01},{i % 89 * 0.02}\n" for i in range(n)).encode()
+    return [
+        HostileCase("points-huge.csv", "points", b"1,2\n" * 400_000, "at most 1 MB", "a 1.6 MB CSV of points"),
+        HostileCase("points-many-rows.csv", "points", b"1,2\n" * 200_000 + b"3,4\n", "at most",
+                    "a CSV of 200,001 points within a few hundred KB of rows"),
+        HostileCase("points-nan.csv", "points", b"x,y\n1,2\nnan,3\n4,5\n", "not a finite number",
+                    "a NaN cell"),
+        HostileCase("points-inf.csv", "points", b"1,2\ninf,3\n", "not a finite number", "an infinite cell"),
+        HostileCase("points-words.csv", "points", b"x,y\n1,2\ncat,dog\n", "is not a number",
+                    "a cell that is not a number"),
+        HostileCase("points-single.csv", "points", b"1,2\n", "at least", "a single point"),
+        HostileCase("points-all-equal.csv", "points", b"1,2\n" * 50, "same point", "every point the same"),
+        HostileCase("points-three-columns.csv", "points", b"1,2,3\n4,5,6\n", "columns",
+                    "rows of three numbers"),
+        HostileCase("points-formula.csv", "points", b"1,2\n=HYPERLINK(\"http://evil.example\"),3\n",
+                    "spreadsheet formula", "a formula cell"),
+        HostileCase("points-binary.csv", "points", b"\x00\x01\x02" * 100, "not a text", "a binary file"),
+        HostileCase("points-good.csv", "points", b"x,y\n" + rows(500), None, "500 ordinary points"),
+    ]
+
+
+def _camera_cases() -> list:
+    """Camera captures, as Streamlit's camera box hands them over (a JPEG of the frame)."""
+    black = _encode(Image.new("RGB", (640, 480)), "JPEG")
+    return [
+        HostileCase("camera-black-frame.jpg", "image", black, None, "a black frame (a covered camera)"),
+        HostileCase("camera-empty.jpg", "image", b"", "empty file", "an empty capture"),
+    ]
 
 
 def _heic_cases(bomb_files: int, side: int) -> list:
@@ -181,6 +214,9 @@ def read_upload(case: HostileCase):
         return load_image_folder(case.data)
     if case.kind == "image":
         return fit_image(open_image(case.data, name=case.name), 224, 3)
+    if case.kind == "points":
+        from imgai.playground import read_points_csv
+        return read_points_csv(case.data, case.name)
     budget = PixelBudget()
     for name, data in case.data:
         budget.charge(data, name, min_side=224)

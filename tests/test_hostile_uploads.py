@@ -12,6 +12,7 @@ from hostile_corpus import CRAFTED_CLASS, CRAFTED_NAMES, big_jpeg, gray_png, hos
 from imgai.data import intake
 from imgai.data.folder import FolderError, load_image_folder
 from imgai.data.intake import ImageError, PixelBudget, decoded_pixels, open_image
+from imgai.playground import PointsError
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 
@@ -33,7 +34,7 @@ def test_hostile_upload_is_refused_in_one_line_or_read(name):
     if case.expect is None:
         assert read_upload(case) is not None
         return
-    with pytest.raises((ImageError, FolderError)) as info:
+    with pytest.raises((ImageError, FolderError, PointsError)) as info:
         read_upload(case)
     msg = str(info.value)
     assert msg and "\n" not in msg and "Traceback" not in msg
