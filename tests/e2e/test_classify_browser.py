@@ -144,6 +144,9 @@ def test_classify_page_in_chromium(server, files, zipped, icon, browser):
     page.get_by_text("Trained on 10 photos").wait_for(timeout=60_000)
     settle(page)
     shot(page, "classify", "e2e-5-teach-zip")
+    panel.get_by_role("button", name="Export (ONNX)").click()          # take the taught model home
+    panel.get_by_role("button", name=re.compile(r"Download my-classes-onnx\.zip")).wait_for(timeout=180_000)
+    assert panel.get_by_text("differ from imgai's by at most").count() == 1
 
     # the ImageNet model on a 32×32 picture says why its answers are odd
     page.get_by_role("tab", name="Classify photos").click()

@@ -14,6 +14,7 @@ import streamlit as st
 from PIL import Image
 
 from imgai.models.checkpoint import checkpoint_zip, save_checkpoint
+from ui.export import export_panel, from_checkpoint_zip
 from imgai.inference.classify import Classifier
 from imgai.data.folder import FolderError, load_image_folder
 from imgai.models.imagenet import IMAGE_SIZE as PHOTO_SIZE
@@ -257,6 +258,7 @@ def _save(res):
                        icon=":material/download:", mime="application/zip", on_click="ignore", key="teach_download",
                        help="A zip of the model (.safetensors) and its description (.json), straight from memory: "
                             "works even when saving does not.")
+    export_panel("teach", lambda: from_checkpoint_zip(checkpoint_zip(file_name, head, meta), file_name), file_name)
     saved = st.session_state.get("teach_saved")
     if saved:
         where = " in the class folder (read-only for everybody)" if saved["shared"] else ""
@@ -269,6 +271,9 @@ def teach_section(method: str):
     st.markdown("Teach the computer **your own classes** from a few photos each — for example *mug* vs "
                 "*plant*. The big ImageNet network already turns any photo into 1280 numbers that describe "
                 "it; training only fits the last layer on top, so it takes seconds.")
+    st.caption(":material/info: Teaching always starts from the ImageNet network (EfficientNet-lite0), whatever the "
+               "**Model** list above says: that list chooses who answers on the other tabs. Your taught model "
+               "joins that list once saved.")
     source = st.radio("Photos from", ["classes", "zip"], horizontal=True, key="teach_source",
                       format_func={"classes": "a few photos dropped into each class",
                                    "zip": "one zip with a folder per class"}.get,
