@@ -65,6 +65,11 @@ def test_click_a_cell_and_read_its_sum(server, browser):
     settle(page)
     page.get_by_text(f"Cell ({i}, {j + 1}) of map {channel}").wait_for(timeout=30_000)
 
+    page.get_by_text("slow motion").click()                            # the kernel slides on by itself
+    page.get_by_text(re.compile(rf"Cell \({i}, {j + 3}\)|Cell \({i + 1}, \d+\)")).first.wait_for(timeout=30_000)
+    page.get_by_text("slow motion").click()
+    settle(page)
+
     page.get_by_text("The dense end").scroll_into_view_if_needed()
     assert "Σ p = 1.0000" in page.get_by_text("Σ p =").first.inner_text()
     shot(page, "arithmetic", "2-softmax-sandbox")

@@ -20,6 +20,8 @@ from ui.safe_text import md_line, plot
 MAP_PX = 330        # on-screen size of the clickable feature map and of the input picture beside it
 DETAIL_CHANNELS = 4  # input channels written out in full; the rest are summed per channel
 CELL = "classify_arith_cell"   # (layer, channel, i, j) the student picked
+PLAY, PLAYED = "classify_arith_play", "classify_arith_played"   # slow motion on; the cell last shown by it
+SLOW_MOTION_S = 1.0            # one kernel position a second: time to read the sum
 
 
 def _num(v: float) -> str:
@@ -78,6 +80,11 @@ def _move(delta: int, w: int, h: int):
     st.session_state[CELL] = (layer, c, pos // w, pos % w)
 
 
+def _replay():
+    """Slow motion toggled: start counting positions from the cell shown now."""
+    st.session_state.pop(PLAYED, None)
+
+
 def _clicked(chart_key: str, layer: int, c: int):
     points = (st.session_state.get(chart_key) or {}).get("selection", {}).get("points") or []
     if points:
@@ -122,6 +129,14 @@ def _after(cell: dict) -> str:
 
 
 def cell_section(clf, x, key: str):
+    """The picked cell written out; in slow motion it redraws itself every SLOW_MOTION_S, one position on."""
+    trace = _trace(clf, x, key)
+    playing = bool(st.session_state.get(PLAY))
+    st.fragment(_cell_view, run_every=SLOW_MOTION_S if playing else None)(clf, x, key, playing)
+    return trace
+
+
+def _cell_view(clf, x, key: str, playing: bool = False):
     trace = _trace(clf, x, key)
     layers = conv_layers(trace)
     st.markdown(STYLE, unsafe_allow_html=True)
@@ -139,13 +154,21 @@ def cell_section(clf, x, key: str):
         a = np.abs(out[c])
         i0, j0 = np.unravel_index(int(a.argmax()), a.shape)
         st.session_state[CELL] = picked = (layer, c, int(i0), int(j0))
+    if st.session_state.get(PLAY) and st.session_state.get(PLAYED) == picked:
+        _move(1, w, h)                       # slow motion: this redraw shows the next position
+        picked = st.session_state[CELL]
+    st.session_state[PLAYED] = picked
     _, _, i, j = picked
     with c3:
         st.write("Slide the kernel")
-        b1, b2, b3 = st.columns(3)
+        b1, b2, b3, b4 = st.columns(4)
         b1.button("◀ previous", key="classify_arith_prev", on_click=_move, args=(-1, w, h))
         b2.button("next ▶", key="classify_arith_next", on_click=_move, args=(1, w, h))
         b3.button("next row ▼", key="classify_arith_row", on_click=_move, args=(w, w, h))
+        if b4.toggle("slow motion", key=PLAY, on_change=_replay,
+                     help=f"Slide the kernel on by itself, one position every {SLOW_MOTION_S:g} s, with every "
+                          "number written out anew.") != playing:
+            st.rerun(scope="app")        # only a full run makes this view anew, with (or without) its timer
     try:
         cell = explain_cell(trace, layer, c, i, j)
     except InspectError as e:
