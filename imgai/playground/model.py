@@ -21,6 +21,9 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 @dataclass(frozen=True)
 class PlaygroundConfig:
     # Defaults measured on ring8/grid25 with one CPU thread (bench/bench_playground.py, bench/results/playground.json).
+    # They fall short of the goals: ring8 6-8/8 modes at 44-53% high quality in 15 s, grid25 0/25 in 30 s.
+    # Single-seed probes for grid25 (30 s, seed 0): r1=0, batch=256, ema=0.999 reached 8/25, 24%; r1=0.1 or
+    # r1=0 at batch 128 reached 0/25 -- grid25 may want the larger batch without R1; not yet measured on 3 seeds.
     loss: str = "non-saturating"   # G keeps a strong gradient where D rejects its points (minimax's vanishes)
     nz: int = 2                    # 2-D noise: the noise grid of the manifold view is the whole noise space
     g_width: int = 128             # wide enough to put sharp borders between modes
