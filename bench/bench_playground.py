@@ -6,6 +6,7 @@ training time on one thread, per data set, seed and preset (playground defaults 
 The issue's goals: ring8 8/8 modes and >= 90% high quality within 15 s; grid25 25/25 and >= 80% within 30 s.
 """
 import argparse
+import os
 
 import torch
 
@@ -32,7 +33,8 @@ def main():
                 rows.append({"data": name, "preset": preset, "seed": seed, "train_seconds": round(pg.train_seconds, 2),
                              "rounds": pg.g_step, "modes": s["modes"], "modes_covered": s["modes_covered"],
                              "high_quality": round(s["high_quality"], 4),
-                             "goal_met": s["modes_covered"] >= modes and s["high_quality"] >= hq})
+                             "goal_met": s["modes_covered"] >= modes and s["high_quality"] >= hq,
+                             "load_1min": round(os.getloadavg()[0], 2)})
                 print(rows[-1], flush=True)
         for preset in PRESETS:
             mine = [r for r in rows if r["data"] == name and r["preset"] == preset]

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from imgai.playground import MODES, Playground, PlaygroundConfig, PointsError, make_data, read_points_csv, score
 from imgai.playground.data import MAX_CSV_BYTES, MAX_ROWS
@@ -130,3 +131,17 @@ def test_drawn_points_are_read_from_both_canvas_formats():
     for objects in (old, new):
         p = drawn_points(objects, 200, 200, extent=4.0)
         assert p.shape == (1, 2) and abs(p[0, 0]) < 1e-6 and abs(p[0, 1] + 2.4) < 1e-5   # y up: 160 px of 200 is below the middle
+
+def test_the_default_keeps_r1_and_ema_and_the_textbook_preset_neither():
+    from imgai.playground import PRESETS
+    assert PRESETS["playground"] == PlaygroundConfig()
+    assert PRESETS["playground"].r1 > 0 and PRESETS["playground"].ema > 0
+    t = PRESETS["textbook"]
+    assert t.loss == "minimax" and t.r1 == 0 and t.ema == 0
+    # the default's tricks run on the tiny nets: R1 in D's step, the averaged G is what is sampled
+    pg = Playground(make_data("ring8", 500, seed=0), PlaygroundConfig(**{**TINY.__dict__, "r1": 1.0, "ema": 0.9}),
+                    seed=0)
+    for _ in pg.run(rounds=3):
+        pass
+    assert pg.sampler() is pg.G_ema and np.isfinite(pg.samples(50)).all()
+    assert any(not torch.equal(a, b) for a, b in zip(pg.G_ema.parameters(), pg.G.parameters()))
