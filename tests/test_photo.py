@@ -176,3 +176,27 @@ def test_a_big_photo_is_read_shrunk_and_still_named(model):
     with torch.no_grad():
         top = model(imagenet_input(img))[0].argmax().item()
     assert IMAGENET_CLASSES[top] in CAT_CLASSES, IMAGENET_CLASSES[top]
+
+
+def test_report_counts_each_held_back_photo_once_in_its_true_row():
+    # a known case: class a at +e0, class b at +e1, and one of a's held-back photos placed right on b, so the
+    # head (trained on the others) must call it b: one a→b, every other held-back photo on the diagonal
+    labels = [0] * 6 + [1] * 4 + [2] * 5
+    f = torch.zeros(len(labels), 3)
+    for i, c in enumerate(labels):
+        f[i, c] = 5.0
+    _, val = split_holdout(torch.tensor(labels), 3, 0.4, 0)
+    odd = next(i for i in val.tolist() if labels[i] == 0)
+    f[odd] = torch.tensor([0.0, 5.0, 0.0])
+    _, report = train_photo_head(f, labels, ["a", "b", "c"], holdout=0.4, seed=0)
+
+    n_val = [sum(labels[i] == c for i in val.tolist()) for c in range(3)]  # 2 of a, 2 of b, 2 of c
+    assert report["confusion"] == [[n_val[0] - 1, 1, 0], [0, n_val[1], 0], [0, 0, n_val[2]]]
+    assert report["per_class_acc"] == {"a": (n_val[0] - 1) / n_val[0], "b": 1.0, "c": 1.0}
+    assert report["n_val"] == sum(n_val) and report["val_acc"] == pytest.approx((sum(n_val) - 1) / sum(n_val))
+
+
+def test_report_without_holdout_has_no_confusion_matrix():
+    f = torch.cat([torch.randn(3, 8) + 3, torch.randn(3, 8) - 3])
+    _, report = train_photo_head(f, [0, 0, 0, 1, 1, 1], ["a", "b"], holdout=0)
+    assert report["confusion"] is None

@@ -154,7 +154,8 @@ def train_photo_head(
     """Train a PhotoHead on cached features (N, F) with integer labels (N,) in [0, len(class_names)).
 
     Returns (head in eval mode, report) with report = {"per_class_acc": {name: float | None},
-    "val_acc": float | None, "n_train": int, "n_val": int}; None where nothing was held back.
+    "val_acc": float | None, "confusion": k x k list of counts | None, "n_train": int, "n_val": int};
+    None where nothing was held back.
     The head is trained on the training share only, so the report describes exactly the head returned.
     """
     features = torch.as_tensor(features, dtype=torch.float32).detach()
@@ -208,6 +209,9 @@ def train_photo_head(
     report = {
         "per_class_acc": per_class,
         "val_acc": ok.float().mean().item() if len(va) else None,
+        # rows: the true class, columns: the answer, as imgai.training.classifier.confusion_matrix lays it out
+        # for the Train page (that module sits a floor above this one, so the one line is repeated here)
+        "confusion": torch.bincount(labels[va] * k + pred, minlength=k * k).view(k, k).tolist() if len(va) else None,
         "n_train": len(tr),
         "n_val": len(va),
     }
