@@ -134,7 +134,8 @@ def gan_d_figure(rows: list) -> go.Figure:
     return fig
 
 
-def confusion_figure(matrix: list | None, class_names: list, step: int | None = None) -> go.Figure:
+def confusion_figure(matrix: list | None, class_names: list, step: int | None = None,
+                     title: str | None = None) -> go.Figure:
     """Rows: the true class; columns: the network's answer. The diagonal holds the right answers.
     matrix None: an empty grey stand-in of the same size (before the first epoch ends)."""
     n = len(class_names)
@@ -146,7 +147,8 @@ def confusion_figure(matrix: list | None, class_names: list, step: int | None = 
             "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>"}
     if n <= 15 and not waiting:
         heat.update(texttemplate="%{z}", textfont={"size": 10})
-    title = "Confusion matrix (validation)" + (f" at step {step:,}" if step is not None else ": after the first epoch")
+    if title is None:  # the Train page's live chart; Teach names its own held-back photos
+        title = "Confusion matrix (validation)" + (f" at step {step:,}" if step is not None else ": after the first epoch")
     return go.Figure({"data": [heat], "layout": {
         "title": chart_title(title), "height": CONFUSION_HEIGHT, "uirevision": "keep",
         "margin": {"l": 60, "r": 10, "t": 36, "b": 50},

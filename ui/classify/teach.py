@@ -20,6 +20,7 @@ from imgai.data.folder import FolderError, load_image_folder
 from imgai.models.imagenet import IMAGE_SIZE as PHOTO_SIZE
 from imgai.models.imagenet import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.data.intake import ImageError, PixelBudget, open_image
+from ui import charts
 from ui.classify.results import analyse_upload, result_card
 from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.progress import ReadingProgress
@@ -235,6 +236,10 @@ def _report(res):
         "right on held-back photos": st.column_config.ProgressColumn(
             format="percent", min_value=0.0, max_value=1.0,
             help="Share of this class's held-back photos the new model named correctly.")})
+    if r.get("confusion"):  # computed by imgai.models.imagenet.train_photo_head on the held-back photos
+        st.plotly_chart(charts.confusion_figure(r["confusion"], res["names"], title="Held-back photos: true class "
+                        "(rows) against the new model's answer (columns)"), key="teach_confusion",
+                        config=charts.CHART_CONFIG)
 
 
 def _save(res):
