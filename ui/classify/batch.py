@@ -6,12 +6,12 @@ still classified. The same Classifier.predict path as `python -m imgai classify`
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from imgai.data.intake import ImageError, PixelBudget
+from ui.classify.camera import camera_captures
 from ui.classify.results import analyse_upload, md_escape, result_card
 from ui.safe_text import md_line
 
@@ -63,31 +63,6 @@ def _over_budget(files) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Capture:
-    """A camera picture, read like an upload (analyse_upload needs name, file_id and getvalue)."""
-    name: str
-    file_id: str
-    data: bytes
-
-    def getvalue(self) -> bytes:
-        return self.data
-
-
-def camera_capture(key: str, label: str) -> Capture | None:
-    """A "Use the camera" toggle and, when on, Streamlit's camera box; the browser asks for the camera only
-    then. Returns the picture just taken, or None."""
-    if not st.toggle("Use the camera", key=f"{key}_on", help="Take a picture with this computer's camera: "
-                     "hold a drawing or an object up to it. The browser asks for permission first."):
-        return None
-    shot = st.camera_input(label, key=key, help="The picture is read in memory for this session only.")
-    if shot is None:
-        st.caption(":material/videocam_off: No picture from the camera? Allow the camera for this page (the "
-                   "camera icon in the address bar), or, on a computer without one, upload a photo instead.")
-        return None
-    return Capture(f"camera photo {shot.file_id[-6:]}.jpg", f"camera-{shot.file_id}", shot.getvalue())
-
-
 def _unique(files: list) -> tuple[list, list]:
     """The files without repeats of the same picture (same bytes), and the names of the repeats dropped."""
     seen, keep, dropped = {}, [], []
@@ -107,8 +82,7 @@ def batch_section(clf, token: str, method: str) -> list[dict]:
         "Drop photos here — several at once", accept_multiple_files=True, key="classify_files",
         help="JPEG, PNG, HEIC (iPhone), WebP, BMP or GIF (first frame), up to 25 MB and 50 megapixels each. Files are read "
              "in memory for this session only and never stored.")
-    shot = camera_capture("classify_camera", "Hold a picture or an object up to the camera")
-    files = list(files or []) + ([shot] if shot is not None else [])
+    files = list(files or []) + camera_captures("classify")  # a capture is read exactly like an upload
     if not files:
         st.info("Drag one or more pictures onto the box above (or click **Upload**), or use the camera. Each "
                 "gets the model's answer, the picture it actually read, and where it looked.")

@@ -1,0 +1,59 @@
+"""Camera captures for the Classify page: behind a "Use the camera" toggle (so the browser asks for the camera
+only when the student wants it), each picture taken is kept as an UploadedFile-like `Capture` named
+camera-N.jpg, so it goes through exactly the same intake (imgai.data.intake.open_image), answer, saliency
+and 'Inside the network' views as an uploaded photo.
+
+    shots = camera_captures("classify")   # [] while the toggle is off
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from imgai.data.intake import ImageError, open_image
+from ui.safe_text import md_line
+
+MAX_CAPTURES = 20  # kept per collector: a 640x480 JPEG is ~50 KB, and the batch classifies at most 40 files
+NO_CAMERA = ("No picture from the camera? Allow this site to use the camera (the camera icon in the address "
+             "bar), or plug one in, then turn the toggle off and on. Uploading photos works without one.")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What the Classify sections read from an upload: a name, a unique file_id and the bytes."""
+    name: str
+    file_id: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def camera_captures(key: str) -> list[Capture]:
+    """The toggle, the camera and the pictures taken so far (each new picture is added; a button forgets them)."""
+    if not st.toggle("Use the camera", key=f"{key}_camera_on",
+                     help="Hold a drawing or an object up to the camera and take a picture: it is classified "
+                          "like an uploaded photo. The browser asks for permission first."):
+        return []
+    shots = st.session_state.setdefault(f"{key}_captures", [])
+    seen = st.session_state.setdefault(f"{key}_captures_seen", set())
+    pic = st.camera_input("Take a picture", key=f"{key}_camera",
+                          help="Press 'Take photo'; 'Clear photo' readies the camera for the next one.")
+    st.caption(NO_CAMERA)
+    if pic is not None and pic.file_id not in seen:
+        seen.add(pic.file_id)  # the camera keeps showing its last picture: add it once
+        name = f"camera-{len(seen)}.jpg"
+        data = pic.getvalue()
+        try:
+            open_image(data, name=name)  # a corrupt frame is refused here, in one line, and not kept
+        except ImageError as e:
+            st.error(md_line(e), icon=":material/broken_image:")
+        else:
+            shots.append(Capture(name, f"camera:{pic.file_id}", data))
+            del shots[:-MAX_CAPTURES]
+    if shots and st.button(f"Forget the {len(shots)} camera picture{'s' if len(shots) > 1 else ''}",
+                           key=f"{key}_captures_clear", icon=":material/delete:"):
+        shots.clear()
+        st.rerun()
+    return list(shots)
