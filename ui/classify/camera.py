@@ -57,3 +57,47 @@ def camera_captures(key: str) -> list[Capture]:
         shots.clear()
         st.rerun()
     return list(shots)
+
+
+def _take(key: str) -> Capture | None:
+    """The camera's picture if it is new (read once through open_image), else None."""
+    seen = st.session_state.setdefault(f"{key}_captures_seen", set())
+    pic = st.camera_input("Take a picture", key=f"{key}_camera",
+                          help="Press 'Take photo'; 'Clear photo' readies the camera for the next one.")
+    st.caption(NO_CAMERA)
+    if pic is None or pic.file_id in seen:
+        return None
+    seen.add(pic.file_id)  # the camera keeps showing its last picture: add it once
+    name, data = f"camera-{len(seen)}.jpg", pic.getvalue()
+    try:
+        open_image(data, name=name)
+    except ImageError as e:
+        st.error(md_line(e), icon=":material/broken_image:")
+        return None
+    return Capture(name, f"camera:{pic.file_id}", data)
+
+
+def teach_captures(names: list[str]) -> dict[int, list[Capture]]:
+    """Teach's camera: each picture taken goes to the chosen class; {class index: captures}, {} when off.
+    Pictures of the chosen class are listed with a button each to delete them."""
+    store = st.session_state.setdefault("teach_captures", {})
+    if not st.toggle("Use the camera", key="teach_camera_on",
+                     help="Take pictures of each class with the camera instead of (or as well as) uploading."):
+        return {}
+    with st.container(border=True):
+        c = st.selectbox("Pictures go to", range(len(names)), format_func=lambda i: names[i] or f"class {i + 1}",
+                         key="teach_camera_class")
+        shot = _take("teach")
+        if shot is not None:
+            store.setdefault(c, []).append(shot)
+            del store[c][:-MAX_CAPTURES]
+        mine = store.get(c, [])
+        st.caption(f"{len(mine)} camera picture{'' if len(mine) == 1 else 's'} in this class")
+        cols = st.columns(6)
+        for i, s in enumerate(mine):
+            with cols[i % 6]:
+                st.image(s.data, caption=s.name, width=96)
+                # on_click: removed before the rerun draws the counts
+                st.button("Delete", key=f"teach_capture_del_{s.file_id}", icon=":material/delete:",
+                          on_click=mine.remove, args=(s,))
+    return {k: list(v) for k, v in store.items() if k < len(names)}

@@ -21,6 +21,7 @@ from imgai.models.imagenet import IMAGE_SIZE as PHOTO_SIZE
 from imgai.models.imagenet import PhotoClassifier, load_imagenet_model, photo_features, photo_head_meta, train_photo_head
 from imgai.data.intake import ImageError, PixelBudget, open_image
 from ui import charts
+from ui.classify.camera import teach_captures
 from ui.classify.results import analyse_upload, result_card
 from ui.saved_models import DOWNLOAD_HINT, NAME_RE, SHARE_HELP, save_as
 from ui.progress import ReadingProgress
@@ -85,11 +86,13 @@ def _uploads_key(name: str) -> str:
 def _clear_all():
     """on_click of 'Clear all photos': empty every uploader and forget the photos' features and the result."""
     st.session_state["teach_gen"] = st.session_state.get("teach_gen", 0) + 1
-    for key in ("teach_features", ZIP_READ, "teach_result"):
+    for key in ("teach_features", ZIP_READ, "teach_result", "teach_captures"):
         st.session_state.pop(key, None)
 
 
 def _class_inputs(n: int) -> list[tuple[str, list]]:
+    names = [st.session_state.get(f"teach_name_{i}", f"class {chr(ord('A') + i)}") for i in range(n)]
+    shots = teach_captures(names)  # drawn first, so each class's count below includes the newest picture
     cols = st.columns(min(n, 4))
     out = []
     for i in range(n):
@@ -105,7 +108,9 @@ def _class_inputs(n: int) -> list[tuple[str, list]]:
                 st.warning(f"{md(z.name)} is a zip: choose **one zip with a folder per class** above to "
                            "use its folders as classes.", icon=":material/folder_zip:")
             files = [f for f in files if f not in zips]
-            st.caption(plural(len(files), "photo"))
+            taken = shots.get(i, [])
+            st.caption(plural(len(files), "photo") + (f" + {len(taken)} from the camera" if taken else ""))
+            files = files + taken  # trained with the uploads of the same class
             out.append((name.strip(), files))
     return out
 
