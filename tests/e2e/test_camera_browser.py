@@ -55,10 +55,10 @@ def test_a_camera_picture_is_classified_like_an_upload(serve, camera_browser, us
     page.get_by_role("button", name="Take Photo").wait_for(timeout=60_000)
     page.wait_for_timeout(1500)                           # a few frames of the video reach the box
     page.get_by_role("button", name="Take Photo").click()
-    page.get_by_text("camera photo").first.wait_for(timeout=60_000)
+    page.get_by_text("camera-1.jpg →").first.wait_for(timeout=60_000)
     settle(page)
     shot(page, "classify", "camera-capture")
-    assert page.get_by_text("→ 7").count() >= 1           # the digit in the video, read as a 7
+    assert page.get_by_text("camera-1.jpg → 7").count() >= 1   # the digit in the video, read as a 7
     assert page.get_by_text("where it looked").count() >= 1 and errors == []
 
 
@@ -70,6 +70,6 @@ def test_without_a_camera_the_page_says_what_to_do(serve, browser, user_folders)
     settle(page)
     page.get_by_text("Use the camera").first.click()
     settle(page)
-    assert page.get_by_text("Allow the camera for this page").count() == 1
+    assert page.get_by_text("Allow this site to use the camera").count() == 1
     assert page.get_by_role("tab", name="Classify photos").count() == 1       # the page still works
     shot(page, "classify", "camera-none")

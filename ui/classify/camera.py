@@ -37,21 +37,10 @@ def camera_captures(key: str) -> list[Capture]:
                           "like an uploaded photo. The browser asks for permission first."):
         return []
     shots = st.session_state.setdefault(f"{key}_captures", [])
-    seen = st.session_state.setdefault(f"{key}_captures_seen", set())
-    pic = st.camera_input("Take a picture", key=f"{key}_camera",
-                          help="Press 'Take photo'; 'Clear photo' readies the camera for the next one.")
-    st.caption(NO_CAMERA)
-    if pic is not None and pic.file_id not in seen:
-        seen.add(pic.file_id)  # the camera keeps showing its last picture: add it once
-        name = f"camera-{len(seen)}.jpg"
-        data = pic.getvalue()
-        try:
-            open_image(data, name=name)  # a corrupt frame is refused here, in one line, and not kept
-        except ImageError as e:
-            st.error(md_line(e), icon=":material/broken_image:")
-        else:
-            shots.append(Capture(name, f"camera:{pic.file_id}", data))
-            del shots[:-MAX_CAPTURES]
+    shot = _take(key)
+    if shot is not None:
+        shots.append(shot)
+        del shots[:-MAX_CAPTURES]
     if shots and st.button(f"Forget the {len(shots)} camera picture{'s' if len(shots) > 1 else ''}",
                            key=f"{key}_captures_clear", icon=":material/delete:"):
         shots.clear()
@@ -64,8 +53,10 @@ def _take(key: str) -> Capture | None:
     seen = st.session_state.setdefault(f"{key}_captures_seen", set())
     pic = st.camera_input("Take a picture", key=f"{key}_camera",
                           help="Press 'Take photo'; 'Clear photo' readies the camera for the next one.")
-    st.caption(NO_CAMERA)
-    if pic is None or pic.file_id in seen:
+    if pic is None:
+        st.caption(NO_CAMERA)          # a tip while no picture came, not under every picture
+        return None
+    if pic.file_id in seen:
         return None
     seen.add(pic.file_id)  # the camera keeps showing its last picture: add it once
     name, data = f"camera-{len(seen)}.jpg", pic.getvalue()
