@@ -73,3 +73,48 @@ def test_without_a_camera_the_page_says_what_to_do(serve, browser, user_folders)
     assert page.get_by_text("Allow this site to use the camera").count() == 1
     assert page.get_by_role("tab", name="Classify photos").count() == 1       # the page still works
     shot(page, "classify", "camera-none")
+
+
+def test_teach_collects_each_class_from_the_camera_and_reports_on_them(serve, camera_browser, user_folders):
+    """Teach: pictures taken go to the chosen class, are counted with its uploads, one is deleted, the classes
+    train, and the report shows the held-back pictures' confusion matrix."""
+    url = serve(user_folders)
+    context = camera_browser.new_context(viewport={"width": 1400, "height": 2200}, permissions=["camera"])
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/classify")
+    settle(page)
+    page.get_by_role("tab", name="Teach your own classes").click()
+    settle(page)
+    panel = page.locator('[data-testid="stTabPanel"]:visible')
+    panel.get_by_text("Use the camera").click()
+    take = panel.get_by_role("button", name="Take Photo")
+
+    def snap(n_expected: str):
+        take.wait_for(timeout=60_000)
+        page.wait_for_timeout(800)
+        take.click()
+        panel.get_by_text(n_expected).first.wait_for(timeout=60_000)
+        settle(page)
+        panel.get_by_role("button", name="Clear photo").click()       # ready for the next picture
+        settle(page)
+
+    for k in (1, 2, 3):
+        snap(f"{k} camera picture{'s' if k > 1 else ''} in this class")
+    panel.get_by_role("combobox", name="Pictures go to").click()
+    page.get_by_role("option", name="class B").click()
+    settle(page)
+    for k in (1, 2, 3):
+        snap(f"{k} camera picture{'s' if k > 1 else ''} in this class")
+    panel.get_by_role("button", name="Delete").first.click()             # one of class B's goes
+    settle(page)
+    assert panel.get_by_text("2 camera pictures in this class").count() == 1
+    assert panel.get_by_text("0 photos + 3 from the camera").count() == 1  # class A
+    assert panel.get_by_text("0 photos + 2 from the camera").count() == 1  # class B
+    panel.get_by_role("button", name="Train", exact=True).click()
+    panel.get_by_text("Trained on").first.wait_for(timeout=120_000)
+    settle(page)
+    assert panel.locator('[data-testid="stPlotlyChart"]').count() >= 1     # the held-back confusion matrix
+    shot(page, "classify", "teach-camera")
+    assert errors == []
