@@ -126,6 +126,14 @@ def _remember_budget(name: str, key: str):
     st.session_state.setdefault(BUDGET, {})[name] = st.session_state[key]
 
 
+def _row(link: LessonLink, *names: str) -> list:
+    """Containers for the controls of one row, side by side; a hidden control (a lesson link) takes no room,
+    so a lone learning-rate slider is not squeezed into half the column."""
+    shown = [n for n in names if not link.hidden(n)]
+    cols = iter(st.columns(len(shown)) if len(shown) > 1 else [st.container()] * len(shown))
+    return [next(cols) if n in shown else None for n in names]   # None: never drawn (hidden)
+
+
 def _knobs(link: LessonLink, model: str, preset: str, dataset: str):
     """Training knobs, starting from the preset's own values (for colour images, where it has its own), or
     from a lesson link's. Returns (TrainConfig, model overrides)."""
@@ -151,20 +159,20 @@ def _knobs(link: LessonLink, model: str, preset: str, dataset: str):
             "Seconds of training", int(LIMITS["seconds"][0]), int(LIMITS["seconds"][1]), step=10,
             help=HELP["seconds"], args=("seconds", keys["seconds"]), **chosen, **kw), {"value": 60}, 60)
     with_link = lambda name, options: sorted(set(options) | ({link.given(name)} if link.given(name) is not None else set()))
-    a, b = st.columns(2)
+    a, b = _row(link, "batch", "lr")
     batch = link.widget("batch", "knob_batch" + k, lambda **kw: a.select_slider(
         "Batch size", BATCH_OPTIONS, help=HELP["batch"], **keep, **kw), {"value": base.batch_size}, base.batch_size)
     lr = link.widget("lr", "knob_lr" + k, lambda **kw: b.select_slider(
         "Learning rate", with_link("lr", set(LR_OPTIONS) | {base.lr}), format_func="{:g}".format, help=HELP["lr"],
         **keep, **kw), {"value": base.lr}, base.lr)
-    a, b = st.columns(2)
+    a, b = _row(link, "opt", "wd")
     optimizer = link.widget("opt", "knob_opt" + k, lambda **kw: a.selectbox(
         "Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, help=HELP["optimizer"], **keep, **kw),
         {"index": list(OPTIMIZERS).index(base.optimizer)}, base.optimizer)
     wd = link.widget("wd", "knob_wd" + k, lambda **kw: b.select_slider(
         "Weight decay", with_link("wd", set(WD_OPTIONS) | {base.weight_decay}), format_func="{:g}".format,
         help=HELP["wd"], **keep, **kw), {"value": base.weight_decay}, base.weight_decay)
-    a, b = st.columns(2)
+    a, b = _row(link, "drop", "seed")
     if model == "cnn":
         d0 = float(preset_of(model, preset).network(in_channels=3 if colour else 1).dropout)
         label, why, name = "Dropout", HELP["dropout"], "dropout"
