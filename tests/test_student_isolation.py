@@ -259,7 +259,9 @@ def digit_png(name_seed=0) -> bytes:
 
 def test_crafted_file_names_in_error_lines_are_literal():
     at = AppTest.from_file(CLASSIFY, default_timeout=60).run()
-    files = [(name.replace("\n", " ")[:200] + ".png", b"not an image", "image/png") for name in CRAFTED]
+    # each a different file (the same bytes twice are read once, under the first name)
+    files = [(name.replace("\n", " ")[:200] + ".png", b"not an image %d" % i, "image/png")
+             for i, name in enumerate(CRAFTED)]
     at.file_uploader(key="classify_files").set_value(files)
     at.run()
     assert not at.exception, at.exception
