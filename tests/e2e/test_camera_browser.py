@@ -23,7 +23,7 @@ def write_y4m(path, rgb: np.ndarray, frames: int = 10):
 
 
 @pytest.fixture
-def camera_browser(tmp_path):
+def camera_browser(tmp_path, browser):
     """A Chromium whose camera plays a phone photo of a 7 (permission granted without asking)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from image_corpus import phone_photo
@@ -34,13 +34,12 @@ def camera_browser(tmp_path):
     photo = np.asarray(open_image(phone_photo(d.val_x[seven, 0].numpy(), np.random.default_rng(1))))
     video = tmp_path / "seven.y4m"
     write_y4m(video, photo)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
-        yield b
-        b.close()
+    # launched by the module's own Playwright (a second sync_playwright may not start while it runs)
+    b = browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    yield b
+    b.close()
 
 
 def test_a_camera_picture_is_classified_like_an_upload(serve, camera_browser, user_folders):
