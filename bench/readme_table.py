@@ -23,6 +23,8 @@ HEADLINES = [
     ("classroom", "class of 10 (ray): one student's Chromium among 9 headless classmates"),
     ("gan-shipped", "digits-cdcgan: samples read as the asked digit"),
     ("latency", "classify phone photo of a digit"),
+    ("playground", "GAN playground, grid25, playground preset"),
+    ("playground", "GAN playground, grid25, textbook preset"),
 ]
 
 

@@ -145,3 +145,42 @@ def test_the_default_keeps_r1_and_ema_and_the_textbook_preset_neither():
         pass
     assert pg.sampler() is pg.G_ema and np.isfinite(pg.samples(50)).all()
     assert any(not torch.equal(a, b) for a, b in zip(pg.G_ema.parameters(), pg.G.parameters()))
+
+
+def test_each_generator_draws_its_own_share_and_one_generator_is_a_plain_mlp():
+    from imgai.playground.model import MixtureGenerator, mlp
+    torch.manual_seed(0)
+    G, z = MixtureGenerator(4, 2, 8, 2), torch.randn(10, 2)
+    before = G(z)
+    with torch.no_grad():
+        G.biases[-1][2] += 1.0                        # move generator 2's output only
+    moved = (G(z) - before).abs().sum(1) > 0
+    assert moved.tolist() == [i % 4 == 2 for i in range(10)]    # rows 2 and 6: generator i % 4
+    one, plain = MixtureGenerator(1, 3, 8, 2), mlp(3, 8, 2, 2)
+    with torch.no_grad():
+        for layer, w, b in zip([m for m in plain if isinstance(m, torch.nn.Linear)], one.weights, one.biases):
+            layer.weight.copy_(w[0].T)
+            layer.bias.copy_(b[0, 0])
+    z = torch.randn(7, 3)
+    assert torch.allclose(one(z), plain(z), atol=1e-6)
+
+
+def test_the_manifold_shows_every_generator_where_it_draws():
+    from imgai.playground.view import grid_lines, manifold
+    pg = Playground(make_data("ring8", 500), PlaygroundConfig(**{**TINY.__dict__, "generators": 4}), seed=0)
+    grids, density = manifold(pg)
+    k = grid_lines(4)
+    assert grids.shape == (4, k, k, 2) and density.shape == (4, k - 1, k - 1) and (density > 0).all()
+    # generator j's grid point is what the mixture draws for that noise at a row j goes to
+    z = torch.zeros(4, 2)
+    z[:, 0] = z[:, 1] = torch.linspace(-2.5, 2.5, k)[0]
+    assert np.allclose(pg.to_plane(pg.sampler()(z)),
+                       grids[:, 0, 0], atol=1e-5)
+
+
+def test_a_generator_too_big_for_a_server_is_refused_with_one_line():
+    with pytest.raises(ValueError, match="weights") as e:
+        PlaygroundConfig(generators=64, g_width=512, g_depth=6).check()
+    assert "\n" not in str(e.value)
+    from imgai.playground import PRESETS
+    assert PRESETS["textbook"].generators == 1 and PRESETS["playground"].generators > 8   # more than ring8's modes

@@ -33,7 +33,7 @@ def add_parser(sub):
     p.add_argument("--out", required=True, help=".npy (2500 x 2 float32 samples), .png or .gif")
     p.add_argument("--loss", choices=list(LOSSES))
     p.add_argument("--optimizer", choices=list(OPTIMIZERS))
-    for name in ("nz", "g_width", "g_depth", "d_width", "d_depth", "d_steps", "batch", "pack"):
+    for name in ("nz", "generators", "g_width", "g_depth", "d_width", "d_depth", "d_steps", "batch", "pack"):
         p.add_argument("--" + name.replace("_", "-"), type=int, dest=name)
     for name in ("lr_g", "lr_d", "beta1", "r1", "ema"):
         p.add_argument("--" + name.replace("_", "-"), type=float, dest=name)

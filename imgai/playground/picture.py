@@ -59,16 +59,17 @@ def draw_plane(view: dict, modes: dict | None = None, centres: np.ndarray | None
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     if "grid" in show:
-        g = _to_px(view["grid"].reshape(-1, 2), ext, size).reshape(view["grid"].shape)
-        dens = view["grid_density"]
-        alpha = (np.clip(np.log2(dens + 1e-9) / 4 + 0.5, 0.05, 1) * 150).astype(int)  # ×16 denser = opaque
-        k = g.shape[0]
-        for i in range(k):
-            for j in range(k - 1):
-                a_row = alpha[min(i, k - 2), j]
-                draw.line([tuple(g[i, j]), tuple(g[i, j + 1])], fill=(*GRID_RGB, int(a_row)), width=1)
-                a_col = alpha[j, min(i, k - 2)]
-                draw.line([tuple(g[j, i]), tuple(g[j + 1, i])], fill=(*GRID_RGB, int(a_col)), width=1)
+        grids = view["grid"]                                   # (generators, k, k, 2): one warped grid each
+        alphas = (np.clip(np.log2(view["grid_density"] + 1e-9) / 4 + 0.5, 0.05, 1) * 150).astype(int)  # ×16 = opaque
+        for grid, alpha in zip(grids, alphas):
+            g = _to_px(grid.reshape(-1, 2), ext, size).reshape(grid.shape)
+            k = g.shape[0]
+            for i in range(k):
+                for j in range(k - 1):
+                    a_row = alpha[min(i, k - 2), j]
+                    draw.line([tuple(g[i, j]), tuple(g[i, j + 1])], fill=(*GRID_RGB, int(a_row)), width=1)
+                    a_col = alpha[j, min(i, k - 2)]
+                    draw.line([tuple(g[j, i]), tuple(g[j + 1, i])], fill=(*GRID_RGB, int(a_col)), width=1)
     canvas = Image.alpha_composite(canvas, layer)
     top = np.asarray(canvas.convert("RGB")).copy()
     if "fake" in show:

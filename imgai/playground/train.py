@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from .model import PlaygroundConfig, build_discriminator, build_generator, make_optimizer, with_changes
 
-REBUILD_G = ("nz", "g_width", "g_depth")      # changing these starts G afresh (its weights no longer fit)
+REBUILD_G = ("nz", "generators", "g_width", "g_depth")      # changing these starts G afresh (its weights no longer fit)
 REBUILD_D = ("pack", "d_width", "d_depth")
 
 
@@ -129,7 +129,8 @@ class Playground:
             real = self.real_batch().requires_grad_(cfg.r1 > 0)
             with torch.no_grad():
                 fake = self.G(self.noise(cfg.batch))
-            a_real, a_fake = self.judge(real), self.judge(fake)
+            a = self.judge(torch.cat([real, fake]))        # one pass for both (batch is a multiple of pack)
+            a_real, a_fake = a[:cfg.batch // cfg.pack], a[cfg.batch // cfg.pack:]
             loss = d_loss(cfg.loss, a_real, a_fake)
             total = loss
             if cfg.r1 > 0:  # R1: penalise D's slope on real points, so it cannot grow steep walls around them

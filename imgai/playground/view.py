@@ -63,22 +63,32 @@ def push(pg: Playground, z: torch.Tensor) -> tuple:
     return pg.to_plane(x), (-grad.numpy() / pg.scale).astype(np.float32)
 
 
-def manifold(pg: Playground, k: int = GRID_K) -> tuple:
-    """G applied to a k × k grid of the noise plane (the first two noise numbers; any others 0):
-    (points (k, k, 2), density (k-1, k-1)). A cell's density is its noise probability over its area after
-    G's warp, scaled so the median cell is 1: a stretched cell is thin, a squeezed one dense."""
+def grid_lines(generators: int) -> int:
+    """Noise grid lines per axis for each generator: 21 for one G, fewer for many, so a mixture of 32 draws
+    about as many lines (32 x 5 x 5) as one G does (21 x 21)."""
+    return max(5, round(GRID_K / generators ** 0.5))
+
+
+def manifold(pg: Playground, k: int | None = None) -> tuple:
+    """Each generator applied to a k × k grid of the noise plane (the first two noise numbers; any others 0):
+    (points (generators, k, k, 2), density (generators, k-1, k-1)). A cell's density is its noise probability
+    (a generator draws 1/generators of the samples) over its area after the warp, scaled so the median cell is 1:
+    a stretched cell is thin, a squeezed one dense."""
+    G, nz = pg.sampler(), pg.cfg.nz
+    k = k or grid_lines(G.k)
     t = np.linspace(-GRID_Z, GRID_Z, k, dtype=np.float32)
-    gz = np.zeros((k, k, pg.cfg.nz), np.float32)
+    gz = np.zeros((k, k, nz), np.float32)
     gz[..., 0] = t[None, :]
-    if pg.cfg.nz > 1:
+    if nz > 1:
         gz[..., 1] = t[:, None]
+    z = torch.from_numpy(gz.reshape(1, -1, nz)).expand(G.k, -1, -1)       # the same grid for every generator
     with torch.no_grad():
-        p = pg.to_plane(pg.sampler()(torch.from_numpy(gz.reshape(-1, pg.cfg.nz)))).reshape(k, k, 2)
-    a, b, c = p[:-1, :-1], p[:-1, 1:], p[1:, :-1]
+        p = pg.to_plane(G.each(z).reshape(-1, 2)).reshape(G.k, k, k, 2)
+    a, b, c = p[:, :-1, :-1], p[:, :-1, 1:], p[:, 1:, :-1]
     area = np.abs((b - a)[..., 0] * (c - a)[..., 1] - (b - a)[..., 1] * (c - a)[..., 0]) + 1e-9
     mid = (t[:-1] + t[1:]) / 2
-    pz = np.exp(-0.5 * (mid[None, :] ** 2 + (mid[:, None] ** 2 if pg.cfg.nz > 1 else 0)))
-    density = pz / area
+    pz = np.exp(-0.5 * (mid[None, :] ** 2 + (mid[:, None] ** 2 if nz > 1 else 0)))
+    density = pz[None] / area
     return p, (density / (np.median(density) or 1.0)).astype(np.float32)
 
 

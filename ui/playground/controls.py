@@ -32,7 +32,10 @@ SETTINGS = {  # name: (label, help)
     "lr_d": ("Learning rate of D", "How fast D's verdict (the background) changes."),
     "d_steps": ("D steps per G step", "How many times D trains before G moves once."),
     "nz": ("Noise size", "How many random numbers G turns into a point (changing it starts G afresh)."),
-    "g_width": ("G width", "Units per hidden layer of G (changing it starts G afresh)."),
+    "generators": ("Generators", "G is a team of this many small generators, each drawing an equal share of the "
+                                 "points. One G is one smooth sheet: between two modes it must draw a bridge of "
+                                 "points. Several can sit on separate modes (changing it starts G afresh)."),
+    "g_width": ("G width", "Units per hidden layer of each generator (changing it starts G afresh)."),
     "g_depth": ("G depth", "Hidden layers of G (changing it starts G afresh)."),
     "d_width": ("D width", "Units per hidden layer of D (changing it starts D afresh)."),
     "d_depth": ("D depth", "Hidden layers of D (changing it starts D afresh)."),
@@ -52,8 +55,8 @@ def playground_link() -> LessonLink:
               "loss": Field(SETTINGS["loss"][0], choice(list(LOSSES))),
               "optimizer": Field(SETTINGS["optimizer"][0], choice(list(OPTIMIZERS))),
               **{n: Field(SETTINGS[n][0], lim(n), g) for n in ("lr_g", "lr_d", "r1", "ema")},
-              **{n: Field(SETTINGS[n][0], lim(n, int)) for n in ("d_steps", "nz", "g_width", "g_depth", "d_width",
-                                                                   "d_depth", "batch", "pack")}}
+              **{n: Field(SETTINGS[n][0], lim(n, int)) for n in ("d_steps", "nz", "generators", "g_width", "g_depth",
+                                                                   "d_width", "d_depth", "batch", "pack")}}
     return LessonLink("playground", fields)
 
 
@@ -126,7 +129,8 @@ def game_settings(link: LessonLink, preset: str) -> dict:
         a, b, c = st.columns(3)
         for col, name in ((a, "d_width"), (b, "d_depth"), (c, "pack")):
             out[name] = _int(link, col, name, k, base)
-        a, b, _ = st.columns(3)
+        a, b, c = st.columns(3)
+        out["generators"] = _int(link, c, "generators", k, base)
         out["r1"] = link.widget("r1", "pg_r1" + k, lambda **kw: a.number_input(
             SETTINGS["r1"][0], *map(float, LIMITS["r1"]), step=0.5, format="%g", help=SETTINGS["r1"][1], **kw),
             {"value": float(base.r1)}, base.r1)
