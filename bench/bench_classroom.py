@@ -18,7 +18,9 @@ Three classes per backend, on the same (warmed) server, one after the other:
   browsers parsing and drawing the Streamlit frontend on the cores the server and the runs also use; the CPU
   seconds each group of processes (browsers, web server, Ray) spent while the pages loaded are recorded
   to show whose work that time is.
-Both record whether each run was accepted, refused or had to wait in line, and whether it finished.
+Both record whether each run was accepted, refused or had to wait in line, and whether it finished. The web
+server's resident memory is sampled throughout: warm (one page seen), its peak over the classes, and after every
+tab has closed and Streamlit has dropped their sessions (LEFT_WAIT_S later).
 tests/e2e/test_classroom_browser.py runs the browser scenario and asserts the behaviour (queueing,
 isolation); timings are only recorded here.
 """
@@ -129,6 +131,50 @@ def classroom(url: str, sessions: int, epochs: float, timeout: float, browser) -
     return {"sessions": sessions, "ready_s": ready, "start_s": answered, "switch_s": switch, "refused": refused,
             "queued": sorted(queued_seen), "finished": sorted(finished), "job_ids": ids,
             "page_load_cpu_s": load_cpu}
+
+
+# ---- the web server's memory (from /proc: Linux) ----
+
+LEFT_WAIT_S = 135    # Streamlit keeps a closed tab's session 2 minutes (MemorySessionStorage's TTL), then drops it
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class MemoryWatch:
+    """The server's resident memory, sampled four times a second in a thread: peak() since the last mark."""
+
+    def __init__(self, pid: int):
+        import threading
+        self.pid, self.samples, self._stop = pid, [], threading.Event()
+        self._since = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            mb = rss_mb(self.pid)
+            if mb is not None:
+                self.samples.append(mb)
+            self._stop.wait(0.25)
+
+    def now(self) -> float:
+        return round(rss_mb(self.pid) or 0.0, 1)
+
+    def peak(self) -> float:
+        """The highest sample since the last call."""
+        part, self._since = self.samples[self._since:], len(self.samples)
+        return round(max(part, default=self.now()), 1)
+
+    def stop(self):
+        self._stop.set()
 
 
 # ---- CPU seconds per group of processes (from /proc: Linux) ----
@@ -287,8 +333,10 @@ def summarise(r: dict) -> dict:
     return s
 
 
-def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp: Path, rounds: int = 3) -> dict:
-    """One server for this backend, warmed by one page; the headless class, then the browser class."""
+def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp: Path, rounds: int = 3,
+                left_wait: float = LEFT_WAIT_S) -> dict:
+    """One server for this backend, warmed by one page; the headless class, then the browser class; the server's
+    memory throughout, and once every student has left."""
     from playwright.sync_api import sync_playwright
 
     from app_server import ARGS, CHROMIUM, start_app, stop
@@ -305,7 +353,11 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
                 warm.goto(url)
                 warm.get_by_text(READY).first.wait_for(timeout=timeout * 1000)
                 warm.close()
+                mem = MemoryWatch(proc.pid)
+                memory = {"warm_mb": mem.now()}
+                mem.peak()
                 headless = headless_class(url, sessions, epochs, timeout)
+                memory["headless_class_peak_mb"] = mem.peak()
                 print(backend, "headless", summarise(headless), flush=True)
                 # one student's browser among sessions - 1 headless classmates, all arriving together; a few
                 # classes, one after the other, since one page load is one sample
@@ -316,7 +368,19 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
                     print(backend, "one browser in the class", mixed["alongside"], flush=True)
                     ones.append(mixed["alongside"])
                 browsers = classroom(url, sessions, epochs, timeout, browser)
-                return {"headless": headless, "one_browser": ones, "browsers": browsers}
+                memory["peak_mb"] = max(mem.peak(), memory["headless_class_peak_mb"], max(mem.samples, default=0))
+                memory["all_left_mb"] = mem.now()       # every tab closed, their sessions not yet dropped
+                time.sleep(left_wait)
+                last = browser.new_page()               # a new visitor: Streamlit drops expired sessions on access
+                last.goto(url)
+                last.get_by_text(READY).first.wait_for(timeout=timeout * 1000)
+                last.close()
+                time.sleep(5)
+                memory["after_they_left_mb"] = mem.now()
+                memory["left_wait_s"] = left_wait
+                mem.stop()
+                print(backend, "memory", memory, flush=True)
+                return {"headless": headless, "one_browser": ones, "browsers": browsers, "memory": memory}
             finally:
                 browser.close()
     finally:
@@ -324,9 +388,9 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
         log.close()
 
 
-def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict) -> list:
+def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict, m: dict) -> list:
     """README rows from one backend's classes (h: headless summary, b: browsers summary, one: the one browser
-    among headless classmates)."""
+    among headless classmates, m: the server's memory)."""
     def ms(x):
         return "none" if x["median"] is None else f"{x['median']:.2f} s / {x['max']:.2f} s"
 
@@ -334,6 +398,8 @@ def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict) -> lis
         return "no answer" if x["median"] is None else f"{x['median']:.1f} s ({x['max']:.1f} s)"
     cpu = b["page_load_cpu_s"]
     return [
+        (f"class of {sessions} ({backend}): web server's memory, warm / peak / {m['left_wait_s']:.0f} s after "
+         "every tab closed", f"{m['warm_mb']:.0f} MB / {m['peak_mb']:.0f} MB / {m['after_they_left_mb']:.0f} MB"),
         (f"class of {sessions} ({backend}): one student's Chromium among {sessions - 1} headless classmates, timed "
          f"by the page: Start button usable / whole page drawn / Start answered / page switch (median (worst) of "
          f"{one['rounds']} classes)",
@@ -373,16 +439,17 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="imgai-classroom-") as tmp:
         for backend in backends:
-            r = run_backend(backend, sessions, a.epochs, timeout, Path(tmp), rounds)
+            r = run_backend(backend, sessions, a.epochs, timeout, Path(tmp), rounds, 0 if a.dry_run else LEFT_WAIT_S)
             h, b = summarise(r["headless"]), summarise(r["browsers"])
             one = {"rounds": len(r["one_browser"]),
                    **{k: _stats([o[k] for o in r["one_browser"]]) for k in r["one_browser"][0]}}
             figures["backends"][backend] = {
                 "headless": {"summary": h, "raw": {k: v for k, v in r["headless"].items() if k != "poll_s"}},
                 "one_browser": {"summary": one, "raw": r["one_browser"]},
-                "browsers": {"summary": b, "raw": {k: v for k, v in r["browsers"].items() if k != "job_ids"}}}
+                "browsers": {"summary": b, "raw": {k: v for k, v in r["browsers"].items() if k != "job_ids"}},
+                "memory": r["memory"]}
             print(backend, "browsers", b, flush=True)
-            rows += readme_rows(sessions, backend, h, b, one)
+            rows += readme_rows(sessions, backend, h, b, one, r["memory"])
     record("classroom", figures, readme=rows, dry_run=a.dry_run,
            note=f"one machine runs the server, all runs and the Chromium pages; {load_note()}")
 
