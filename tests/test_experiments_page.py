@@ -217,3 +217,19 @@ def test_the_projects_measured_result_is_shown_as_written_down():
     (table,) = [d.value for d in at.dataframe if "real per class" in d.value.columns]
     assert list(table["mean"]) == pytest.approx([100 * s["mean"] for s in measured])
     assert list(table["spread"]) == pytest.approx([100 * s["spread"] for s in measured])
+
+
+def test_a_run_named_by_its_owner_leads_its_entry_and_classmates_see_the_name_escaped(store):
+    rid = store.save(cnn_run(NO_BROWSER, 0.95, lr=3e-3))
+    at = page()
+    at.selectbox(key="exp_name_run").set_value(rid).run()
+    at.text_input(key=f"exp_name_text_{rid}").set_value("<b>lr</b> 0.003 www.evil.example")
+    at.button(key="exp_name_save").click().run()
+    assert not at.exception, at.exception
+    assert store.get(rid, history=False)["label"] == "<b>lr</b> 0.003 www.evil.example"
+    picker = at.multiselect(key="exp_compare_runs")
+    assert picker.format_func(rid).startswith("“<b>lr</b> 0.003 www.evil.example” · you")   # plain text option
+    assert any(c.startswith("“<b>lr</b>") for c in at.dataframe[0].value.columns)
+    for c in at.get("plotly_chart"):     # legends: escaped, and no live link
+        for trace in json.loads(c.proto.spec)["data"]:
+            assert "<b>lr" not in str(trace.get("name", "")) and "www.evil" not in str(trace.get("name", ""))

@@ -187,3 +187,30 @@ def test_an_ended_job_can_be_recorded_from_the_side_that_watches_it(store):
     assert record_job(store, job) == job.id == record_job(store, job)   # idempotent: one run per job
     (run,) = store.runs(owner="me")
     assert run["status"] == "done" and run["final"]["d_x"] == 0.6 and run["final"]["quality"] <= 0.1   # blanks: one class at most
+
+
+def test_only_the_owner_names_a_run_and_an_empty_name_removes_it(store):
+    rid = store.save(_run())
+    assert store.get(rid)["label"] is None
+    assert store.rename(rid, "me", "  lr 0.1,\n no\taugment ")["label"] == "lr 0.1, no augment"   # one line
+    with pytest.raises(RunStoreError, match="only the browser"):
+        store.rename(rid, "someone-else", "mine now")
+    assert store.get(rid, history=False)["label"] == "lr 0.1, no augment"
+    assert len(store.rename(rid, "me", "x" * 500)["label"]) == 40
+    assert store.rename(rid, "me", "   ")["label"] is None
+
+
+def test_a_store_made_before_runs_had_names_gets_the_column_and_keeps_its_runs(tmp_path):
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE runs (id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, dataset TEXT,"
+                      " status TEXT NOT NULL, error TEXT, started REAL, finished REAL, settings TEXT NOT NULL,"
+                      " final TEXT NOT NULL, history TEXT NOT NULL, nickname TEXT, published REAL);"
+                      "INSERT INTO runs VALUES ('old1', 'me', 'cnn', 'digits', 'done', NULL, 1, 2, '{}', '{}', '[]',"
+                      " NULL, NULL);")
+    con.commit()
+    con.close()
+    s = RunStore(path)
+    assert s.get("old1")["label"] is None
+    assert s.rename("old1", "me", "from last term")["label"] == "from last term"

@@ -27,6 +27,7 @@ from imgai.inference.quality import sample_quality
 from imgai.training.history import thin_indices
 
 MAX_HISTORY = 1500      # per-batch rows kept per run (evenly thinned); epoch-end rows are always kept
+LABEL_MAX = 40          # characters of a run's own name: a few words, short enough for a legend
 NICKNAME_MAX = 24       # characters: long enough for "Ada L. (table 3)", short enough for a chart legend
 _JITTER = random.Random()  # its own generator: a retry must not move the global one a seeded run may use
 STATUSES = ("done", "stopped", "error")
@@ -47,11 +48,16 @@ CREATE TABLE IF NOT EXISTS runs (
     final TEXT NOT NULL,         -- JSON: the last value of each metric, plus "quality" for GANs
     history TEXT NOT NULL,       -- JSON: list of metric rows
     nickname TEXT,               -- set when published to the class board
-    published REAL
+    published REAL,
+    label TEXT                   -- the owner's own name for the run ("lr 0.1, no augment"); NULL: none
 );
 CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, finished);
 CREATE INDEX IF NOT EXISTS runs_published ON runs(published);
 """
+
+
+# every column but the history, which only get(..., history=True) reads
+_COLS = "id, owner, kind, dataset, status, error, started, finished, settings, final, nickname, published, label"
 
 
 class RunStoreError(RuntimeError):
@@ -73,6 +79,13 @@ def clean_nickname(text) -> str:
     if not name:
         raise RunStoreError("choose a nickname (letters, digits, spaces; up to 24 characters)")
     return name
+
+
+def clean_label(text) -> str | None:
+    """A run's name as stored: printable, single-line, trimmed, at most LABEL_MAX characters; None for an empty
+    one (the run has no name). Still user text: escaped wherever it is shown."""
+    kept = "".join(" " if ch.isspace() else ch for ch in str(text or "") if ch.isprintable() or ch.isspace())
+    return " ".join(kept.split())[:LABEL_MAX].strip() or None
 
 
 def _finite(v):
@@ -119,8 +132,12 @@ class RunStore:
                 if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     con.execute("PRAGMA journal_mode = WAL")
                 con.executescript(_SCHEMA)
+                if "label" not in {row[1] for row in con.execute("PRAGMA table_info(runs)")}:
+                    con.execute("ALTER TABLE runs ADD COLUMN label TEXT")   # a store made before runs had names
                 return
             except sqlite3.OperationalError as e:
+                if "duplicate column" in str(e):     # another process added the column first
+                    continue
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     raise
                 time.sleep(_JITTER.uniform(0.005, 0.05))
@@ -179,6 +196,13 @@ class RunStore:
                     (name, time.time(), run_id, owner))
         return self.get(run_id, history=False)
 
+    def rename(self, run_id: str, owner: str, label) -> dict:
+        """Give one of your runs a name of your own (empty: no name); returns the run."""
+        changed = self._write("UPDATE runs SET label = ? WHERE id = ? AND owner = ?", (clean_label(label), run_id, owner))
+        if changed == 0:
+            raise RunStoreError("no such run of yours: only the browser that trained a run can name it")
+        return self.get(run_id, history=False)
+
     def unpublish(self, run_id: str, owner: str) -> bool:
         return self._write("UPDATE runs SET nickname = NULL, published = NULL WHERE id = ? AND owner = ?",
                            (run_id, owner)) > 0
@@ -196,31 +220,27 @@ class RunStore:
         return d
 
     def get(self, run_id: str, history: bool = True) -> dict | None:
-        cols = "*" if history else "id, owner, kind, dataset, status, error, started, finished, settings, final, " \
-                                   "nickname, published"
+        cols = "*" if history else _COLS
         rows = self._read(f"SELECT {cols} FROM runs WHERE id = ?", (run_id,))
         return self._row(rows[0], history) if rows else None
 
     def runs(self, owner: str | None = None, limit: int = 200, history: bool = False) -> list:
         """Runs newest first: one owner's (owner given) or everyone's."""
-        cols = "*" if history else "id, owner, kind, dataset, status, error, started, finished, settings, final, " \
-                                   "nickname, published"
+        cols = "*" if history else _COLS
         where, args = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
         return [self._row(r, history) for r in
                 self._read(f"SELECT {cols} FROM runs {where} ORDER BY finished DESC LIMIT ?", (*args, int(limit)))]
 
     def visible(self, owner: str, limit: int = 200) -> list:
         """What one browser may see: its own runs and every published run, newest first."""
-        rows = self._read("SELECT id, owner, kind, dataset, status, error, started, finished, settings, final, "
-                          "nickname, published FROM runs WHERE owner = ? OR published IS NOT NULL "
+        rows = self._read(f"SELECT {_COLS} FROM runs WHERE owner = ? OR published IS NOT NULL "
                           "ORDER BY finished DESC LIMIT ?", (owner, int(limit)))
         return [self._row(r, False) for r in rows]
 
     def board(self, kind: str | None = None, dataset: str | None = None, limit: int = 500) -> list:
         """Published runs, best first: by validation accuracy (classifiers) or sample quality (GANs),
         ties by fewer seconds."""
-        rows = self._read("SELECT id, owner, kind, dataset, status, error, started, finished, settings, final, "
-                          "nickname, published FROM runs WHERE published IS NOT NULL ORDER BY published DESC LIMIT ?",
+        rows = self._read(f"SELECT {_COLS} FROM runs WHERE published IS NOT NULL ORDER BY published DESC LIMIT ?",
                           (int(limit),))
         runs = [self._row(r, False) for r in rows]
         runs = [r for r in runs if (kind is None or r["kind"] == kind) and (dataset is None or r["dataset"] == dataset)]

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from imgai.experiments.run_store import RunStoreError, score
+from imgai.experiments.run_store import LABEL_MAX, RunStoreError, score
 from imgai.models import KIND_NAMES
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import METRICS, overlay_figure
@@ -32,12 +32,14 @@ def kind_of(run: dict) -> str:
 
 
 def run_name(run: dict, owner: str) -> str:
-    """A short, unique-enough name: who, when, what, how good. Plain text (escape before markdown)."""
+    """A short, unique-enough name: the owner's own name for it if any, then who, when, what, how good. Plain
+    text (escape before markdown)."""
     who = "you" if run["owner"] == owner else (run.get("nickname") or "someone")
     when = time.strftime("%d %b %H:%M", time.localtime(run.get("finished") or 0))
     value = score(run)
     result = f" · {score_name(run)} {value:.1%}" if isinstance(value, (int, float)) else ""
-    return f"{who} · {when} · {kind_of(run)} on {run.get('dataset') or '?'}{result} · #{run['id'][:4]}"
+    label = f"“{run['label']}” · " if run.get("label") else ""
+    return f"{label}{who} · {when} · {kind_of(run)} on {run.get('dataset') or '?'}{result} · #{run['id'][:4]}"
 
 
 def score_name(run: dict) -> str:
@@ -109,6 +111,25 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def name_panel(store, owner: str, mine: list, names: dict):
+    """Name one of your runs ("lr 0.1, no augment"): the name leads its entry in every list, legend and table."""
+    if not mine:
+        return
+    with st.expander("Name a run", icon=":material/label:"):
+        a, b, c = st.columns([3, 3, 1], vertical_alignment="bottom")
+        rid = a.selectbox("Your run", [r["id"] for r in mine], format_func=names.get, key="exp_name_run")
+        current = next((r.get("label") or "" for r in mine if r["id"] == rid), "")
+        text = b.text_input("Its name", value=current, max_chars=LABEL_MAX, key=f"exp_name_text_{rid}",
+                            placeholder="e.g. lr 0.1, no augment", help="Empty: no name. Only you can name your runs.")
+        if c.button("Save", key="exp_name_save", width="stretch"):
+            try:
+                store.rename(rid, owner, text)
+            except RunStoreError as e:
+                st.error(str(e), icon=":material/error:")
+            else:
+                st.rerun()
+
+
 def compare_section(store, owner: str):
     # sweeps and experiments chain many trainings in one history: they have their own tabs
     runs = [r for r in store.visible(owner, limit=300)
@@ -123,6 +144,7 @@ def compare_section(store, owner: str):
                             key="exp_compare_runs", max_selections=10,
                             help="Your own runs, newest first, and every run published to the class board. "
                                  + SCORE_HELP)
+    name_panel(store, owner, [r for r in runs if r["owner"] == owner], names)
     if not picked:
         st.caption("Pick one or more runs above.")
     else:
