@@ -198,8 +198,8 @@ class RunStore:
 
     def rename(self, run_id: str, owner: str, label) -> dict:
         """Give one of your runs a name of your own (empty: no name); returns the run."""
-        changed = self._write("UPDATE runs SET label = ? WHERE id = ? AND owner = ?", (clean_label(label), run_id, owner))
-        if changed == 0:
+        if self._write("UPDATE runs SET label = ? WHERE id = ? AND owner = ?",
+                       (clean_label(label), run_id, owner)) == 0:
             raise RunStoreError("no such run of yours: only the browser that trained a run can name it")
         return self.get(run_id, history=False)
 
