@@ -230,6 +230,26 @@ def test_jobs_beyond_the_cpus_wait_in_line_show_it_start_by_themselves_and_can_b
     assert last.status == "stopped"
 
 
+def test_a_worker_that_ends_its_job_takes_the_next_in_line_and_each_run_keeps_its_own_results(ray_registry,
+                                                                                              tmp_path):
+    """A class: more jobs than CPUs. The waiting ones are trained by the workers already up (one process per
+    CPU, not per job), and every handle still reads its own run (its steps, its weights), never the next one's."""
+    from ui.jobs import _submit
+    wait_for(lambda: ray.available_resources().get("CPU", 0) >= 2)   # the workers of earlier tests have exited
+    epochs = [0.03, 0.06, 0.09, 0.12, 0.03, 0.06]
+    jobs = [_submit(ray_registry, tiny_run("cnn", epochs=e), owner=f"s{i}") for i, e in enumerate(epochs)]
+    assert sum(j.status == "queued" for j in jobs) >= 3                  # two CPUs: the rest wait in line
+    for j in jobs:
+        assert j.wait(180) and j.status == "done", j.error
+    steps = [j.summary()["step"] for j in jobs]
+    assert len(set(steps)) == 4 and steps[0] == steps[4] and steps[1] == steps[5] and steps[0] < steps[1] < steps[2]
+    for j, n in zip(jobs, steps):
+        assert j.metrics()[-1]["step"] == n
+        assert load_checkpoint(j.save(tmp_path / j.id))[1]["step"] == n
+    infos = [ray.get(ray_registry._directory.info.remote(j.id)) for j in jobs]
+    assert len({i["pid"] for i in infos}) <= 2                            # six runs, two processes
+
+
 def test_uploaded_data_reaches_the_worker_through_the_object_store(ray_registry, digits):
     from ui.jobs import _submit
     keep = digits.train_y < 3
@@ -329,11 +349,11 @@ def test_a_slow_worker_never_holds_up_the_page_and_its_answer_arrives_on_a_later
 
     @ray.remote(num_cpus=0)
     class SlowWorker:
-        def poll(self, grid_steps, beat=False):
+        def poll(self, grid_steps, beat=False, job_id=None):
             time.sleep(3)
             return {"status": "running", "error": None, "grid_steps": [], "grids": [], "lr": 0.5}
 
-        def metrics(self, since=0):
+        def metrics(self, since=0, job_id=None):
             time.sleep(3)
             return [{"step": i} for i in range(since, 4)]
 

@@ -15,9 +15,7 @@ from pathlib import Path
 import ray
 
 from imgai.models.checkpoint import write_files, zip_files
-from imgai.jobs.ray_worker import NAMESPACE
-
-PREFIX = "imgai-job-"              # one actor per job: imgai-job-<id>
+from imgai.jobs.ray_worker import NAMESPACE, PREFIX
 ACTIVE = ("queued", "created", "running", "paused")
 POLL_EVERY_S = 0.3                 # a handle asks its actor at most this often for the job's state
 FRESH_WAIT_S = 0.25                # and waits at most this long for the answer before a page goes on
@@ -33,6 +31,7 @@ class RayJob:
     def __init__(self, job_id: str, owner: str, meta: dict, directory, actor=None, submitted_at: float = 0.0):
         self.id, self.owner, self.meta = job_id, owner, dict(meta)
         self._directory, self._actor = directory, actor
+        self._actor_name = PREFIX + job_id   # a worker that took this job after another's: the directory says
         self._lock = threading.RLock()
         self._state = {"status": "queued", "error": None, "summary": None, "lr": (meta.get("train") or {}).get("lr"),
                        "confusion": None, "grid_steps": [], "started_at": None, "finished_at": None}
@@ -49,7 +48,7 @@ class RayJob:
     def _actor_handle(self):
         if self._actor is None:
             try:
-                self._actor = ray.get_actor(PREFIX + self.id, namespace=NAMESPACE)
+                self._actor = ray.get_actor(self._actor_name, namespace=NAMESPACE)
             except ValueError:
                 return None
         return self._actor
@@ -83,6 +82,8 @@ class RayJob:
                     self._lose("this job is no longer known to the cluster")
                     return
                 self._position, self.node_id = info.get("position"), info.get("node_id")
+                if info.get("actor") and info["actor"] != self._actor_name:
+                    self._actor_name, self._actor = info["actor"], None
                 if info["state"] == "queued":
                     return
                 if info["state"] == "ended":
@@ -94,11 +95,15 @@ class RayJob:
                 self._load_final()
                 return
             try:
-                p = self._answer("poll", lambda: actor.poll.remote(list(self._grids), beat), force)
+                p = self._answer("poll", lambda: actor.poll.remote(list(self._grids), beat, job_id=self.id), force)
             except ray.exceptions.RayActorError:
                 self._load_final()
                 return
-            if p is not NOT_YET:
+            if p is NOT_YET:
+                return
+            if p["status"] == "moved":   # it ended, and its worker took the next job in line
+                self._load_final()
+            else:
                 self._apply(p)
 
     def _apply(self, p: dict):
@@ -117,6 +122,7 @@ class RayJob:
         final = ray.get(self._directory.get_final.remote(self.id), timeout=CALL_TIMEOUT_S)
         if final is None:
             self._lose(LOST)
+            self._directory.finished.remote(self.id, self._final)   # its CPU slot is free for the next in line
             return
         self._final = final
         self._grids = {g[0]: g for g in final.get("grids", [])}
@@ -188,9 +194,12 @@ class RayJob:
             return []
         try:
             with self._lock:
-                rows = self._answer(("metrics", since), lambda: actor.metrics.remote(since))
+                rows = self._answer(("metrics", since), lambda: actor.metrics.remote(since, job_id=self.id))
                 for key in [k for k in self._asked if isinstance(k, tuple) and k != ("metrics", since)]:
                     del self._asked[key]    # a page that moved on will not ask for those rows again
+            if rows is None:            # it ended and its worker moved on: the rows are the directory's now
+                self._sync(force=True)
+                return list(self._final.get("rows", [])[since:]) if self._final else []
             return [] if rows is NOT_YET else rows
         except ray.exceptions.RayActorError:
             self._sync(force=True)
@@ -214,7 +223,7 @@ class RayJob:
             actor = self._actor_handle()
             if actor is not None and self._state["status"] != "queued":
                 try:
-                    ray.get(actor.control.remote(action, *args), timeout=CALL_TIMEOUT_S)
+                    ray.get(actor.control.remote(action, *args, job_id=self.id), timeout=CALL_TIMEOUT_S)
                 except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
                     pass
             self._sync(force=True)
@@ -259,7 +268,7 @@ class RayJob:
         if self._state["status"] in ("running", "paused", "created"):
             actor = self._actor_handle()
             if actor is not None:
-                actor.control.remote("heartbeat")   # fire and forget: costs the page nothing
+                actor.control.remote("heartbeat", job_id=self.id)   # fire and forget: costs the page nothing
 
     def wait(self, timeout=None) -> bool:
         t0 = time.monotonic()
@@ -278,7 +287,10 @@ class RayJob:
             actor = self._actor_handle()
             try:
                 if actor is not None and self._state["status"] != "queued":
-                    return ray.get(actor.checkpoint.remote(), timeout=60)
+                    ckpt = ray.get(actor.checkpoint.remote(job_id=self.id), timeout=60)
+                    if ckpt is not None:
+                        return ckpt
+                    self._sync(force=True)   # nothing yet, or it ended and its worker moved on
             except ray.exceptions.RayActorError:
                 self._sync(force=True)
         return self._final.get("checkpoint") if self._final else None

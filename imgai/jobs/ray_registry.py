@@ -1,5 +1,6 @@
-"""Training jobs on Ray, the web server's side: one actor per job, each in its own process (imgai.jobs.ray_worker),
-queued by Ray while every CPU is busy.
+"""Training jobs on Ray, the web server's side: one actor per worker process (imgai.jobs.ray_worker), one job
+at a time each; while every CPU is busy a job waits in the directory's line, and the next worker to end its
+job takes it in the same process (no new process, torch already imported).
 
     reg = RayJobRegistry()                    # a local Ray on this machine (IMGAI_JOBS=ray)
     reg = RayJobRegistry(address="auto")      # or join a running cluster: the jobs are then detached
@@ -14,9 +15,9 @@ them, so a page redraw costs one or two round trips of a few milliseconds.
 Data reaches the worker from the package (bundled sets, by name) or as arrays through Ray's object store
 (uploaded zips and downloaded sets: no shared disk needed). Checkpoints come back as bytes and the web
 server writes them. A small directory actor (imgai-directory, no CPU) knows every job: its owner and
-description (so a restarted web server re-attaches a ?job= link), the order of waiting jobs (the queue
-position shown to users) and the final state of ended jobs, so an ended job's actor exits at once and its
-CPU goes to the next job in line.
+description (so a restarted web server re-attaches a ?job= link), the line of waiting jobs (the queue
+position shown to users, and what each one's worker needs) and the final state of ended jobs, so an ended
+job's handle reads it there while its worker trains the next job or exits.
 """
 import os
 import threading
@@ -102,16 +103,16 @@ class RayJobRegistry:
         self._worker = ray.remote(JobWorker)
         self._lifetime = lifetime
         self._jobs, self._lock = {}, threading.Lock()
+        self._workers = {}     # actor name -> handle, for every worker this registry started that may still train
         self._on_end, self._reported = on_end, set()
         # warm spares: worker processes started (torch imported, bundled data read) before a job asks for one
         self.warm, self._spares, self._closed = max(0, int(warm)), [], False   # spares: [(job id, actor, made at)]
         self._spare_up()
-        if on_end is not None or self.warm:
-            threading.Thread(target=self._watch, name="imgai-ray-watch", daemon=True).start()
+        threading.Thread(target=self._watch, name="imgai-ray-watch", daemon=True).start()
 
     def _spare_up(self):
-        """Start a warm spare while fewer than `warm` are ready and a CPU is free. A free CPU means nobody is
-        waiting for one, so a spare never takes a place in line: it only uses a CPU that would idle."""
+        """Start a warm spare while fewer than `warm` are ready, a CPU is free and nobody waits in line, so a
+        spare never takes a place in line: it only uses a CPU that would idle."""
         with self._lock:
             now = time.monotonic()
             for old in [s for s in self._spares if now - s[2] > self.SPARE_S - 60]:   # about to expire: not
@@ -119,6 +120,8 @@ class RayJobRegistry:
                 ray.kill(old[1], no_restart=True)
             if self._closed or len(self._spares) >= self.warm or ray.available_resources().get("CPU", 0) < 1:
                 return
+            if ray.get(self._directory.waiting_count.remote(), timeout=CALL_TIMEOUT_S):
+                return     # a CPU about to be taken by a job in line (its worker is starting)
             job_id = uuid.uuid4().hex[:12]
             actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1, max_concurrency=8,
                                          max_restarts=0, **self._lifetime).remote(job_id, spare_s=self.SPARE_S)
@@ -135,15 +138,21 @@ class RayJobRegistry:
             if self._spares and not cuda:     # spares hold a CPU, not a GPU
                 spare = self._spares.pop(0)
         job_id = spare[0] if spare else uuid.uuid4().hex[:12]
-        ray.get(self._directory.register.remote(job_id, {"owner": owner, "meta": meta}), timeout=CALL_TIMEOUT_S)
+        info = {"owner": owner, "meta": meta}
+        actor = None
         if spare is not None:
+            ray.get(self._directory.register.remote(job_id, info, "starting"), timeout=CALL_TIMEOUT_S)
             actor = spare[1]
+            with self._lock:
+                self._workers[PREFIX + job_id] = actor   # held while it trains (see _start_worker)
             actor.assign.remote(owner, run.spec, data, "cpu", job_kw)   # it answers polls as soon as it starts
-        else:
-            actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1,
-                                         num_gpus=1 if cuda else 0, max_concurrency=8, max_restarts=0,
-                                         **self._lifetime).remote(job_id, owner, run.spec, data,
-                                                                  "cuda" if cuda else "cpu", job_kw)
+        elif cuda:   # a GPU job waits in Ray's own line for a GPU
+            ray.get(self._directory.register.remote(job_id, info), timeout=CALL_TIMEOUT_S)
+            actor = self._start_worker(job_id, owner, run.spec, data, "cuda", job_kw)
+        elif ray.get(self._directory.admit.remote(job_id, info, (owner, run.spec, data, "cpu", job_kw),
+                                                  self._capacity()), timeout=CALL_TIMEOUT_S):
+            actor = self._start_worker(job_id, owner, run.spec, data, "cpu", job_kw)
+        # else it waits in the directory's line: the next worker to end its job takes it
         job = RayJob(job_id, owner, meta, self._directory, actor, submitted_at=time.time())
         job.warm = spare is not None
         if job.warm:   # its worker is up: never show it "waiting for a free worker", even for a moment
@@ -155,6 +164,35 @@ class RayJobRegistry:
         except Exception:  # noqa: BLE001 — a spare is an optimisation: never fail a submit over it
             pass
         return job
+
+    def _capacity(self) -> int:
+        """How many jobs train at once: the cluster's CPUs (each job's worker asks for one)."""
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def _start_worker(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
+        actor = self._worker.options(name=PREFIX + job_id, namespace=NAMESPACE, num_cpus=1,
+                                     num_gpus=1 if device == "cuda" else 0, max_concurrency=8, max_restarts=0,
+                                     **self._lifetime).remote(job_id, owner, spec, data, device, job_kw)
+        with self._lock:
+            # Ray ends an actor once its creator holds no handle to it, even a named one: a worker goes on to
+            # the next job in line after its first job's handle let go, so the registry holds one for it
+            self._workers[PREFIX + job_id] = actor
+        return actor
+
+    def _let_go_of_idle_workers(self):
+        """Drop the handles of workers that train no job any more (they exited when nobody waited)."""
+        busy = ray.get(self._directory.busy_actors.remote(), timeout=CALL_TIMEOUT_S)
+        with self._lock:
+            for name in [n for n in self._workers if n not in busy]:
+                del self._workers[name]
+
+    def serve_line(self) -> list:
+        """Start a worker for each waiting job that a free CPU slot can take (a worker that ended its job when
+        nobody waited has exited; one was lost). Returns their job ids. The watcher calls this."""
+        claimed = ray.get(self._directory.claim_waiting.remote(self._capacity()), timeout=CALL_TIMEOUT_S)
+        for job_id, *payload in claimed:
+            self._start_worker(job_id, *payload)
+        return [c[0] for c in claimed]
 
     def get(self, job_id) -> RayJob | None:
         """This server's handle on a job, or a new one on a job started elsewhere (another replica, or this
@@ -239,6 +277,8 @@ class RayJobRegistry:
             if self._closed or not ray.is_initialized():
                 return    # a Ray call now would start a new local Ray (Ray's auto-init) behind everyone's back
             try:
+                self.serve_line()
+                self._let_go_of_idle_workers()
                 if self._on_end is not None:
                     self.sweep()
                 if self.warm:

@@ -24,6 +24,7 @@ from imgai.jobs.threads import Job
 
 NAMESPACE = "imgai"
 DIRECTORY = "imgai-directory"
+PREFIX = "imgai-job-"              # one actor per worker process: imgai-job-<id of its first job>
 BUNDLED = ("digits",)              # data sets inside the package: the worker reads them itself
 
 
@@ -80,6 +81,8 @@ def bundled_dataset(name: str) -> ImageData:
 
 
 def unpack_data(packed) -> ImageData:
+    if isinstance(packed, ray.ObjectRef):   # a queued job's arrays, handed on by the directory
+        packed = ray.get(packed)
     if isinstance(packed, str):
         return bundled_dataset(packed)
     t = {k: torch.from_numpy(np.array(packed[k])) for k in ("train_x", "train_y", "val_x", "val_y")}  # own copies
@@ -113,8 +116,10 @@ class JobWorker:
     def __init__(self, job_id: str, owner: str | None = None, spec=None, data=None, device: str = "cpu",
                  job_kw: dict | None = None, spare_s: float = 300.0):
         self.id, self.node_id, self.pid = job_id, ray.get_runtime_context().get_node_id(), os.getpid()
+        self.name, self.device = PREFIX + job_id, device   # the actor's name: its first job's
         self._directory = ray.get_actor(DIRECTORY, namespace=NAMESPACE)
         self.job, self.error = None, None
+        self.done_ids = set()    # jobs this process trained and handed to the directory (their handles ask there)
         self._lock, self._state = threading.Lock(), "spare"    # spare -> assigned | expired
         _configure_process()
         if spec is None:
@@ -131,7 +136,7 @@ class JobWorker:
             if self._state != "spare":
                 return False
             self._state = "assigned"
-        self._directory.started.remote(self.id, self.node_id, self.pid)
+        self._directory.started.remote(self.id, self.node_id, self.pid, self.name)
         try:
             from imgai.training.runs import prepare_run
             run = prepare_run(spec, data=unpack_data(data), device=device)
@@ -143,6 +148,21 @@ class JobWorker:
         threading.Thread(target=self._report_end, name="imgai-report-end", daemon=True).start()
         return True
 
+    def _take(self, job_id: str, owner: str, spec, data, device: str, job_kw: dict):
+        """Train the next job in line in this same process (torch imported, the training code warm)."""
+        self.done_ids.add(self.id)       # first: from now on the last job's handle is sent to the directory
+        self.id, self.job, self.error = job_id, None, None
+        with self._lock:
+            self._state = "spare"
+        self.assign(owner, spec, data, device, job_kw)
+
+    def _mine(self, job_id: str | None) -> str | None:
+        """None when a call about job_id is this process's current job (or names none); else why not:
+        "moved" (it ended here and the directory has its final state) or "created" (not begun here yet)."""
+        if job_id is None or job_id == self.id:
+            return None
+        return "moved" if job_id in self.done_ids else "created"
+
     def _expire(self):
         with self._lock:
             if self._state != "spare":
@@ -153,8 +173,12 @@ class JobWorker:
     def where(self) -> dict:
         return {"node_id": self.node_id, "pid": self.pid}
 
-    def poll(self, grid_steps: list, beat: bool = False) -> dict:
-        """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics)."""
+    def poll(self, grid_steps: list, beat: bool = False, job_id: str | None = None) -> dict:
+        """The job's state and the grids whose steps are not in grid_steps (metric rows: see metrics).
+        {"status": "moved"} when job_id ended in this process, which now trains another."""
+        other = self._mine(job_id)
+        if other is not None:
+            return {"status": other, "error": None, "grid_steps": [], "grids": []}
         job = self.job
         if job is None:   # a spare whose job is still being built (assign runs in another thread), or a failure
             return {"status": "error" if self.error else "created", "error": self.error, "grid_steps": [],
@@ -168,19 +192,27 @@ class JobWorker:
                 "grid_steps": [g[0] for g in grids], "grids": [g for g in grids if g[0] not in known],
                 "started_at": job.started_at, "finished_at": job.finished_at}
 
-    def metrics(self, since: int = 0) -> list:
-        return self.job.metrics(since) if self.job else []
+    def metrics(self, since: int = 0, job_id: str | None = None) -> list | None:
+        if self._mine(job_id) == "moved":
+            return None      # the caller reads the ended job's rows from the directory
+        return self.job.metrics(since) if self.job and self._mine(job_id) is None else []
 
-    def control(self, action: str, *args):
+    def control(self, action: str, *args, job_id: str | None = None):
+        other = self._mine(job_id)
+        if other is not None:
+            return other
         if self.job is not None and action in ("pause", "resume", "step", "stop", "set_lr", "heartbeat"):
             getattr(self.job, action)(*args)
         return self.job.status if self.job else "error"
 
-    def checkpoint(self) -> dict | None:
-        return _checkpoint_bytes(self.job) if self.job else None
+    def checkpoint(self, job_id: str | None = None) -> dict | None:
+        return _checkpoint_bytes(self.job) if self.job and self._mine(job_id) is None else None
 
     def _report_end(self):
-        """When the job has ended: hand its final state to the directory, then exit (freeing the CPU)."""
+        """When the job has ended: hand its final state to the directory and take the next job in line, if one
+        waits; else exit (freeing the CPU). Taking it here saves each waiting job a fresh worker process
+        (importing torch and the training code: ~6 CPU-s each, which at a class of 30 on 2 cores was most of
+        the work, bench/results/classroom-30.json)."""
         job = self.job
         if job is not None:
             while not job.wait(timeout=1.0):
@@ -195,31 +227,84 @@ class JobWorker:
         else:
             final = {"status": "error", "error": self.error, "summary": None, "rows": [], "grids": [],
                      "finished_at": time.time(), "checkpoint": None}
+        nxt = None
         try:
-            ray.get(self._directory.finished.remote(self.id, final), timeout=60)
+            nxt = ray.get(self._directory.finished_and_next.remote(self.id, final, self.name,
+                                                                   self.device == "cpu"), timeout=60)
         finally:
-            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+            if nxt is None:
+                ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+        self._take(*nxt)
 
 
 class JobDirectory:
     """Every job of this Ray cluster (actor imgai-directory, no CPU): who owns it, what it is, whether it waits,
-    and the final state of ended ones. Web servers (restarted or replicated) all ask this one."""
+    and the final state of ended ones. Web servers (restarted or replicated) all ask this one.
+
+    It is also the line of jobs waiting for a CPU: admit() gives a job a CPU slot (the web server then starts
+    a worker for it) or keeps it, with what its worker needs, until a worker that ends its job takes it
+    (finished_and_next). One actor answers one call at a time, so a slot is never given twice."""
 
     def __init__(self):
         self.jobs, self.final = {}, {}
+        self.waiting = {}     # job id -> (owner, spec, data, device, job_kw) of a job that has no worker yet
 
-    def register(self, job_id: str, info: dict):
-        self.jobs[job_id] = {**info, "state": "queued", "submitted": time.time()}
+    def register(self, job_id: str, info: dict, state: str = "queued"):
+        self.jobs[job_id] = {**info, "state": state, "submitted": time.time()}
 
-    def started(self, job_id: str, node_id: str, pid: int):
-        if job_id in self.jobs and self.jobs[job_id]["state"] == "queued":
+    def _busy(self) -> int:
+        return sum(1 for j in self.jobs.values() if j["state"] in ("starting", "running"))
+
+    def admit(self, job_id: str, info: dict, payload: tuple, capacity: int) -> bool:
+        """Register a job; True: a CPU slot is its now (start a worker for it), False: it waits in line."""
+        free = self._busy() < capacity and not self.waiting   # nobody may jump the line
+        self.register(job_id, info, "starting" if free else "queued")
+        if not free:
+            self.waiting[job_id] = payload
+        return free
+
+    def claim_waiting(self, capacity: int) -> list:
+        """[(job id, payload)] of the jobs first in line that free slots can take: the web server starts a
+        worker for each (the watcher's call: a slot freed by a worker that found nobody waiting, or was lost)."""
+        out = []
+        while self.waiting and self._busy() < capacity:
+            out.append(self._pop_next(PREFIX + next(iter(self.waiting))))
+        return out
+
+    def busy_actors(self) -> set:
+        """Names of the workers training (or about to train) a job."""
+        return {j.get("actor") or PREFIX + job_id for job_id, j in self.jobs.items()
+                if j["state"] in ("starting", "running")}
+
+    def waiting_count(self) -> int:
+        return len(self.waiting)
+
+    def _pop_next(self, actor: str):
+        job_id = next(iter(self.waiting))     # dicts keep insertion order: the first submitted
+        payload = self.waiting.pop(job_id)
+        self.jobs[job_id].update(state="starting", actor=actor)
+        return (job_id, *payload)
+
+    def started(self, job_id: str, node_id: str, pid: int, actor: str | None = None):
+        if job_id in self.jobs and self.jobs[job_id]["state"] in ("queued", "starting"):
             self.jobs[job_id].update(state="running", node_id=node_id, pid=pid, started=time.time())
+            if actor:
+                self.jobs[job_id]["actor"] = actor
 
     def finished(self, job_id: str, final: dict):
+        self.waiting.pop(job_id, None)    # a job cancelled while it waited never starts
         if job_id in self.jobs:
             own = {**final, "grids": [(s, np.array(img), dict(extra)) for s, img, extra in final.get("grids", [])]}
             self.final[job_id] = own
             self.jobs[job_id].update(state="ended", ended=time.time())
+
+    def finished_and_next(self, job_id: str, final: dict, actor: str, take: bool):
+        """A worker's job ended: keep its final state, and hand that worker the first waiting job (None: nobody
+        waits, or take is False, and the worker exits)."""
+        self.finished(job_id, final)
+        if not take or not self.waiting:
+            return None
+        return self._pop_next(actor)
 
     def info(self, job_id: str) -> dict | None:
         info = self.jobs.get(job_id)
