@@ -8,14 +8,18 @@ set's held-out images (cifar10-5k: 500 images, 50 per class, never trained on) t
 augmentation, with flips, and with flips + 1-px moves (imgai.models.tta), so every run also measures TTA.
 "all" is the preset itself; each "no X" run is the preset with that one lever taken out (leave-one-out: the
 levers lean on each other, e.g. the biases' 64x rate is set for SGD's, so each is measured where it is used).
+Beside them, in the same run and on the same threads, the seed's own Keras program (bench/bench_keras.py's
+KERAS_PROGRAM in --keras-python's interpreter) trains for the same budget and is scored on the same images.
 Seeds run in the outer loop and the file is rewritten after each, so a stopped run keeps its finished seeds.
 Writes bench/results/cifar.json.
 """
 import argparse
+import os
 import statistics
 import time
 from dataclasses import replace
 
+from bench_keras import DEFAULT_KERAS_PYTHON, keras_epochs
 from record import add_dry_run, load_note, record
 
 from imgai.data.datasets import load_dataset
@@ -85,6 +89,8 @@ def main():
     ap.add_argument("--dataset", default="cifar10-5k", help="any colour data set: cifar10-5k, cifar10, folder:PATH")
     ap.add_argument("--only", nargs="+", help="run only these variants (names as in the results)")
     ap.add_argument("--name", default="cifar", help="results file name: bench/results/NAME.json")
+    ap.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON") or DEFAULT_KERAS_PYTHON,
+                    help="an interpreter with TensorFlow for the seed's program (skipped when it is not there)")
     a = ap.parse_args()
     threads = configure_threads()
     data = load_dataset(a.dataset)
@@ -94,11 +100,21 @@ def main():
                        val_y=data.val_y[:50])
     preset = default_train_config("cnn", "fast", data.name, data.channels)
     chosen = {k: v for k, v in variants(preset).items() if not a.only or k in a.only}
-    runs = {name: [] for name in chosen}
+    keras = a.keras_python if os.path.isfile(a.keras_python) and data.name == "cifar10-5k" and not a.dry_run else None
+    runs, keras_runs = {name: [] for name in chosen}, []
     for seed in seeds:
         for name, (cfg, overrides) in chosen.items():
             runs[name].append(train_and_score(data, replace(cfg, seed=seed), overrides, budget))
+        if keras:
+            _, _, acc, info = keras_epochs(keras, 10_000, threads, budget_s=budget, seed=seed)
+            keras_runs.append({"seed": seed, "train_s": round(info["trained_s"], 1), "steps": info["steps"],
+                               "epochs": round(info["steps"] * 32 / len(data.train_y), 2), "val_acc": round(acc, 4)})
         figures = [{"variant": name, **summary(rows), "runs": rows} for name, rows in runs.items()]
+        if keras_runs:
+            accs = [r["val_acc"] for r in keras_runs]
+            figures.append({"variant": "the seed's Keras program", "seeds": len(accs),
+                            "mean": round(statistics.mean(accs), 4),
+                            "sd": round(statistics.stdev(accs), 4) if len(accs) > 1 else None, "runs": keras_runs})
         readme = []
         for name, mode, what in (("no BN-bias lr x64, BN scale learned", preset.tta, "the fast preset's colour settings"),
                                  ("no BN-bias lr x64, BN scale learned", "none", "the same runs scored without test-time augmentation"),
@@ -109,6 +125,15 @@ def main():
                 readme.append((f"CNN on {data.name} after {budget:g} s of training ({threads} thread), {what}: accuracy "
                                f"on the {len(data.val_y)} held-out images, mean ± sd of {m['seeds']} seeds",
                                f"{m[f'mean_tta_{mode}']:.1%} ± {(m[f'sd_tta_{mode}'] or 0):.1%}"))
+        preset_name = "no BN-bias lr x64, BN scale learned"
+        if keras_runs and preset_name in runs:
+            ours = [r[f"val_acc_tta_{preset.tta}"] for r in runs[preset_name]]
+            theirs = [r["val_acc"] for r in keras_runs]
+            readme.append((f"The seed's Keras program (the TensorFlow CIFAR-10 tutorial) in the same run, {budget:g} s on "
+                           f"{threads} thread: accuracy on the same held-out images, mean of {len(theirs)} seeds; "
+                           "imgai's fast preset above it",
+                           f"{statistics.mean(theirs):.1%} (imgai "
+                           f"{100 * (statistics.mean(ours) - statistics.mean(theirs)):+.1f} points)"))
         record(a.name, figures, readme=readme, dry_run=a.dry_run,
                note=f"{threads} intra-op thread(s); {load_note()}; accuracies on {len(data.val_y)} held-out images of "
                     f"{data.name} (no CIFAR-10 test set on this machine); 'all' is the fast preset's colour settings")

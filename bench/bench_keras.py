@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The seed's program (the TensorFlow CIFAR-10 tutorial), timed per epoch; the data come from the same
 # .npz as imgai's, read without pickle. Prints one JSON line per epoch, then the validation accuracy.
+# Optional 4th and 5th arguments: a training-time budget in seconds (fit stops at the first batch past it, as
+# imgai's time-budget runs do) and the seed.
 KERAS_PROGRAM = r"""
 import json, sys, time
 import numpy as np
@@ -54,9 +56,10 @@ import tensorflow as tf
 from tensorflow.keras import layers, models
 
 path, epochs, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+budget = float(sys.argv[4]) if len(sys.argv) > 4 else None
 tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(1)
-tf.keras.utils.set_random_seed(0)
+tf.keras.utils.set_random_seed(int(sys.argv[5]) if len(sys.argv) > 5 else 0)
 with np.load(path, allow_pickle=False) as f:
     to_nhwc = lambda x: x.transpose(0, 2, 3, 1).astype("float32") / 255.0
     train_images, train_labels = to_nhwc(f["train_x"]), f["train_y"]
@@ -84,7 +87,17 @@ class Clock(tf.keras.callbacks.Callback):
         print(json.dumps({"epoch": epoch + 1, "seconds": s, "images_per_s": n / s, "images_per_cpu_s": n / c}),
               flush=True)
 
-model.fit(train_images, train_labels, epochs=epochs, batch_size=32, verbose=0, callbacks=[Clock()])
+class Budget(tf.keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.t, self.steps = time.perf_counter(), 0
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if budget is not None and time.perf_counter() - self.t >= budget:
+            self.model.stop_training = True
+    def on_train_end(self, logs=None):
+        print(json.dumps({"trained_s": time.perf_counter() - self.t, "steps": self.steps}), flush=True)
+
+model.fit(train_images, train_labels, epochs=epochs, batch_size=32, verbose=0, callbacks=[Clock(), Budget()])
 _, acc = model.evaluate(test_images, test_labels, verbose=0)
 print(json.dumps({"val_acc": float(acc), "tensorflow": tf.__version__, "jit_compile": bool(getattr(model, "jit_compile", False))}),
       flush=True)
@@ -161,16 +174,21 @@ def plain_side(epochs: int, threads: int, dry_run: bool = False) -> tuple[list, 
     return out["rates"], out["cpu_rates"], out["val_acc"]
 
 
-def keras_epochs(python: str, epochs: int, threads: int) -> tuple[list, list, float, dict]:
+def keras_epochs(python: str, epochs: int, threads: int, budget_s: float | None = None,
+                 seed: int = 0) -> tuple[list, list, float, dict]:
+    """The seed's program in its own interpreter: images/s and images per CPU-second of each epoch, the held-out
+    accuracy, and its last line (TensorFlow's version, trained_s and steps when a budget stopped it)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
-    r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads)],
+    extra = [] if budget_s is None else [str(budget_s), str(seed)]
+    r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads), *extra],
                        capture_output=True, text=True, env=env, timeout=3600)
     if r.returncode != 0:
         last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit status {r.returncode}"
         raise SystemExit(f"the Keras program failed: {last}")
     lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     epochs = [x for x in lines if "epoch" in x]
-    return [x["images_per_s"] for x in epochs], [x["images_per_cpu_s"] for x in epochs], lines[-1]["val_acc"], lines[-1]
+    info = {k: v for x in lines if "epoch" not in x for k, v in x.items()}
+    return [x["images_per_s"] for x in epochs], [x["images_per_cpu_s"] for x in epochs], info["val_acc"], info
 
 
 def main():
