@@ -137,7 +137,9 @@ class StClient:
                 self.fragments[m.auto_rerun.fragment_id] = m.auto_rerun.interval
             elif kind == "script_finished" and self._waiting is not None:
                 fut, fragment = self._waiting
-                if (m.script_finished == FRAGMENT_DONE) if fragment else (m.script_finished in DONE):
+                # a fragment that calls st.rerun() (the live view when its run ended) ends in a whole-page run,
+                # which finishes as a page does: waiting for FRAGMENT_DONE then blocked the polls for `timeout`
+                if (m.script_finished in DONE | {FRAGMENT_DONE}) if fragment else (m.script_finished in DONE):
                     if not fut.done():
                         fut.set_result(m.script_finished)
 
