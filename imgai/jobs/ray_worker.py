@@ -211,8 +211,8 @@ class JobWorker:
     def _report_end(self):
         """When the job has ended: hand its final state to the directory and take the next job in line, if one
         waits; else exit (freeing the CPU). Taking it here saves each waiting job a fresh worker process
-        (importing torch and the training code: ~6 CPU-s each, which at a class of 30 on 2 cores was most of
-        the work, bench/results/classroom-30.json)."""
+        (importing torch and the training code: ~6 CPU-s each, which for a class of 30 on 2 cores was most of
+        the work; bench/results/classroom-30-ray.json is the class measured with this)."""
         job = self.job
         if job is not None:
             while not job.wait(timeout=1.0):
