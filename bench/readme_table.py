@@ -22,6 +22,7 @@ HEADLINES = [
     ("keras", "Textbook CNN on cifar10-5k, batch 32, 2 thread(s) each: training images/s"),
     ("classroom", "class of 10 (ray): one student's Chromium among 9 headless classmates"),
     ("classroom-30-ray", "class of 30 (ray): runs refused / waited in line / finished"),
+    ("first_visit", "First visitor on a fresh `streamlit run app.py`"),
     ("gan-shipped", "digits-cdcgan: samples read as the asked digit"),
     ("latency", "classify phone photo of a digit"),
     ("playground", "GAN playground, grid25, playground preset"),
