@@ -31,10 +31,12 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from record import LOAD_AT_START, add_dry_run, load_note, record
 
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The seed's program (the TensorFlow CIFAR-10 tutorial), timed per epoch; the data come from the same
 # .npz as imgai's, read without pickle. Prints one JSON line per epoch, then the validation accuracy.
 # Optional 4th and 5th arguments: a training-time budget in seconds (fit stops at the first batch past it, as
-# imgai's time-budget runs do) and the seed.
+# imgai's time-budget runs do) and the seed; a 6th: an .npz of other images (x, y) to score on as well.
 KERAS_PROGRAM = r"""
 import json, sys, time
 import numpy as np
@@ -99,8 +101,12 @@ class Budget(tf.keras.callbacks.Callback):
 
 model.fit(train_images, train_labels, epochs=epochs, batch_size=32, verbose=0, callbacks=[Clock(), Budget()])
 _, acc = model.evaluate(test_images, test_labels, verbose=0)
-print(json.dumps({"val_acc": float(acc), "tensorflow": tf.__version__, "jit_compile": bool(getattr(model, "jit_compile", False))}),
-      flush=True)
+extra = {}
+if len(sys.argv) > 6:  # another set of images to score on (x uint8 N,C,H,W and y), e.g. CIFAR-10's test set
+    with np.load(sys.argv[6], allow_pickle=False) as f:
+        extra["test_acc"] = float(model.evaluate(to_nhwc(f["x"]), f["y"], verbose=0)[1])
+print(json.dumps({"val_acc": float(acc), **extra, "tensorflow": tf.__version__,
+                  "jit_compile": bool(getattr(model, "jit_compile", False))}), flush=True)
 """
 
 
@@ -175,13 +181,18 @@ def plain_side(epochs: int, threads: int, dry_run: bool = False) -> tuple[list, 
 
 
 def keras_epochs(python: str, epochs: int, threads: int, budget_s: float | None = None,
-                 seed: int = 0) -> tuple[list, list, float, dict]:
+                 seed: int = 0, test=None) -> tuple[list, list, float, dict]:
     """The seed's program in its own interpreter: images/s and images per CPU-second of each epoch, the held-out
-    accuracy, and its last line (TensorFlow's version, trained_s and steps when a budget stopped it)."""
+    accuracy, and its last line (TensorFlow's version, trained_s and steps when a budget stopped it, and
+    test_acc: the accuracy on `test`, uint8 images N,C,H,W and labels, when given)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
-    extra = [] if budget_s is None else [str(budget_s), str(seed)]
-    r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads), *extra],
-                       capture_output=True, text=True, env=env, timeout=3600)
+    extra = [] if budget_s is None and test is None else [str(budget_s or 1e9), str(seed)]
+    with tempfile.TemporaryDirectory() as tmp:
+        if test is not None:
+            np.savez(Path(tmp) / "test.npz", x=np.asarray(test[0]), y=np.asarray(test[1]))
+            extra.append(str(Path(tmp) / "test.npz"))
+        r = subprocess.run([python, "-c", KERAS_PROGRAM, str(CIFAR_5K_FILE), str(epochs), str(threads), *extra],
+                           capture_output=True, text=True, env=env, timeout=3600)
     if r.returncode != 0:
         last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit status {r.returncode}"
         raise SystemExit(f"the Keras program failed: {last}")
