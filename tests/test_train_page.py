@@ -175,6 +175,10 @@ def test_tiny_gan_run_shows_losses_verdicts_and_sample_grids_with_look_back():
     slider = at.select_slider(key=f"train_grid_step_{job.id}")
     assert slider.value == steps[-1]                         # follows the newest grid
     assert any(f"at step {steps[-1]:,}" in c for img in at.image for c in img.captions)
+    # the grid travels inside the page (a data: URL): a media file would be dropped at the next grid, and a
+    # browser that asked for it late would get a 404
+    grids = [url for img in at.image if any("at step" in c for c in img.captions) for url in img.value]
+    assert grids and all(url.startswith("data:image/png;base64,") for url in grids)
     slider.set_value(steps[0]).run()                         # look back to the first grid
     assert any("at step 0 " in c for img in at.image for c in img.captions)
     assert "D(x)" in texts(at.success) and "images/s" in texts(at.success)
@@ -217,6 +221,7 @@ def test_a_run_that_stalls_at_chance_says_so_on_the_page_and_in_the_sidebar():
     at = start(page(), "cnn", epochs=1, preset="textbook", lr=0.03, opt="adam", batch=512)
     job = the_job(at)
     poll_until(at, lambda a: not job.active, timeout=120)
+    at.run()   # the poll's last render may have started while the job was still on its final step
     assert job.status == "done", job.error
     warning = texts(at.warning).replace("\\", "")  # markdown escapes
     assert "Not learning" in warning and "learning rate 0.03 is too high; try 0.003" in warning
