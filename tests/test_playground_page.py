@@ -56,3 +56,13 @@ def test_the_address_reproduces_the_game_and_a_lesson_can_leave_only_the_loss():
     assert [s.key for s in at.selectbox] == ["pg_loss_playground"]  # every other control is hidden
     again = dict(at.query_params)
     assert again["data"] == "grid25" and again["only"] == "loss"
+
+
+def test_the_redrawn_picture_travels_in_the_page_not_as_a_media_file():
+    """Redrawn five times a second: a media file would be dropped before a late browser fetched it (a 404)."""
+    import base64
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="playground_start").click().run()
+    urls = [url for img in at.image for url in img.value]
+    assert urls and all(u.startswith("data:image/png;base64,") for u in urls), urls[:1]
+    assert base64.b64decode(urls[0].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"

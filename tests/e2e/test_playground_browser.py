@@ -82,3 +82,24 @@ def test_points_drawn_with_the_mouse_become_the_real_data(serve, browser, user_f
     settle(page)
     assert _steps(page) == (1, 0)
     shot(page, "playground", "3-drawn")
+
+
+def test_a_slow_browser_gets_no_404_while_the_picture_is_redrawn(serve, browser, user_folders):
+    """A picture redrawn five times a second, in a browser that fetches files 2 s late (a busy laptop): every
+    picture it is sent can still be shown (before, a redraw could drop the media file a late browser was
+    still to fetch: a 404 seen in the console during live runs)."""
+    url = serve(user_folders)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    missing = []
+    # (the frontend also probes /playground/_stcore/health before the root one: a 404 by design, not a picture)
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 and "/media/" in r.url else None)
+    page.goto(url + "/playground")
+    settle(page)
+    page.route("**/media/**", lambda route: (page.wait_for_timeout(2000), route.continue_()))
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_timeout(6000)
+    assert _steps(page)[1] > 10                          # it played: many redraws
+    page.get_by_role("button", name="Stop").click()
+    settle(page)
+    assert not missing, missing[:3]
+    assert _picture(page).startswith("data:image/png")

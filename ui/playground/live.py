@@ -17,6 +17,7 @@ import streamlit as st
 from imgai.playground import MODES, PRESETS, Playground, make_data, score
 from imgai.playground.picture import draw_plane
 from imgai.playground.view import game_view, plane_extent
+from ui.inline_image import inline_png
 
 KEY = "playground_run"
 REDRAW_S = 0.2      # 5 redraws a second
@@ -73,9 +74,9 @@ def _train_and_picture(r: dict, interval: float = REDRAW_S):
     s = score(pg.samples(2500), data) if data in MODES else None
     img = draw_plane(game_view(pg, r["extent"], r["real"]), s, MODES[data][0] if data in MODES else None)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)     # encoded once: a redraw that waits resends the bytes
+    img.save(buf, format="PNG", compress_level=1)     # encoded once: a redraw that waits resends the URL
     chart = [{k: h[k] for k in ("d_x", "d_g_z", "loss_d", "loss_g") if k in h} for h in r["history"][-300:]]
-    r["shown"] = {"key": _view_key(r), "img": buf.getvalue(), "score": s, "chart": chart[::3] or chart}
+    r["shown"] = {"key": _view_key(r), "img": inline_png(buf.getvalue()), "score": s, "chart": chart[::3] or chart}
 
 
 def _draw(r: dict, stale: bool):

@@ -12,6 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from ui import charts
+from ui.inline_image import inline_png
 from ui.job_panel import waiting_notice
 from ui.jobs import KIND, STATUS, control, lost_message, registry, rerun_if_ended
 from ui.train.save_panel import rerun_when_weights_appear
@@ -188,8 +189,9 @@ def _numbers(job, s: dict, rows: list):
                  help="The step size in use at this moment.")
 
 
-def _png(key: tuple, draw) -> bytes:
-    """A drawn picture as PNG bytes, kept per session: a poll that finds no new grid re-encodes nothing."""
+def _png(key: tuple, draw) -> str:
+    """A drawn picture as a PNG data: URL (ui.inline_image: no media file a late browser could miss), kept per
+    session: a poll that finds no new grid re-encodes nothing."""
     cache = st.session_state.setdefault("train_pictures", {})
     if key not in cache:
         if len(cache) >= 16:
@@ -197,7 +199,7 @@ def _png(key: tuple, draw) -> bytes:
         buf = io.BytesIO()
         img = draw()
         (img if isinstance(img, Image.Image) else Image.fromarray(img)).save(buf, format="PNG")
-        cache[key] = buf.getvalue()
+        cache[key] = inline_png(buf.getvalue())
     return cache[key]
 
 

@@ -1,0 +1,17 @@
+"""Pictures that a live view redraws every second, handed to st.image inside the page's own message.
+
+    st.image(inline_png(png_bytes), caption=...)
+
+st.image stores bytes as a media file that the browser fetches by URL (/media/<hash>.png) after the element
+arrives. A fragment that draws a new picture at the same place drops the old file when its run ends, so a
+browser that asks late (a busy laptop, a slow network, a tab in the background) gets a 404 for a picture it
+was about to show (Streamlit's media_file_manager; seen in the console during live runs). A data: URL travels
+with the element itself: nothing to fetch, nothing to drop. Only for pictures redrawn live: they are small
+(a few tens of KB) and sent once per redraw either way.
+"""
+import base64
+
+
+def inline_png(png: bytes) -> str:
+    """PNG bytes → a data: URL that st.image shows as it is (no media file)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
