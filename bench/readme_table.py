@@ -17,6 +17,8 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 # (result file, the start of its row's "what"): the figures a newcomer deciding whether to use imgai sees first,
 # each one carrying its own comparison
 HEADLINES = [
+    ("unseen", "Fast CNN, 30 s on the bundled digits"),
+    ("unseen", "Fast CNN, 60 s on cifar10-5k"),
     ("cnn", "CNN on digits: validation accuracy after 60 s of training"),
     ("cifar", "CNN on cifar10-5k after 60 s of training (1 thread), the fast preset's colour settings"),
     ("keras", "Textbook CNN on cifar10-5k, batch 32, 2 thread(s) each: training images/s"),
