@@ -30,17 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 OLD_REF = "33b8452"
 
 
-def median_ms(fn, repeat) -> tuple[float, float]:
-    """(wall ms, CPU ms of this process) medians. On a machine other jobs share, the wall figure mostly
-    measures the others; the CPU figure is what the work itself costs (with one thread: its latency alone)."""
-    fn()  # warm up
-    wall, cpu = [], []
+def side_by_side(fns, repeat) -> list[tuple[float, float]]:
+    """(wall ms, CPU ms of this process) medians for each function. On a machine other jobs share, the wall
+    figure mostly measures the others; the CPU figure is what the work itself costs (with one thread: its
+    latency alone). The functions are called in turn within each round, so that a slow stretch of the
+    machine falls on all of them alike (timed one after the other, a bare forward pass once came out slower
+    than the whole classification that contains it)."""
+    for fn in fns:
+        fn()  # warm up
+    wall, cpu = [[] for _ in fns], [[] for _ in fns]
     for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return round(1000 * statistics.median(wall), 2), round(1000 * statistics.median(cpu), 2)
+        for i, fn in enumerate(fns):
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            wall[i].append(time.perf_counter() - t)
+            cpu[i].append(time.process_time() - c)
+    return [(round(1000 * statistics.median(w), 2), round(1000 * statistics.median(c), 2))
+            for w, c in zip(wall, cpu)]
 
 
 def phone_like_photo() -> bytes:
@@ -111,9 +117,10 @@ def main():
     for task, weights, data in cases[:1] if a.dry_run else cases:
         clf = load_classifier(weights)
         x = clf.prepare(open_image(data))
-        with torch.no_grad():
-            bare = median_ms(lambda: clf.model(x), repeat)
-        full = median_ms(lambda: clf.predict(open_image(data)), repeat)
+        def bare_pass():
+            with torch.no_grad():
+                clf.model(x)
+        bare, full = side_by_side([bare_pass, lambda: clf.predict(open_image(data))], repeat)
         figures["classify"].append({"task": task, "end_to_end_ms": full[0], "bare_forward_ms": bare[0],
                                     "end_to_end_cpu_ms": full[1], "bare_forward_cpu_ms": bare[1]})
         readme.append((f"{task}, CPU end to end (bare forward pass), {on}",
@@ -133,9 +140,10 @@ def main():
     gan, _ = load_checkpoint(str(ROOT / "weights" / "digits-dcgan"))
     for n in (1, 8) if a.dry_run else (1, 8, 64):
         z = seed_latents(0, n, gan.config.nz)
-        with torch.no_grad():
-            bare = median_ms(lambda: gan.generator(z), repeat)
-        full = median_ms(lambda: sample_images(gan.generator, z), repeat)
+        def bare_pass():
+            with torch.no_grad():
+                gan.generator(z)
+        bare, full = side_by_side([bare_pass, lambda: sample_images(gan.generator, z)], repeat)
         figures["gan"].append({"task": f"redraw {n} GAN samples", "end_to_end_ms": full[0], "bare_forward_ms": bare[0],
                                "end_to_end_cpu_ms": full[1], "bare_forward_cpu_ms": bare[1]})
         readme.append((f"redraw {n} GAN samples, CPU end to end (bare forward pass), {on}",
