@@ -96,7 +96,7 @@ def compare_recipes(old, photos, repeat) -> dict:
 
 
 def _ms(v: float) -> str:
-    """Whole milliseconds, with a decimal under 10 ms (the digit CNN's bare pass is 0.4 ms, not "0 ms")."""
+    """Whole milliseconds, with a decimal under 10 ms (the digit CNN's bare pass is under 1 ms, not "0 ms")."""
     return f"{v:.1f}" if v < 10 else f"{v:.0f}"
 
 

@@ -1,6 +1,6 @@
 """Pictures that a live view redraws every second, handed to st.image inside the page's own message.
 
-    st.image(inline_png(png_bytes), caption=...)
+    st.image(inline_png(pil_image), caption=...)
 
 st.image stores bytes as a media file that the browser fetches by URL (/media/<hash>.png) after the element
 arrives. A fragment that draws a new picture at the same place drops the old file when its run ends, so a
@@ -10,8 +10,14 @@ with the element itself: nothing to fetch, nothing to drop. Only for pictures re
 (a few tens of KB) and sent once per redraw either way.
 """
 import base64
+import io
+
+from PIL import Image
 
 
-def inline_png(png: bytes) -> str:
-    """PNG bytes → a data: URL that st.image shows as it is (no media file)."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def inline_png(img: Image.Image, **save_options) -> str:
+    """A picture → a PNG data: URL that st.image (or an <img> in a component) shows as it is, with no media
+    file. save_options go to PIL's PNG writer (compress_level=1 for speed, optimize=True for size)."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", **save_options)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -8,12 +8,11 @@ uploaded (class names, file names) reaches the page as data and is written with 
 """
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import streamlit as st
 from PIL import Image
+
+from ui.inline_image import inline_png
 
 ATLAS_COLUMNS = 40       # thumbnails per row of the sprite sheet: 1,000 digits make one 1120x700 PNG
 
@@ -112,9 +111,7 @@ def atlas_png(images: np.ndarray) -> tuple[str, int]:
     for k, img in enumerate(images):
         r, c = divmod(k, ATLAS_COLUMNS)
         sheet[r * t:(r + 1) * t, c * t:(c + 1) * t] = img
-    buf = io.BytesIO()
-    Image.fromarray(sheet).save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), t
+    return inline_png(Image.fromarray(sheet), optimize=True), t
 
 
 def map_canvas(fmap, atlas: tuple[str, int], colours: list, mine: dict, gan: dict | None, show_wrong: bool,

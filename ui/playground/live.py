@@ -8,7 +8,6 @@ other's playgrounds (fewer redraws each) but leave the other cores to everybody'
 (bench/bench_playground_class.py measures a classmate's page switch while ten play). A redraw that cannot
 get its turn soon shows the last picture again.
 """
-import io
 import threading
 import time
 
@@ -73,10 +72,9 @@ def _train_and_picture(r: dict, interval: float = REDRAW_S):
         del r["history"][:-1000]
     s = score(pg.samples(2500), data) if data in MODES else None
     img = draw_plane(game_view(pg, r["extent"], r["real"]), s, MODES[data][0] if data in MODES else None)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)     # encoded once: a redraw that waits resends the URL
     chart = [{k: h[k] for k in ("d_x", "d_g_z", "loss_d", "loss_g") if k in h} for h in r["history"][-300:]]
-    r["shown"] = {"key": _view_key(r), "img": inline_png(buf.getvalue()), "score": s, "chart": chart[::3] or chart}
+    # encoded once, quickly: a redraw that waits resends the same URL
+    r["shown"] = {"key": _view_key(r), "img": inline_png(img, compress_level=1), "score": s, "chart": chart[::3] or chart}
 
 
 def _draw(r: dict, stale: bool):

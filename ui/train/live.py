@@ -6,7 +6,6 @@ live_view polls the job once a second from a fragment (only that part of the pag
 job is running or paused, and draws it once, statically, when it has ended. It only reads what the Job
 copies out under its lock (metrics, grids, the confusion matrix): never the tensors being trained.
 """
-import io
 
 import streamlit as st
 from PIL import Image
@@ -196,10 +195,8 @@ def _png(key: tuple, draw) -> str:
     if key not in cache:
         if len(cache) >= 16:
             cache.clear()
-        buf = io.BytesIO()
         img = draw()
-        (img if isinstance(img, Image.Image) else Image.fromarray(img)).save(buf, format="PNG")
-        cache[key] = inline_png(buf.getvalue())
+        cache[key] = inline_png(img if isinstance(img, Image.Image) else Image.fromarray(img))
     return cache[key]
 
 
