@@ -114,6 +114,37 @@ def test_publishing_puts_a_run_on_the_board_with_its_nickname_escaped(store):
     assert [r["nickname"] for r in store.board()] == ["Grace"]
 
 
+def gan_run(owner, frechet, quality, seconds=60.0):
+    rows = [{"step": i, "epoch": i / 10, "loss_d": 1.0, "loss_g": 2.0, "progress": i / 20} for i in range(1, 21)]
+    judged = {} if frechet is None else {"frechet": frechet, "frechet_real": 52.8, "readable": 0.9, "classes_drawn": 10}
+    return {"owner": owner, "kind": "dcgan", "dataset": "digits", "status": "done",
+            "settings": {"preset": "fast", "train": {"lr": 5e-4, "batch_size": 32}, "model": {"d_dropout": 0.0}},
+            "final": {"quality": quality, "seconds": seconds, "epoch": 2.0, **judged}, "history": rows}
+
+
+def test_the_gan_board_ranks_by_frechet_distance_with_the_real_images_floor_drawn(store):
+    for owner, nick, fd, q, secs in (("a", "Far", 300.0, 0.9, 30.0), ("b", "Near", 90.0, 0.5, 60.0),
+                                     ("c", "Old run", None, 0.95, 20.0)):
+        store.publish(store.save(gan_run(owner, fd, q, secs)), owner, nick)
+    at = page()
+    at.segmented_control(key="exp_board_kind").set_value("dcgan").run()
+    assert not at.exception, at.exception
+    board = board_table(at)
+    assert list(board["nickname"]) == ["Near", "Far", "Old run"]       # lowest distance first; unjudged last
+    assert list(board["score"])[:2] == [90.0, 300.0] and list(board["readable"])[:2] == [90.0, 90.0]
+    shown = texts(at)
+    assert "best: **Near** with a distance of **90** after 60 s" in shown and "(real images: 53)" in shown
+    assert "1 of the 3 runs have no Fréchet distance" in shown
+    (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Every published run")]
+    assert spec["data"][0]["y"] == [90.0, 300.0] and spec["layout"]["yaxis"]["range"][0] == 0
+    assert spec["layout"]["shapes"][0]["y0"] == 52.8                   # the dashed floor line
+    at.number_input(key="exp_board_gan_target").set_value(100.0)
+    at.number_input(key="exp_board_within").set_value(60.0).run()
+    assert "1 of 3 runs reach a distance of 100 or less within 60 s" in texts(at)
+    assert list(board_table(at)["meets challenge"]) == [True, False, False]
+
+
 def test_publishing_needs_a_nickname(store):
     store.save(cnn_run(NO_BROWSER, 0.96, lr=3e-3))
     at = page()

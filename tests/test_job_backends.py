@@ -158,6 +158,9 @@ def test_a_gan_run_publishes_sample_grids_from_step_zero(backend):
     assert steps[0] == 0 and steps[-1] == job.summary()["step"] and steps == sorted(steps)
     assert job.latest_grid()[0] == steps[-1]
     assert {"loss_d", "loss_g", "d_x", "d_g_z"} <= set(job.summary())
+    # judged where it trained, as its last row: what the run store keeps and the class board ranks by
+    last = job.metrics()[-1]
+    assert last["frechet"] > last["frechet_real"] > 0 and last["step"] == steps[-1]
 
 
 def test_a_job_nobody_watches_stops_itself_but_a_watched_one_goes_on(backend):

@@ -1,6 +1,5 @@
-"""The run store: runs saved and reloaded, many writers at once, publishing rules, and the recorder that
-wraps a job's loop (done / stopped / error)."""
-import itertools
+"""The run store: runs saved and reloaded, many writers at once, publishing rules, and a job recorded when it
+ends (done / stopped / error), a GAN run with its Fréchet distance."""
 import sqlite3
 import subprocess
 import sys
@@ -13,8 +12,7 @@ import pytest
 from imgai.inference.quality import sample_quality
 from imgai.jobs.threads import Job
 from imgai.training.runs import RunSpec, default_train_config, prepare_run
-from imgai.experiments.run_store import (RunStore, RunStoreError, clean_nickname, record_job, recorded,
-                            thin_history)
+from imgai.experiments.run_store import RunStore, RunStoreError, board_rank, clean_nickname, record_job, thin_history
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,46 +124,86 @@ def test_bad_nicknames_and_failed_runs_are_refused(store):
         store.publish(bad, "me", "Me")
 
 
-def test_recorder_writes_done_stopped_and_error_runs(store, digits):
+def test_a_job_is_recorded_when_it_ends_done_stopped_or_by_an_error(store):
     meta = {"kind": "cnn", "dataset": "digits", "preset": "fast", "train": {"lr": 0.1}}
 
-    def loop(state=None):
-        for i in range(1, 6):
-            yield {"step": i, "loss": 1.0 / i, "progress": i / 5, "seconds": 0.1 * i}
-        yield {"event": "samples", "step": 5, "images": np.zeros((2, 28, 28, 1), np.uint8)}
-        yield {"step": 5, "val_acc": 0.5, "progress": 1.0, "seconds": 0.5}
-
-    list(recorded(loop, store, meta, owner="me")())
-    gen = recorded(loop, store, meta, owner="me")()
-    list(itertools.islice(gen, 2))
-    gen.close()                                     # what a Stop does to the job's loop
+    def loop(state=None, steps=5):
+        for i in range(1, steps + 1):
+            yield {"step": i, "loss": 1.0 / i, "progress": i / steps, "seconds": 0.1 * i}
+        yield {"event": "samples", "step": steps, "images": np.zeros((2, 28, 28, 1), np.uint8)}
+        yield {"step": steps, "val_acc": 0.5, "progress": 1.0, "seconds": 0.5}
 
     def failing(state=None):
         yield {"step": 1, "loss": 2.0}
         raise RuntimeError("out of memory\nmore detail")
-    with pytest.raises(RuntimeError):
-        list(recorded(failing, store, meta, owner="me")())
+
+    def endless(state=None):
+        yield from loop(state, steps=10**9)
+
+    ended = []
+    on_end = lambda job: ended.append(record_job(store, job))   # noqa: E731 — what the registries are given
+    Job(loop, meta, owner="me", on_end=on_end).start().wait(30)
+    Job(failing, meta, owner="me", on_end=on_end).start().wait(30)
+    running = Job(endless, meta, owner="me", on_end=on_end).start()
+    while running.recorded < 3:
+        running.wait(0.01)
+    running.stop()                                     # what the Stop button does
+    assert running.wait(30) and len(ended) == 3
     runs = {r["status"]: r for r in store.runs(owner="me")}
     assert set(runs) == {"done", "stopped", "error"}
     assert runs["done"]["final"]["val_acc"] == 0.5 and runs["done"]["settings"]["train"] == {"lr": 0.1}
-    assert runs["stopped"]["final"]["step"] == 2 and runs["error"]["error"] == "out of memory"
+    assert runs["stopped"]["final"]["step"] >= 3 and "out of memory" in runs["error"]["error"]
 
 
 def test_a_real_job_is_recorded_when_it_ends(store, digits):
     from dataclasses import replace
+    from imgai.jobs.threads import JobRegistry
     cfg = replace(default_train_config("cnn", "fast"), epochs=1)
     small = replace(digits, train_x=digits.train_x[:192], train_y=digits.train_y[:192], val_x=digits.val_x[:100],
                     val_y=digits.val_y[:100])
-    run = prepare_run(RunSpec("cnn", "fast", train=cfg), data=small, device="cpu")
-    job = Job(recorded(run.loop, store, run.meta, owner="me"), run.meta).start()
-    assert job.wait(60) and job.status == "done"
-    (saved,) = store.runs(owner="me", history=True)
+    reg = JobRegistry(on_end=lambda job: record_job(store, job))
+    for dropout in (0.25, 0.5):
+        run = prepare_run(RunSpec("cnn", "fast", train=cfg, model_overrides={"dropout": dropout}), data=small,
+                          device="cpu")
+        job = reg.submit(run.loop, run.meta, owner=f"dropout {dropout}")
+        assert job.wait(60) and job.status == "done"
+    (saved,) = store.runs(owner="dropout 0.25", history=True)
     assert saved["final"]["val_acc"] > 0.1 and saved["settings"]["model"]["dropout"] == 0.25
     assert any("val_acc" in r for r in saved["history"])
-    run = prepare_run(RunSpec("cnn", "fast", train=replace(cfg, epochs=0.2), model_overrides={"dropout": 0.5}),
-                      data=small, device="cpu")
-    list(recorded(run.loop, store, run.meta, owner="cli")())     # called without a state, as a script would
-    assert store.runs(owner="cli")[0]["settings"]["model"]["dropout"] == 0.5
+    assert store.runs(owner="dropout 0.5")[0]["settings"]["model"]["dropout"] == 0.5
+
+
+def test_a_gan_run_is_kept_with_its_frechet_distance_and_the_board_ranks_by_it(store, digits):
+    """The judge runs where the job trained, on the final generator; the stored figures are the real ones:
+    recomputed here from the job's saved weights, they agree."""
+    from dataclasses import replace
+    from imgai.inference.quality import board_judgement, judge_for
+    from imgai.jobs.threads import JobRegistry
+    cfg = replace(default_train_config("dcgan", "fast"), epochs=None, seconds=3, sample_every=10**6)
+    run = prepare_run(RunSpec("dcgan", "fast", train=cfg), data=digits, device="cpu")
+    reg = JobRegistry(on_end=lambda job: record_job(store, job))
+    job = reg.submit(run.loop, run.meta, owner="me", judge=judge_for(run))
+    assert job.wait(120) and job.status == "done"
+    (saved,) = store.runs(owner="me")
+    f = saved["final"]
+    assert f["frechet"] > f["frechet_real"] > 0 and 0 <= f["readable"] <= 1 and 0 <= f["classes_drawn"] <= 10
+    gan, _ = job.checkpoint()
+    again = board_judgement(gan.generator, gan.config.nz, digits)
+    assert again["frechet"] == pytest.approx(f["frechet"], rel=1e-6) and again["readable"] == f["readable"]
+    # the board: lowest distance first; a run never judged (an older run) after the judged ones
+    near, far, unjudged = ({"kind": "dcgan", "final": {"frechet": d, "quality": q, "seconds": 5}}
+                           for d, q in ((60.0, 0.1), (300.0, 0.9), (None, 0.95)))
+    assert sorted([unjudged, far, near], key=board_rank) == [near, far, unjudged]
+
+
+def test_only_gans_on_data_the_digits_cnn_reads_are_judged(digits, tmp_path):
+    from dataclasses import replace
+    from imgai.inference.quality import judge_for
+    assert judge_for(prepare_run(RunSpec("dcgan", "fast"), data=digits)) is not None
+    assert judge_for(prepare_run(RunSpec("cdcgan", "fast"), data=digits)).keywords["n_classes"] == 10
+    assert judge_for(prepare_run(RunSpec("cnn", "fast"), data=digits)) is None
+    few = replace(digits, val_x=digits.val_x[:50], val_y=digits.val_y[:50])   # too few for a 128-d Gaussian
+    assert judge_for(prepare_run(RunSpec("dcgan", "fast"), data=few)) is None
 
 
 def test_sample_quality_judges_digits_and_ignores_other_images(digits):

@@ -182,6 +182,9 @@ def test_tiny_gan_run_shows_losses_verdicts_and_sample_grids_with_look_back():
     slider.set_value(steps[0]).run()                         # look back to the first grid
     assert any("at step 0 " in c for img in at.image for c in img.captions)
     assert "D(x)" in texts(at.success) and "images/s" in texts(at.success)
+    # judged at its end on 1,000 new samples: the page shows the figures the class board will rank it by
+    s = job.summary()
+    assert f"Fréchet distance of **{s['frechet']:.0f}**" in texts(at.success) and s["frechet"] > s["frechet_real"]
 
 
 def test_pause_step_resume_and_stop():

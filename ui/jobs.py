@@ -75,7 +75,7 @@ def make_registry():
                               on_end=lambda job: record_job(store, job), warm=warm_workers())
     # the training threads share the server's process: below its priority, so pages stay quick while they train
     from imgai.device import JOB_NICE
-    return JobRegistry(max_active=max_jobs(), nice=JOB_NICE)
+    return JobRegistry(max_active=max_jobs(), nice=JOB_NICE)   # each job is given its recorder (_submit)
 
 
 @st.cache_resource(show_spinner="Starting the training workers…")
@@ -193,13 +193,16 @@ def submit(run, **job_kw) -> Job:
 
 
 def _submit(reg, run, **job_kw):
+    """Both registries record the run in the run store when it ends (make_registry's on_end). A GAN run is
+    judged first, where it trained (imgai.inference.quality.judge_for), so the class board can rank it."""
+    from imgai.inference.quality import judge_for
     if getattr(reg, "backend", "threads") == "ray":
-        # the worker builds the run again from its spec and scores saves with it; the registry records the
-        # run in the run store when it ends (make_registry's on_end)
-        return reg.submit(run, **job_kw)
-    from ui.resources import recorded_loop  # every run is kept in the run store when it ends
-    # the loop is wrapped, so the Job cannot find the run's scoring function by itself: pass it
-    return reg.submit(recorded_loop(run, job_kw["owner"]), run.meta, evaluate=getattr(run, "evaluate", None), **job_kw)
+        # the worker builds the run again from its spec (scoring saves with it) and its judge on that run
+        return reg.submit(run, judge_for=judge_for, **job_kw)
+    from imgai.experiments.run_store import record_job
+    from ui.resources import run_store
+    store = run_store()   # resolved in this script run: the job's thread records without Streamlit
+    return reg.submit(run.loop, run.meta, judge=judge_for(run), on_end=lambda job: record_job(store, job), **job_kw)
 
 
 def rerun_if_ended(job: Job):

@@ -8,8 +8,8 @@ actor on the same machine can all write at once. Each call opens its own short c
 safe to share between threads and to pickle. Runs outlive the server: the Experiments page and the class
 board read them from here.
 
-`recorded(loop_factory, store, meta, owner)` wraps a training loop so that its run is written when the loop
-ends, however it ends: exhausted (done), closed early (stopped) or raising (error).
+`record_job(store, job)` writes an ended job (done, stopped or error); both job registries call it when a job
+ends (their on_end), so a run is recorded whether or not a page still watches it.
 Standard library only (plus torch, lazily, to judge GAN samples); no Streamlit.
 """
 import json
@@ -17,10 +17,8 @@ import math
 import os
 import random
 import sqlite3
-import sys
 import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 
 from imgai.inference.quality import sample_quality
@@ -32,7 +30,8 @@ NICKNAME_MAX = 24       # characters: long enough for "Ada L. (table 3)", short 
 _JITTER = random.Random()  # its own generator: a retry must not move the global one a seeded run may use
 STATUSES = ("done", "stopped", "error")
 FINAL_KEYS = ("val_acc", "val_loss", "train_loss", "loss", "acc", "loss_d", "loss_g", "d_x", "d_g_z",
-              "seconds", "images_per_s", "step", "epoch")
+              "seconds", "images_per_s", "step", "epoch",
+              "frechet", "frechet_real", "readable", "classes_drawn")   # a GAN's judgement (inference.quality)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -244,14 +243,29 @@ class RunStore:
                           (int(limit),))
         runs = [self._row(r, False) for r in rows]
         runs = [r for r in runs if (kind is None or r["kind"] == kind) and (dataset is None or r["dataset"] == dataset)]
-        return sorted(runs, key=lambda r: (-(score(r) if score(r) is not None else -1.0),
-                                           r["final"].get("seconds") or 0.0))
+        return sorted(runs, key=board_rank)
 
 
 def score(run: dict) -> float | None:
-    """The one number the board ranks by: validation accuracy for classifiers, sample quality for GANs."""
+    """A run's one number in a list: validation accuracy for classifiers, sample quality for GANs."""
     final = run.get("final") or {}
     return final.get("val_acc") if run.get("kind") == "cnn" else final.get("quality")
+
+
+def frechet(run: dict) -> float | None:
+    """A GAN run's Fréchet distance to its data's held-out images (lower is closer), where it was judged."""
+    value = (run.get("final") or {}).get("frechet")
+    return value if isinstance(value, (int, float)) else None
+
+
+def board_rank(run: dict) -> tuple:
+    """Best first: classifiers by validation accuracy; GANs by Fréchet distance (lowest first), those never
+    judged after them by sample quality; ties by fewer seconds of training."""
+    seconds = (run.get("final") or {}).get("seconds") or 0.0
+    value = score(run)
+    if run.get("kind") != "cnn" and frechet(run) is not None:
+        return (0, frechet(run), seconds)
+    return (1, -(value if isinstance(value, (int, float)) else -1.0), seconds)
 
 
 def _settings(meta: dict, model_config: dict | None) -> dict:
@@ -261,8 +275,8 @@ def _settings(meta: dict, model_config: dict | None) -> dict:
 
 def _write_run(store: RunStore, run_id, owner: str, meta: dict, config: dict | None, status: str, error,
                started, finished, rows: list, grid) -> str:
-    """The one writer of an ended run, for both ways a run reaches the store (record_job, recorded).
-    Digit GANs get a sample quality judged on their last sample grid (so the board can rank them)."""
+    """The one writer of an ended run. Digit GANs also get a sample quality judged on their last sample grid;
+    their Fréchet distance, where the job judged them, is in the last rows."""
     last = {}
     for r in rows:
         last.update(r)
@@ -279,48 +293,14 @@ def _plain(row: dict) -> dict:
 
 
 def record_job(store: RunStore, job) -> str | None:
-    """Write an ended job (imgai.jobs.threads.Job or any object with its reading interface) from the side that
-    watches it: for a backend whose loop runs where the store cannot be reached (a Ray actor on another
-    machine), the web server calls this when it sees the job has ended. The run id is the job id, so
-    calling it again only rewrites the same run. Returns the id, or None while the job is still active."""
+    """Write an ended job (imgai.jobs.threads.Job, imgai.jobs.ray_job.RayJob: anything with their reading
+    interface). The thread registry calls this from the job's own thread as it ends; the Ray registry's
+    watcher on the web server when it sees a job has ended (its loop ran where the store may be out of
+    reach). The run id is the job id, so calling it again only rewrites the same run. Returns the id, or
+    None while the job is still active."""
     if job.status not in STATUSES:
         return None
     grid = job.latest_grid()
     return _write_run(store, job.id, job.owner, job.meta, job.meta.get("config"), job.status, job.error,
                       job.started_at, job.finished_at, [_plain(r) for r in job.metrics()],
                       None if grid is None else grid[1])
-
-
-def recorded(loop_factory, store: RunStore, meta: dict, owner: str = "", run_id: str | None = None):
-    """Wrap a job's loop factory: the same metric dicts flow through, and when the loop ends the run is
-    written to the store: "done" when exhausted, "stopped" when closed early (a Stop, an abandoned tab),
-    "error" when it raised (the exception still propagates). Writing never breaks training: a store that
-    cannot be written loses this run's record, not the run."""
-    def factory(state=None):
-        if state is None:  # the loop reports its model through the state: the stored settings need its config
-            from imgai.training.config import TrainState
-            state = TrainState()
-        rows, grid, started = [], None, time.time()
-        status, error = "stopped", None
-        try:
-            for item in loop_factory(state):
-                if "event" not in item:
-                    rows.append(_plain(item))
-                elif item["event"] == "samples":
-                    grid = item.get("images")
-                yield item
-            status = "done"
-        except GeneratorExit:
-            status = "stopped"
-            raise
-        except Exception as e:
-            status, error = "error", (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
-            raise
-        finally:
-            model = getattr(state, "model", None)
-            config = asdict(model.config) if model is not None and hasattr(model, "config") else None
-            try:
-                _write_run(store, run_id, owner, meta, config, status, error, started, time.time(), rows, grid)
-            except Exception as e:  # a full disk or a locked file must not turn a good run into an error
-                print(f"imgai: could not record run in {store.path}: {e}", file=sys.stderr)
-    return factory

@@ -2,6 +2,7 @@
 readability, judged by a trained classifier (for digits: the shipped digits CNN).
 
     q = generator_quality(gan.generator, gan.config.nz, load_classifier("weights/digits-cnn"), data.val_x)
+    judge = judge_for(run)    # a prepared GAN run on digits → gan → the figures its stored run is kept with
 
 Fréchet distance (Heusel et al. 2017, "FID" when the features are Inception's): fit a Gaussian to the
 features of each image set and measure ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2). Here the features are
@@ -10,6 +11,7 @@ ImageNet network does. The distance is biased upward for small sets, so compare 
 measured on real images of the same set sizes (real_floor) — never with published FIDs.
 """
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
@@ -21,6 +23,8 @@ from imgai.models.checkpoint import WEIGHTS_DIR
 from imgai.models.sampling import generate
 
 READ_CONFIDENCE = 0.9  # "readable": the classifier's top class has at least this probability
+BOARD_SAMPLES = 1000   # samples a GAN run is judged on when it ends: as bench/results/gan.json
+MIN_REFERENCE = 200    # held-out images a Fréchet distance needs: fewer cannot fit a 128-dimensional Gaussian
 
 
 @torch.no_grad()
@@ -122,3 +126,43 @@ def sample_quality(images, judge: str | None = None) -> float | None:
     readable = conf >= 0.9
     covered = len(torch.unique(label[readable])) / p.shape[1]
     return round(float(readable.float().mean()) * covered, 4)
+
+
+def can_judge(data) -> bool:
+    """Can a GAN trained on this data be judged by the shipped digits CNN? Grey 28x28 images (its input) with a
+    held-out split big enough for a Fréchet distance."""
+    return data.channels == 1 and data.size == 28 and len(data.val_x) >= MIN_REFERENCE
+
+
+def judge_for(run):
+    """What judges a prepared run (imgai.training.runs.Run) when it ends: gan → board_judgement of its
+    generator (the moving average, where the run keeps one) against the run's own data; None for
+    classifiers and for data the digits CNN cannot read. A plain partial, so a job's thread or its Ray worker
+    can call it with the final model."""
+    kind, data = getattr(getattr(run, "spec", None), "model", None), getattr(run, "data", None)
+    if kind not in ("dcgan", "cdcgan") or data is None or not can_judge(data):   # an experiment's run: no judge
+        return None
+    return partial(_judge_gan, data=data, n_classes=len(data.class_names) if kind == "cdcgan" else None)
+
+
+def _judge_gan(gan, data, n_classes: int | None = None) -> dict:
+    return board_judgement(gan.generator, gan.config.nz, data, n_classes)
+
+
+def board_judgement(generator, nz: int, data, n_classes: int | None = None, judge: str | None = None) -> dict:
+    """The figures a GAN run is kept with (and the class board ranks it by): the Fréchet distance of
+    BOARD_SAMPLES samples to the data's held-out images in the shipped digits CNN's features ("frechet"),
+    the same distance for as many real training images ("frechet_real": the floor for these set sizes), the
+    share of samples read with >= 90% confidence and how many classes they cover. A conditional generator
+    (n_classes given) is asked for every class equally often. Costs a second or two on a CPU."""
+    from imgai.inference.classify import load_classifier   # here: a run on other data never loads the judge
+    clf = load_classifier(judge or str(WEIGHTS_DIR / "digits-cnn"))
+    labels = None
+    if n_classes:
+        labels = torch.arange(n_classes).repeat_interleave(-(-BOARD_SAMPLES // n_classes))[:BOARD_SAMPLES]
+    f, p = features_and_probs(clf, generated_u8(generator, nz, BOARD_SAMPLES, labels=labels))
+    f_val, _ = features_and_probs(clf, data.val_x)
+    floor = real_floor(clf, data.train_x, data.val_x, n=BOARD_SAMPLES)
+    stats = label_stats(p)
+    return {"frechet": frechet_distance(f, f_val), "frechet_real": floor["distance"],
+            "readable": stats["readable"], "classes_drawn": stats["classes"]}

@@ -140,7 +140,9 @@ class JobWorker:
         try:
             from imgai.training.runs import prepare_run
             run = prepare_run(spec, data=unpack_data(data), device=device)
-            self.job = Job(run.loop, run.meta, owner=owner, **job_kw)
+            kw = dict(job_kw)
+            judge_for = kw.pop("judge_for", None)   # the web server's choice of judge, built here on this run
+            self.job = Job(run.loop, run.meta, owner=owner, judge=judge_for(run) if judge_for else None, **kw)
             self.job.id = self.id
             self.job.start()
         except Exception as e:  # a run that cannot be built ends as an error the user can read

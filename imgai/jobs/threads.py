@@ -10,6 +10,7 @@ The final weights are published before the status leaves running/paused, so whoe
 the CPU copy of the weights (and the evaluate function's validation split) so it can still be saved.
 """
 import bisect
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +28,9 @@ ACTIVE = ("running", "paused")
 VAL_KEYS = ("val_acc", "val_loss", "train_loss")  # measured at epoch ends, on the weights of that step
 
 
+JUDGED = ("frechet", "frechet_real", "readable", "classes_drawn")  # a GAN's final judgement (inference.quality)
+
+
 class JobLimitError(RuntimeError):
     """Too many jobs on this server; str(e) is one line for the user."""
 
@@ -38,10 +42,14 @@ def _duration(s: float) -> str:
 class Job:
     def __init__(self, loop_factory, meta: dict, *, owner: str = "", snapshot_every_s: float = 2.0,
                  abandon_after_s: float | None = None, max_grids: int = 120, max_history: int = 4000,
-                 evaluate=None, nice: int = 0):
+                 evaluate=None, nice: int = 0, judge=None, on_end=None):
         """loop_factory(state) → the training generator (e.g. imgai.training.runs.Run.loop). evaluate(model) → dict of
         validation figures for save(); None takes the loop's run's own (Run.evaluate) when there is one.
-        nice > 0 runs the training thread at that much lower priority (imgai.device.lower_thread_priority)."""
+        nice > 0 runs the training thread at that much lower priority (imgai.device.lower_thread_priority).
+        judge(model) → dict of figures about the final model (a GAN's Fréchet distance:
+        imgai.inference.quality.judge_for), computed in the training thread when the loop has ended, unless by
+        an error, and kept as the last metric row. on_end(job) is called once the job has ended (the run
+        store records it), from the training thread."""
         self.id = uuid.uuid4().hex[:12]
         self.owner, self.meta = owner, dict(meta)
         self._factory = loop_factory
@@ -66,6 +74,7 @@ class Job:
         self._abandon_after, self._seen = abandon_after_s, time.monotonic()
         self._max_grids, self._max_history = max_grids, max(8, int(max_history))
         self._nice = nice
+        self._judge, self._on_end = judge, on_end
 
     # ---- control (any thread) ----
     def start(self):
@@ -190,7 +199,7 @@ class Job:
                "dataset": self.meta.get("dataset"), "step": int(last.get("step", 0)),
                "progress": float(last.get("progress", 0.0)), "seconds": float(last.get("seconds", 0.0)),
                "images_per_s": float(last.get("images_per_s", 0.0)),
-               **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z") if k in last}}
+               **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z", *JUDGED) if k in last}}
         if hint:
             out["hint"] = hint
         return out
@@ -221,8 +230,30 @@ class Job:
                 self._publish_weights(force=True)  # the final weights, before anyone sees the job end
             except Exception:
                 pass  # keep the last snapshot that did publish
+            if end[0] != "error":
+                self._judge_final_model()
             self._release()
             self._finish(*end)
+            if self._on_end is not None:
+                try:
+                    self._on_end(self)
+                except Exception as e:  # a full disk or a locked store must not turn a good run into an error
+                    print(f"imgai: job {self.id} ended, but recording it failed: {e}", file=sys.stderr)
+
+    def _judge_final_model(self):
+        """The judge's figures for the final model, as the last metric row (they travel wherever rows go: the
+        run store, a Ray worker's final state). A judge that fails costs the figures, not the run."""
+        model = self._state.model
+        if self._judge is None or model is None:
+            return
+        try:
+            figures = self._judge(model)
+        except Exception as e:
+            print(f"imgai: job {self.id}: could not judge the final model: {e}", file=sys.stderr)
+            return
+        with self._lock:
+            step, epoch = self.last.get("step", 0), self.last.get("epoch")
+        self._record({"step": step, **({"epoch": epoch} if epoch is not None else {}), **figures})
 
     def _record(self, item: dict):
         with self._lock:
@@ -306,9 +337,10 @@ class Job:
 
 class JobRegistry:
     """All jobs of one server process. The cap keeps a classroom from starting 30 trainings on 2 cores."""
-    def __init__(self, max_active: int = 2, nice: int = 0):
-        """nice: how much lower than the server's the training threads' priority is (0: the same)."""
-        self.max_active, self.nice = max_active, nice
+    def __init__(self, max_active: int = 2, nice: int = 0, on_end=None):
+        """nice: how much lower than the server's the training threads' priority is (0: the same).
+        on_end(job) is called once for every job when it has ended (the web server records it in the run store)."""
+        self.max_active, self.nice, self.on_end = max_active, nice, on_end
         self._jobs, self._lock = {}, threading.Lock()
 
     def submit(self, loop_factory, meta: dict, owner: str = "", **job_kw) -> Job:
@@ -317,7 +349,7 @@ class JobRegistry:
             if len(active) >= self.max_active:
                 raise JobLimitError(f"the server is already training {len(active)} models (its limit is "
                                     f"{self.max_active}); wait for one to finish, or stop one")
-            job = Job(loop_factory, meta, owner=owner, **{"nice": self.nice, **job_kw})
+            job = Job(loop_factory, meta, owner=owner, **{"nice": self.nice, "on_end": self.on_end, **job_kw})
             self._jobs[job.id] = job
             return job.start()  # started inside the lock: two sessions at once cannot both pass the cap
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from imgai.experiments.run_store import LABEL_MAX, RunStoreError, score
+from imgai.experiments.run_store import LABEL_MAX, RunStoreError, frechet, score
 from imgai.models import KIND_NAMES
 from ui.charts import CHART_CONFIG
 from ui.experiments.charts import METRICS, overlay_figure
@@ -50,7 +50,8 @@ def score_name(run: dict) -> str:
 SCORE_HELP = ("A classifier's number is its validation accuracy: the share of held-out images it names right. "
               "A digit GAN's is its sample quality: the share of its samples the shipped digits CNN reads with "
               "at least 90% confidence, times the share of the ten digits those cover (a GAN drawing only 1s "
-              "scores low).")
+              "scores low); the class board ranks GANs by their Fréchet distance to the held-out images "
+              "(lower is closer), where their run was judged.")
 
 
 def what_it_did(run: dict) -> dict:
@@ -80,6 +81,8 @@ def flat_settings(run: dict) -> dict:
         out["train.epochs"] = "— (a time budget)"      # the preset's epochs were never the run's length
     out.update(what_it_did(run))
     out[f"result.{score_name(run)}"] = score(run)
+    if frechet(run) is not None:   # a GAN judged when it ended: what the class board ranks it by
+        out["result.Fréchet distance"] = round(frechet(run), 1)
     out["status"] = run.get("status")
     return out
 
@@ -89,7 +92,7 @@ def settings_table(runs: list, names: list):
     flat = [flat_settings(r) for r in runs]
     keys = [k for k in FIRST if any(k in f for f in flat)]
     results = ["did.epochs", "did.steps", "did.seconds", "did.lr", "result.validation accuracy",
-               "result.sample quality", "status"]
+               "result.sample quality", "result.Fréchet distance", "status"]
     results = [k for k in results if any(k in f for f in flat)]
     keys += sorted({k for f in flat for k in f} - set(keys) - set(results)) + results
     table = pd.DataFrame({name: [_fmt(f.get(k)) for k in keys] for name, f in zip(names, flat)}, index=keys)

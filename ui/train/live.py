@@ -111,7 +111,7 @@ def _status(job, s: dict):
         st.error(f"Training broke down — {md_line(job.error)}", icon=":material/error:")
     elif job.status == "stopped":
         st.warning(f"{what}: stopped at step {s['step']:,}. " + (f"It {md_line(job.error)}." if job.error else
-                   "You can still save what it learned so far, or start a new run."))
+                   "You can still save what it learned so far, or start a new run.") + _judgement(s))
     elif job.status == "done":
         # finished, but a run that learned nothing is no success: the hint below says why
         (st.info if s.get("hint") else st.success)(f"{what}: {_summary_line(job, s)}")
@@ -131,8 +131,18 @@ def _summary_line(job, s: dict) -> str:
         return f"{head}. Validation accuracy {s['val_acc']:.1%}, training loss {s.get('loss', float('nan')):.3f}."
     if "d_x" in s:
         return (f"{head}. Last D(x) {s['d_x']:.2f}, D(G(z)) {s['d_g_z']:.2f}; losses D {s['loss_d']:.2f}, "
-                f"G {s['loss_g']:.2f}.")
+                f"G {s['loss_g']:.2f}.{_judgement(s)}")
     return head + "."
+
+
+def _judgement(s: dict) -> str:
+    """A GAN run's figures from the judge at its end (imgai.inference.quality.board_judgement), if it had one."""
+    if "frechet" not in s:
+        return ""
+    return (f" Judged on 1,000 new samples: a Fréchet distance of **{s['frechet']:.0f}** to the held-out images "
+            f"(1,000 real training images: {s['frechet_real']:.0f}; lower is closer), {s['readable']:.0%} read "
+            f"with 90% confidence by the digits CNN, {s['classes_drawn']} classes drawn. The class board ranks "
+            "GANs by this distance.")
 
 
 def _controls(job):
