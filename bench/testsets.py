@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import tarfile
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import torch

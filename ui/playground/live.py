@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from imgai.playground import MODES, PRESETS, Playground, make_data, score
+from imgai.playground import MODES, PRESETS, Playground, score
 from imgai.playground.picture import draw_plane
 from imgai.playground.view import game_view, plane_extent
 from ui.inline_image import inline_png
