@@ -185,6 +185,7 @@ def test_tiny_gan_run_shows_losses_verdicts_and_sample_grids_with_look_back():
     # judged at its end on 1,000 new samples: the page shows the figures the class board will rank it by
     s = job.summary()
     assert f"Fréchet distance of **{s['frechet']:.0f}**" in texts(at.success) and s["frechet"] > s["frechet_real"]
+    assert [m.value for m in at.metric if m.label == "Learning rate now"] == [f"{job.lr:.2g}"]   # not the judge's row
 
 
 def test_pause_step_resume_and_stop():

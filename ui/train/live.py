@@ -193,7 +193,7 @@ def _numbers(job, s: dict, rows: list):
         d.metric("Validation accuracy", f"{val:.1%}" if val is not None else "—",
                  help="Share of unseen validation images named correctly; measured at the end of each epoch.")
     else:
-        lr = rows[-1].get("lr") if rows else None
+        lr = next((r["lr"] for r in reversed(rows) if "lr" in r), None)   # the last row may be the judge's
         d.metric("Learning rate now", f"{lr:.2g}" if lr is not None else "—",
                  help="The step size in use at this moment.")
 
