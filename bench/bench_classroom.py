@@ -3,6 +3,7 @@ runs train, and wait for their run to end — on the threads backend and on Ray 
 only, bounded by --timeout.
 
     PYTHONPATH=. nice -n 5 python bench/bench_classroom.py [--sessions 10] [--backends threads ray] [--dry-run]
+    PYTHONPATH=. nice -n 5 python bench/bench_classroom.py --sessions 30 --backends ray --name classroom-30-ray
 
 Three classes per backend, on the same (warmed) server, one after the other:
 - headless students (bench/st_client.py: the app's websocket protocol, no browser): the server's own answer
@@ -426,6 +427,8 @@ def main():
     p.add_argument("--timeout", type=float, default=300.0, help="seconds any one wait may take")
     p.add_argument("--backends", nargs="+", default=["threads", "ray"])
     p.add_argument("--rounds", type=int, default=3, help="classes with one student's browser among them")
+    p.add_argument("--name", default="classroom", help="results file: bench/results/NAME.json "
+                   "(classroom-30-ray for --sessions 30 --backends ray)")
     a = p.parse_args()
     if not Path("/usr/bin/chromium").exists():
         if a.dry_run:   # CI without a browser: nothing to prove here
@@ -450,7 +453,7 @@ def main():
                 "memory": r["memory"]}
             print(backend, "browsers", b, flush=True)
             rows += readme_rows(sessions, backend, h, b, one, r["memory"])
-    record("classroom", figures, readme=rows, dry_run=a.dry_run,
+    record(a.name, figures, readme=rows, dry_run=a.dry_run,
            note=f"one machine runs the server, all runs and the Chromium pages; {load_note()}")
 
 
