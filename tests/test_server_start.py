@@ -16,20 +16,32 @@ from app_server import free_port  # noqa: E402
 from ui.server_start import READY_LINE  # noqa: E402
 
 
-@pytest.mark.browser
-def test_start_up_is_done_before_the_server_answers(tmp_path):
+def _start(tmp_path, **env):
     log, port = tmp_path / "server.log", free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1"},
+                                 "--server.headless", "true"], cwd=ROOT,
+                                env={**os.environ, "IMGAI_THREADS": "1", "IMGAI_DATA": str(tmp_path / "data"), **env},
                                 stdout=out, stderr=subprocess.STDOUT)
+    return proc, log, port
+
+
+def _healthy(proc, port) -> bool:
+    end = time.time() + 240
+    while time.time() < end and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+@pytest.mark.browser
+def test_start_up_is_done_before_the_server_answers(tmp_path):
+    proc, log, port = _start(tmp_path)
     try:
-        end, healthy = time.time() + 240, False
-        while time.time() < end and not healthy and proc.poll() is None:
-            try:
-                healthy = urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read() == b"ok"
-            except OSError:
-                time.sleep(0.2)
+        healthy = _healthy(proc, port)
         text = log.read_text()
         assert healthy, text[-2000:]
         # no session has connected yet, and the server process has already imported torch and the pages' code
@@ -37,3 +49,18 @@ def test_start_up_is_done_before_the_server_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.browser
+def test_with_jobs_on_ray_ray_is_started_before_the_server_answers(tmp_path):
+    """A class on Ray: the first visitor's page used to wait for Ray's own start (seconds) before Start."""
+    pytest.importorskip("ray")
+    proc, log, port = _start(tmp_path, IMGAI_JOBS="ray", IMGAI_RAY_WARM="0")
+    try:
+        healthy = _healthy(proc, port)
+        text = log.read_text()
+        assert healthy and "jobs on ray" in text, text[-2000:]
+        assert -1 < text.find("Started a local Ray instance") < text.find(READY_LINE), text[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -5,7 +5,8 @@
 Streamlit 1.67's `streamlit run` looks for an `st.App` assigned in the script (by reading its source) and,
 when there is one, imports the script once as a module and serves that App with uvicorn; the App's lifespan
 runs after Streamlit's runtime has started and before the server answers a request. Running ui.start_up.start_up
-there (PyTorch, pandas, plotly, every page's modules, PyTorch's one-time warm-up, the thread split) means the
+there (PyTorch, pandas, plotly, every page's modules, PyTorch's one-time warm-up, the thread split, and with
+IMGAI_JOBS=ray Ray's own start: its processes, the job directory, a warm worker) means the
 first visitor's session finds it all done, as the second visitor's always did. The server answers its health
 check a few seconds later instead; nobody is waiting on it then.
 """
@@ -27,6 +28,7 @@ async def warm_lifespan(app):
     t0 = time.perf_counter()
     threads = await asyncio.to_thread(start_up)
     heavy = [m for m in ("torch", "pandas", "imgai.training.runs") if m in sys.modules]
-    print(f"{READY_LINE} in {time.perf_counter() - t0:.1f} s: {threads} thread(s) per job; imported {', '.join(heavy)}",
-          flush=True)
+    from ui.jobs import backend
+    print(f"{READY_LINE} in {time.perf_counter() - t0:.1f} s: {threads} thread(s) per job; jobs on {backend()}; "
+          f"imported {', '.join(heavy)}", flush=True)
     yield

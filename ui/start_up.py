@@ -39,5 +39,9 @@ def start_up() -> int:
     from imgai.jobs.warm import warm_up
     warm_up()   # the first Start would otherwise pay PyTorch's one-time imports (seconds) before its first step
     from imgai.device import configure_threads
-    from ui.jobs import max_jobs
-    return configure_threads(share=max_jobs(), spare=1)
+    from ui.jobs import backend, max_jobs, registry
+    threads = configure_threads(share=max_jobs(), spare=1)
+    if backend() == "ray":
+        registry()   # Ray's own start (its processes, the job directory, a warm worker): seconds the first
+        #              visitor's page would otherwise wait for before it could draw Start
+    return threads
