@@ -34,5 +34,9 @@ if __name__ == "__main__":   # a visitor's script run: Streamlit runs this file 
         job_panel()
     page.run()
 else:   # the server starting: `streamlit run` finds the st.App below and imports this file once, as a module
+    from starlette.middleware import Middleware
+
     from ui.server_start import warm_lifespan
-    app = st.App(__file__, lifespan=warm_lifespan)   # start_up() before the first visitor (ui/server_start.py)
+    from ui.static_assets import StaticAssets
+    # start_up() before the first visitor (ui/server_start.py); the frontend's files from memory (ui/static_assets.py)
+    app = st.App(__file__, lifespan=warm_lifespan, middleware=[Middleware(StaticAssets)])
