@@ -203,6 +203,9 @@ def test_jobs_beyond_the_cpus_wait_in_line_show_it_start_by_themselves_and_can_b
     assert len(waiting) == 2
     wait_for(lambda: sorted(j.position or 0 for j in waiting) == [1, 2])   # as soon as both others have started
     nxt, last = sorted(waiting, key=lambda j: j.position)
+    # the pages poll a waiting run every few seconds, a training one at their own pace, an ended one not at all
+    from ui.jobs import QUEUED_POLL_S, poll_every
+    assert poll_every(last, 1.0) == QUEUED_POLL_S > 1.0 and poll_every(running[0], 1.0) == 1.0
 
     # the app, on this Ray, shows the waiting job's place in line; its Cancel takes it out of the line
     monkeypatch.setenv("IMGAI_JOBS", "ray")
@@ -226,6 +229,7 @@ def test_jobs_beyond_the_cpus_wait_in_line_show_it_start_by_themselves_and_can_b
     running[0].stop()
     assert running[0].wait(30)
     wait_for(lambda: nxt.status == "running")         # the freed worker takes the next in line
+    assert poll_every(nxt, 2.0) == 2.0 and poll_every(running[0], 1.0) is None
     wait_for(lambda: len(nxt.metrics()) > 0)
     for j in (running[1], nxt):
         j.stop()

@@ -9,7 +9,8 @@ says where it is in line and offers Cancel; it starts by itself.
 """
 import streamlit as st
 
-from ui.jobs import KIND, STATUS, control, current_job, experiment_name, lost_notice, registry, rerun_if_ended
+from ui.jobs import (KIND, STATUS, control, current_job, experiment_name, lost_notice, poll_every, registry,
+                     rerun_if_changed)
 from ui.safe_text import md
 
 POLL_S = 2.0
@@ -47,7 +48,7 @@ def job_panel():
             st.caption("No training run yet — start one on the **Train** page.")
         return
     job.heartbeat()
-    st.fragment(_panel, run_every=POLL_S if job.active else None)(job.id)
+    st.fragment(_panel, run_every=poll_every(job, POLL_S))(job.id)
 
 
 def _panel(job_id: str):
@@ -55,7 +56,7 @@ def _panel(job_id: str):
     if job is None:
         return
     job.heartbeat()
-    rerun_if_ended(job)
+    rerun_if_changed(job)
     s = job.summary()
     with st.container(border=True):
         experiment = experiment_name(job)   # an Experiments-page job is named as what it is, not as a CNN run

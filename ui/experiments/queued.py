@@ -8,7 +8,7 @@ import streamlit as st
 
 from imgai.data.datasets import DatasetError
 from imgai.jobs.threads import JobLimitError
-from ui.jobs import current_job, registry, rerun_if_ended, submit
+from ui.jobs import current_job, poll_every, registry, rerun_if_changed, submit
 
 POLL_S = 1.0
 
@@ -32,7 +32,7 @@ def _live(job_id: str, draw):
     if job is None:
         return
     job.heartbeat()
-    rerun_if_ended(job)
+    rerun_if_changed(job)
     draw(job)
 
 
@@ -50,7 +50,7 @@ def queued_section(key: str, kind: str, label: str, spec, prepare, errors: tuple
     if st.session_state.get(f"{key}_error"):
         st.error(st.session_state[f"{key}_error"])
     if job is not None and kind in job.meta:
-        st.fragment(_live, run_every=POLL_S if job.active else None)(job.id, draw_live)
+        st.fragment(_live, run_every=poll_every(job, POLL_S))(job.id, draw_live)
         return None
     stored = [r for r in store.runs(owner=owner, limit=50) if kind in (r["settings"] or {})]
     return store.get(stored[0]["id"]) if stored else None

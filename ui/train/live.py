@@ -13,7 +13,7 @@ from PIL import Image
 from ui import charts
 from ui.inline_image import inline_png
 from ui.job_panel import waiting_notice
-from ui.jobs import KIND, STATUS, control, lost_message, registry, rerun_if_ended
+from ui.jobs import KIND, STATUS, control, lost_message, poll_every, registry, rerun_if_changed
 from ui.train.save_panel import rerun_when_weights_appear
 from ui.safe_text import md, md_line
 from ui.train.grids import prediction_grid, sample_grid, waiting_grid
@@ -23,7 +23,7 @@ POLL_S = 1.0
 
 
 def live_view(job):
-    st.fragment(_live, run_every=POLL_S if job.active else None)(job.id)
+    st.fragment(_live, run_every=poll_every(job, POLL_S))(job.id)
 
 
 def _history(job) -> list:
@@ -65,7 +65,7 @@ def _live(job_id: str):
         st.info(lost_message())
         return
     job.heartbeat()
-    rerun_if_ended(job)
+    rerun_if_changed(job)
     rerun_when_weights_appear(job)
     if job.status == "queued":   # Ray: every worker is busy; it starts by itself
         waiting_notice(job, key="train")
