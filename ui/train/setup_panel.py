@@ -317,6 +317,7 @@ def data_preview(choice: Choice):
     else:
         preview = _builtin_preview(data.name)
     a, b = st.columns([1.1, 1], gap="medium")
-    a.image(preview, caption="The first training images of each class")
+    # PNG said outright: "auto" makes Streamlit decode the PNG and re-encode it as a (blurrier) JPEG on every run
+    a.image(preview, caption="The first training images of each class", output_format="PNG")
     b.image(class_counts_svg(d["class_counts"]), caption="An unbalanced data set teaches the network to favour "
             "its big classes")
