@@ -335,17 +335,18 @@ def summarise(r: dict) -> dict:
 
 
 def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp: Path, rounds: int = 3,
-                left_wait: float = LEFT_WAIT_S) -> dict:
+                left_wait: float = LEFT_WAIT_S, root: Path | None = None) -> dict:
     """One server for this backend, warmed by one page; the headless class, then the browser class; the server's
-    memory throughout, and once every student has left."""
+    memory throughout, and once every student has left. With `root` (a checkout of an older commit), that
+    checkout's server, and only the headless class and the classes with one browser (the comparison)."""
     from playwright.sync_api import sync_playwright
 
     from app_server import ARGS, CHROMIUM, start_app, stop
     env = {"IMGAI_MODELS": str(tmp / "models"), "IMGAI_DATA": str(tmp / "data")}
     if backend == "ray":
         env.update(IMGAI_JOBS="ray", IMGAI_RAY_CPUS=str(os.cpu_count()))
-    log = open(tmp / f"server-{backend}.log", "w")
-    proc, url = start_app(env, log)
+    log = open(tmp / f"server-{backend}{'-old' if root else ''}.log", "w")
+    proc, url = start_app(env, log, cwd=root)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -368,6 +369,8 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
                                            alongside=lambda: one_browser(url, epochs, timeout, browser))
                     print(backend, "one browser in the class", mixed["alongside"], flush=True)
                     ones.append(mixed["alongside"])
+                if root is not None:
+                    return {"headless": headless, "one_browser": ones}
                 browsers = classroom(url, sessions, epochs, timeout, browser)
                 memory["peak_mb"] = round(max(mem.samples, default=mem.now()), 1)   # every sample of the classes
                 memory["all_left_mb"] = mem.now()       # every tab closed, their sessions not yet dropped
@@ -387,6 +390,29 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
     finally:
         stop(proc)
         log.close()
+
+
+def compare_old(ref: str, backend: str, sessions: int, epochs: float, timeout: float, tmp: Path, rounds: int) -> dict:
+    """The headless class and the classes with one browser on the server of commit `ref` (a git worktree)."""
+    import subprocess
+    tree = tmp / f"old-{ref}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, capture_output=True, check=True)
+    try:
+        r = run_backend(backend, sessions, epochs, timeout, tmp, rounds, root=tree)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    one = {"rounds": len(r["one_browser"]), **{k: _stats([o[k] for o in r["one_browser"]]) for k in r["one_browser"][0]}}
+    return {"commit": ref, "headless": summarise(r["headless"]), "one_browser": one}
+
+
+def old_rows(sessions: int, backend: str, ref: str, old: dict) -> list:
+    h, one = old["headless"], old["one_browser"]
+
+    def sec(x):
+        return "no answer" if x["median"] is None else f"{x['median']:.1f} s ({x['max']:.1f} s)"
+    return [(f"class of {sessions} ({backend}) at {ref}, the same run: one Chromium's Start usable / server's first "
+             f"page answer (median (worst))", f"{sec(one['start_usable_s'])} / {h['page_ready_s']['median']:.2f} s "
+             f"({h['page_ready_s']['max']:.2f} s)")]
 
 
 def readme_rows(sessions: int, backend: str, h: dict, b: dict, one: dict, m: dict) -> list:
@@ -429,6 +455,8 @@ def main():
     p.add_argument("--rounds", type=int, default=3, help="classes with one student's browser among them")
     p.add_argument("--name", default="classroom", help="results file: bench/results/NAME.json "
                    "(classroom-30-ray for --sessions 30 --backends ray)")
+    p.add_argument("--old", help="also measure this older commit's server (headless class and one browser "
+                   "among them, each backend), in the same run, for the comparison")
     a = p.parse_args()
     if not Path("/usr/bin/chromium").exists():
         if a.dry_run:   # CI without a browser: nothing to prove here
@@ -453,6 +481,10 @@ def main():
                 "memory": r["memory"]}
             print(backend, "browsers", b, flush=True)
             rows += readme_rows(sessions, backend, h, b, one, r["memory"])
+            if a.old and not a.dry_run:
+                figures["backends"][backend]["old"] = old = compare_old(a.old, backend, sessions, a.epochs, timeout,
+                                                                         Path(tmp), rounds)
+                rows += old_rows(sessions, backend, a.old, old)
     record(a.name, figures, readme=rows, dry_run=a.dry_run,
            note=f"one machine runs the server, all runs and the Chromium pages; {load_note()}")
 

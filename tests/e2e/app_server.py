@@ -28,11 +28,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env: dict, log=subprocess.DEVNULL):
-    """Start the app with these extra environment variables; returns (process, url) once it is healthy."""
+def start_app(env: dict, log=subprocess.DEVNULL, cwd=None):
+    """Start the app with these extra environment variables (from the checkout at cwd, default this one);
+    returns (process, url) once it is healthy."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env={**os.environ, "IMGAI_THREADS": "1", **env},
+                             "--server.headless", "true"], cwd=cwd or ROOT,
+                            env={**os.environ, "IMGAI_THREADS": "1", **env},
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     for _ in range(120):
