@@ -199,7 +199,8 @@ class Job:
                "dataset": self.meta.get("dataset"), "step": int(last.get("step", 0)),
                "progress": float(last.get("progress", 0.0)), "seconds": float(last.get("seconds", 0.0)),
                "images_per_s": float(last.get("images_per_s", 0.0)),
-               **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z", *JUDGED) if k in last}}
+               **{k: last[k] for k in ("loss", "acc", "val_acc", "loss_d", "loss_g", "d_x", "d_g_z", *JUDGED)
+                  if k in last}}
         if hint:
             out["hint"] = hint
         return out
