@@ -269,6 +269,25 @@ def test_uploaded_data_reaches_the_worker_through_the_object_store(ray_registry,
     assert job.meta["config"]["num_classes"] == 3
 
 
+def test_an_ended_runs_weights_stay_with_the_directory_until_a_save_asks_for_them(ray_registry, tmp_path):
+    """A class's ended runs cost the web server little: its handle knows how the run ended (rows, grids,
+    summary) without the checkpoint's megabytes, which come from the directory when a student saves."""
+    import pickle
+
+    from ui.jobs import _submit
+    cfg = replace(default_train_config("cnn", "fast"), epochs=0.02)   # the real network: a few MB of weights
+    job = _submit(ray_registry, prepare_run(RunSpec("cnn", "fast", train=cfg), device="cpu"), owner="ann")
+    assert job.wait(120) and job.status == "done", job.error
+    wait_for(lambda: job.metrics() and job._final is not None)  # the worker has handed the run to the directory
+    model, _ = load_checkpoint(job.save(tmp_path / "saved"))
+    assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+    # what the handle keeps is a small part of the weights it can fetch, before and after a save
+    assert len(job.zip_bytes("again")) > 10 * len(pickle.dumps(job._final))
+    ray_registry.forget_finished(older_than_s=0)                 # an hour later the cluster lets the run go
+    with pytest.raises(RuntimeError, match="no longer kept"):
+        job.save(tmp_path / "late")
+
+
 def test_another_web_server_finds_the_job_by_its_id_with_its_owner(ray_registry):
     from imgai.jobs.ray_registry import RayJobRegistry
     from ui.jobs import _submit

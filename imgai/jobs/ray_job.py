@@ -293,7 +293,16 @@ class RayJob:
                     self._sync(force=True)   # nothing yet, or it ended and its worker moved on
             except ray.exceptions.RayActorError:
                 self._sync(force=True)
-        return self._final.get("checkpoint") if self._final else None
+        if not self._final:
+            return None
+        if not self._final.get("has_checkpoint"):   # it ended before a step, was cancelled, or was lost
+            return self._final.get("checkpoint")
+        # the directory keeps an ended job's weights; a handle fetches them only for a save, a download or an
+        # export, so the web server does not hold a few MB per ended run of the class for an hour
+        ckpt = ray.get(self._directory.get_checkpoint.remote(self.id), timeout=60)
+        if ckpt is None:
+            raise RuntimeError("this run's weights are no longer kept: ended runs are cleared an hour after they end")
+        return ckpt
 
     def save(self, path) -> Path:
         """Fetch the latest weights as checkpoint bytes and write them here (weights first, description last)."""

@@ -318,7 +318,16 @@ class JobDirectory:
         return {j: self.info(j) for j in job_ids}
 
     def get_final(self, job_id: str) -> dict | None:
-        return self.final.get(job_id)
+        """An ended job's final state, less its checkpoint bytes (a few MB that only a save needs:
+        get_checkpoint); "has_checkpoint" says whether there are any."""
+        final = self.final.get(job_id)
+        if final is None:
+            return None
+        return {**{k: v for k, v in final.items() if k != "checkpoint"}, "has_checkpoint": bool(final.get("checkpoint"))}
+
+    def get_checkpoint(self, job_id: str) -> dict | None:
+        """An ended job's checkpoint bytes ({"safetensors", "json", "step"}), or None."""
+        return (self.final.get(job_id) or {}).get("checkpoint")
 
     def _position(self, job_id: str) -> int | None:
         """1 for the next job to start, 2 for the one after it, ... None when not waiting."""
