@@ -23,9 +23,13 @@ import os
 from pathlib import Path
 
 from streamlit import config, file_util
-from streamlit.web.server.starlette.starlette_server_config import STATIC_ASSET_CACHE_MAX_AGE_SECONDS
 
-CACHE_CONTROL = f"public, immutable, max-age={STATIC_ASSET_CACHE_MAX_AGE_SECONDS}".encode()
+try:   # Streamlit's own lifetime for its hashed bundles (a year in 1.67); the module is internal, so a fallback
+    from streamlit.web.server.starlette.starlette_server_config import STATIC_ASSET_CACHE_MAX_AGE_SECONDS as MAX_AGE
+except ImportError:
+    MAX_AGE = 365 * 24 * 3600
+
+CACHE_CONTROL = f"public, immutable, max-age={MAX_AGE}".encode()
 COMPRESSIBLE = (".js", ".css", ".json", ".svg", ".map", ".txt", ".ttf")   # woff2, png: already compressed
 
 
