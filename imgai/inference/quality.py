@@ -160,9 +160,7 @@ def board_judgement(generator, nz: int, data, n_classes: int | None = None, judg
     labels = None
     if n_classes:
         labels = torch.arange(n_classes).repeat_interleave(-(-BOARD_SAMPLES // n_classes))[:BOARD_SAMPLES]
-    f, p = features_and_probs(clf, generated_u8(generator, nz, BOARD_SAMPLES, labels=labels))
-    f_val, _ = features_and_probs(clf, data.val_x)
+    q = generator_quality(generator, nz, clf, data.val_x, n=BOARD_SAMPLES, labels=labels)
     floor = real_floor(clf, data.train_x, data.val_x, n=BOARD_SAMPLES)
-    stats = label_stats(p)
-    return {"frechet": frechet_distance(f, f_val), "frechet_real": floor["distance"],
-            "readable": stats["readable"], "classes_drawn": stats["classes"]}
+    return {"frechet": q["distance"], "frechet_real": floor["distance"], "readable": q["readable"],
+            "classes_drawn": q["classes"]}
