@@ -90,8 +90,7 @@ def _board(store, owner: str):
                             key="exp_board_within")
     fig = board_figure(scored, metric, lower_better=gan, floor=floor)
     if target > 0:
-        top = 1.05 if not gan else max([target, *[r["score"] for r in scored]]) * 1.1
-        y0, y1 = (0, target) if gan else (target, top)
+        y0, y1 = (0, target) if gan else (target, 1.05)   # the green corner: under the distance, over the share
         fig.layout.shapes = [*fig.layout.shapes, {"type": "rect", "xref": "x", "yref": "y", "x0": 0, "x1": within,
                              "y0": y0, "y1": y1, "fillcolor": "rgba(43,138,62,0.12)", "line": {"width": 0}}]
         for r in rows:
