@@ -161,11 +161,11 @@ def test_a_real_job_is_recorded_when_it_ends(store, digits):
     cfg = replace(default_train_config("cnn", "fast"), epochs=1)
     small = replace(digits, train_x=digits.train_x[:192], train_y=digits.train_y[:192], val_x=digits.val_x[:100],
                     val_y=digits.val_y[:100])
-    reg = JobRegistry(on_end=lambda job: record_job(store, job))
+    reg = JobRegistry()
     for dropout in (0.25, 0.5):
         run = prepare_run(RunSpec("cnn", "fast", train=cfg, model_overrides={"dropout": dropout}), data=small,
                           device="cpu")
-        job = reg.submit(run.loop, run.meta, owner=f"dropout {dropout}")
+        job = reg.submit(run.loop, run.meta, owner=f"dropout {dropout}", on_end=lambda job: record_job(store, job))
         assert job.wait(60) and job.status == "done"
     (saved,) = store.runs(owner="dropout 0.25", history=True)
     assert saved["final"]["val_acc"] > 0.1 and saved["settings"]["model"]["dropout"] == 0.25
@@ -181,8 +181,8 @@ def test_a_gan_run_is_kept_with_its_frechet_distance_and_the_board_ranks_by_it(s
     from imgai.jobs.threads import JobRegistry
     cfg = replace(default_train_config("dcgan", "fast"), epochs=None, seconds=3, sample_every=10**6)
     run = prepare_run(RunSpec("dcgan", "fast", train=cfg), data=digits, device="cpu")
-    reg = JobRegistry(on_end=lambda job: record_job(store, job))
-    job = reg.submit(run.loop, run.meta, owner="me", judge=judge_for(run))
+    job = JobRegistry().submit(run.loop, run.meta, owner="me", judge=judge_for(run),
+                               on_end=lambda job: record_job(store, job))
     assert job.wait(120) and job.status == "done"
     (saved,) = store.runs(owner="me")
     f = saved["final"]

@@ -338,10 +338,9 @@ class Job:
 
 class JobRegistry:
     """All jobs of one server process. The cap keeps a classroom from starting 30 trainings on 2 cores."""
-    def __init__(self, max_active: int = 2, nice: int = 0, on_end=None):
-        """nice: how much lower than the server's the training threads' priority is (0: the same).
-        on_end(job) is called once for every job when it has ended (the web server records it in the run store)."""
-        self.max_active, self.nice, self.on_end = max_active, nice, on_end
+    def __init__(self, max_active: int = 2, nice: int = 0):
+        """nice: how much lower than the server's the training threads' priority is (0: the same)."""
+        self.max_active, self.nice = max_active, nice
         self._jobs, self._lock = {}, threading.Lock()
 
     def submit(self, loop_factory, meta: dict, owner: str = "", **job_kw) -> Job:
@@ -350,7 +349,7 @@ class JobRegistry:
             if len(active) >= self.max_active:
                 raise JobLimitError(f"the server is already training {len(active)} models (its limit is "
                                     f"{self.max_active}); wait for one to finish, or stop one")
-            job = Job(loop_factory, meta, owner=owner, **{"nice": self.nice, "on_end": self.on_end, **job_kw})
+            job = Job(loop_factory, meta, owner=owner, **{"nice": self.nice, **job_kw})
             self._jobs[job.id] = job
             return job.start()  # started inside the lock: two sessions at once cannot both pass the cap
 
