@@ -46,6 +46,8 @@ def test_start_up_is_done_before_the_server_answers(tmp_path):
         assert healthy, text[-2000:]
         # no session has connected yet, and the server process has already imported torch and the pages' code
         assert READY_LINE in text and "torch, pandas, imgai.training.runs" in text, text[-2000:]
+        # the event loop every session's deltas cross is uvloop's (C), not asyncio's pure-Python one
+        assert sys.platform == "win32" or "event loop uvloop" in text, text[-2000:]
     finally:
         proc.terminate()
         proc.wait(20)

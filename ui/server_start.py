@@ -29,6 +29,8 @@ async def warm_lifespan(app):
     threads = await asyncio.to_thread(start_up)
     heavy = [m for m in ("torch", "pandas", "imgai.training.runs") if m in sys.modules]
     from ui.jobs import backend
+    # uvloop when installed (requirements.txt): a class's deltas all cross this loop (docs/architecture.md)
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     print(f"{READY_LINE} in {time.perf_counter() - t0:.1f} s: {threads} thread(s) per job; jobs on {backend()}; "
-          f"imported {', '.join(heavy)}", flush=True)
+          f"event loop {loop}; imported {', '.join(heavy)}", flush=True)
     yield
