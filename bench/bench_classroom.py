@@ -22,6 +22,9 @@ Three classes per backend, on the same (warmed) server, one after the other:
 Both record whether each run was accepted, refused or had to wait in line, and whether it finished. The web
 server's resident memory is sampled throughout: warm (one page seen), its peak over the classes, and after every
 tab has closed and Streamlit has dropped their sessions (LEFT_WAIT_S later).
+With --old REF, that commit's server runs from a git worktree as it was installed: without a speed-up
+package its requirements.txt did not list (bench/code_at_commit.py: uvloop, httptools). Each server's event loop
+is recorded.
 tests/e2e/test_classroom_browser.py runs the browser scenario and asserts the behaviour (queueing,
 isolation); timings are only recorded here.
 """
@@ -345,6 +348,9 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
     env = {"IMGAI_MODELS": str(tmp / "models"), "IMGAI_DATA": str(tmp / "data")}
     if backend == "ray":
         env.update(IMGAI_JOBS="ray", IMGAI_RAY_CPUS=str(os.cpu_count()))
+    if root is not None:   # the old commit as it was installed: without the speed-ups it did not require
+        from code_at_commit import env_as_installed_at
+        env.update(env_as_installed_at(root, tmp))
     log = open(tmp / f"server-{backend}{'-old' if root else ''}.log", "w")
     proc, url = start_app(env, log, cwd=root)
     try:
@@ -392,6 +398,12 @@ def run_backend(backend: str, sessions: int, epochs: float, timeout: float, tmp:
         log.close()
 
 
+def event_loop(tmp: Path, backend: str, old: bool = False) -> str:
+    """Which event loop that server ran on, from its log (Streamlit names the loop's thread: uvloop_0, asyncio_0)."""
+    text = (tmp / f"server-{backend}{'-old' if old else ''}.log").read_text(errors="replace")
+    return "uvloop" if "uvloop_0" in text or "event loop uvloop" in text else "asyncio"
+
+
 def compare_old(ref: str, backend: str, sessions: int, epochs: float, timeout: float, tmp: Path, rounds: int) -> dict:
     """The headless class and the classes with one browser on the server of commit `ref` (a git worktree)."""
     import subprocess
@@ -402,7 +414,8 @@ def compare_old(ref: str, backend: str, sessions: int, epochs: float, timeout: f
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
     one = {"rounds": len(r["one_browser"]), **{k: _stats([o[k] for o in r["one_browser"]]) for k in r["one_browser"][0]}}
-    return {"commit": ref, "headless": summarise(r["headless"]), "one_browser": one}
+    return {"commit": ref, "event_loop": event_loop(tmp, backend, old=True), "headless": summarise(r["headless"]),
+            "one_browser": one}
 
 
 def old_rows(sessions: int, backend: str, ref: str, old: dict) -> list:
@@ -478,7 +491,7 @@ def main():
                 "headless": {"summary": h, "raw": {k: v for k, v in r["headless"].items() if k != "poll_s"}},
                 "one_browser": {"summary": one, "raw": r["one_browser"]},
                 "browsers": {"summary": b, "raw": {k: v for k, v in r["browsers"].items() if k != "job_ids"}},
-                "memory": r["memory"]}
+                "memory": r["memory"], "event_loop": event_loop(Path(tmp), backend)}
             print(backend, "browsers", b, flush=True)
             rows += readme_rows(sessions, backend, h, b, one, r["memory"])
             if a.old and not a.dry_run:

@@ -5,6 +5,7 @@ or exported checkout): the caller then leaves the comparison out and says so.
     vision = module_at(ref, "imgai/vision.py", as_name="imgai.vision")  # old folder.py imports it by that name
 """
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,3 +34,24 @@ def module_at(ref: str, path: str, as_name: str | None = None):
             setattr(sys.modules[package], leaf, module)
     spec.loader.exec_module(module)
     return module
+
+
+# Packages that change how the app runs merely by being installed (uvicorn takes its C event loop and HTTP parser
+# when they import): an older checkout whose requirements.txt does not list one runs without it, as it would
+# have been installed, so a comparison in the same run measures that commit as it shipped.
+OPTIONAL_SPEEDUPS = ("uvloop", "httptools")
+
+
+def env_as_installed_at(tree: Path, scratch: Path) -> dict:
+    """Environment variables for a server started from the checkout `tree`: PYTHONPATH gets a folder whose
+    stand-ins make `import uvloop` (and the others of OPTIONAL_SPEEDUPS) fail for those its requirements.txt
+    does not list. Empty when it lists them all."""
+    listed = (tree / "requirements.txt").read_text() if (tree / "requirements.txt").exists() else ""
+    missing = [m for m in OPTIONAL_SPEEDUPS if m not in listed]
+    if not missing:
+        return {}
+    shims = scratch / f"not-installed-at-{tree.name}"
+    shims.mkdir(parents=True, exist_ok=True)
+    for m in missing:
+        (shims / f"{m}.py").write_text(f'raise ImportError("{m} was not a requirement at this commit")\n')
+    return {"PYTHONPATH": os.pathsep.join([str(shims), *filter(None, [os.environ.get("PYTHONPATH")])])}
