@@ -26,6 +26,7 @@ HEADLINES = [
     ("classroom-30-ray", "class of 30 (ray): runs refused / waited in line / finished"),
     ("classroom-30-ray", "class of 30 (ray): server's answer, first page"),
     ("classroom-30-ray", "class of 30 (ray): one student's Chromium among 29 headless classmates"),
+    ("classroom-30-ray", "class of 30 (ray) at "),
     ("first_visit", "First visitor on a fresh `streamlit run app.py`"),
     ("first_visit-ray", "First visitor on a fresh `streamlit run app.py` with jobs on Ray"),
     ("gan-shipped", "digits-cdcgan: samples read as the asked digit"),
