@@ -218,6 +218,37 @@ def test_inside_the_network_for_a_digit(models):
     assert "the 32 most active shown" in next(m.value for m in at.markdown if m.value.startswith("**Layer 1"))
 
 
+def test_inside_the_network_shows_each_layers_strongest_maps_pixel_for_pixel(models, digit_ckpt, monkeypatch):
+    """Each layer's picture is its maps themselves, recomputed here from the checkpoint: lossless (handed to the
+    page as an array, Streamlit re-encoded the tiles as a JPEG), and the same again on the next page run (the
+    pictures are kept per picture and per maps-per-layer, not redrawn on every run)."""
+    from streamlit.testing.v1 import app_test as app_test_module
+    from test_latent_page import RecordingStorage, pixels
+    from imgai.data.datasets import load_dataset
+    from imgai.inference.explain import activation_maps, maps_to_uint8, strongest
+    from ui.classify.inside import _grid
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    at = start()
+    pick = next(s for s in at.selectbox if s.label == "Picture")
+    pick.set_value(next(o for o in pick.options if o.startswith("example: a 7")))
+    at.run()
+    assert not at.exception, at.exception
+
+    d = load_dataset("digits")
+    seven = next(x for x, y in zip(d.val_x, d.val_y.tolist()) if d.class_names[y] == "7")
+    clf = load_classifier(digit_ckpt)
+    layers = activation_maps(clf.model, clf.prepare(Image.fromarray(seven[0].numpy()).convert("RGB")))
+    expected = [_grid(maps_to_uint8(layer.maps)[strongest(layer.maps, 16)]) for layer in layers]
+    for _ in range(2):   # and once more: a run that only redraws the page shows the same pictures
+        inside = next(t for t in at.tabs if "Inside the network" in t.label)
+        shown = [pixels(img.proto.imgs[0].url) for img in inside.get("image")][-len(layers):]
+        for got, want in zip(shown, expected):
+            assert got.shape[:2] == want.shape[:2]
+            assert np.array_equal(got if got.ndim == want.ndim else got[..., 0], want)
+        at.run()
+        assert not at.exception, at.exception
+
+
 def test_canvas_picture_reads_both_backgrounds():
     from ui.classify.draw import canvas_picture
     assert canvas_picture(None) is None

@@ -2,6 +2,8 @@
 picture, the first layer's learned filters and the activation maps every convolution layer produces."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import streamlit as st
 
@@ -19,16 +21,25 @@ GRID_COLS = 8
 
 
 @st.cache_resource(show_spinner=False)
-def _example_digits() -> dict[str, np.ndarray]:
-    """One bundled MNIST digit per class, from the validation split (label → uint8 28×28)."""
+def _example_digits() -> dict[str, Image.Image]:
+    """One bundled MNIST digit per class, from the validation split (label → RGB picture). The same picture
+    objects every run: what a session has already looked inside is keyed by them (inside_section)."""
     from imgai.data.datasets import load_dataset
     d = load_dataset("digits")
     out = {}
     for x, y in zip(d.val_x, d.val_y.tolist()):
         name = d.class_names[y]
         if name not in out:
-            out[name] = x[0].numpy()
+            out[name] = Image.fromarray(x[0].numpy()).convert("RGB")
     return dict(sorted(out.items()))
+
+
+def png(pixels: np.ndarray) -> bytes:
+    """uint8 pixels as PNG bytes. st.image keeps PNG bytes as they are; handed an array it encodes a PNG,
+    then (output_format "auto", no alpha) re-encodes it as a JPEG, which smudges the crisp pixels of a map."""
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def picture_sources(clf, uploads: list[dict]) -> dict:
@@ -39,7 +50,7 @@ def picture_sources(clf, uploads: list[dict]) -> dict:
         src["your drawing"] = ("img", drawing)
     if clf.intake == "digit":
         for name, pixels in _example_digits().items():
-            src[f"example: {article(name)} {name} from the digits data set"] = ("img", Image.fromarray(pixels).convert("RGB"))
+            src[f"example: {article(name)} {name} from the digits data set"] = ("img", pixels)
     return src
 
 
@@ -95,10 +106,15 @@ def inside_section(clf, token: str, uploads: list[dict]):
     n_maps = c2.slider("Maps per layer", 8, 64, 16, step=8, key="classify_inside_n",
                        help="How many activation maps to show per layer: the most active ones first.")
     kind, payload = sources[choice]
-    x = payload if kind == "x" else clf.prepare(payload)
+    # a page run redraws every tab: what this picture gives (its input, maps, answer) is worked out once. The
+    # entry holds the picture itself, so its id cannot pass to a newer drawing while the entry is kept.
     key = ("inside", token, choice, id(payload))
-    layers = recall(key) or remember(key, activation_maps(clf.model, x))
-    pred = clf.predict_input(x)
+    seen = recall(key)
+    if seen is None:
+        x = payload if kind == "x" else clf.prepare(payload)
+        seen = remember(key, {"picture": payload, "x": x, "layers": activation_maps(clf.model, x),
+                              "pred": clf.predict_input(x)})
+    x, layers, pred = seen["x"], seen["layers"], seen["pred"]
 
     view = st.segmented_control("Show", ["Activation maps", "Step by step: the arithmetic"], required=True,
                                 default="Activation maps", key="classify_inside_view")
@@ -107,26 +123,36 @@ def inside_section(clf, token: str, uploads: list[dict]):
         st.markdown(f"The model says **{md_escape(pred['label'])}** ({pred['prob']:.0%}).")
         return arithmetic_section(clf, x, repr(key))
 
+    shown = recall(key + (n_maps,)) or remember(key + (n_maps,), _pictures(clf, x, layers, n_maps))
     with st.container(horizontal=True, wrap=True, gap="large"):
-        st.image(big_input(clf.preview(x)), caption=input_caption(clf), width=SHOW_PX)
+        st.image(shown["input"], caption=input_caption(clf), width=SHOW_PX, output_format="PNG")
         b = st.container(width="stretch")
     with b:
         st.markdown(f"The model says **{md_escape(pred['label'])}** ({pred['prob']:.0%}).")
-        filters = filters_to_uint8(clf.model)
-        n, k = filters.shape[0], filters.shape[1]
-        tiles = np.stack([upscale(f, max(1, FILTER_PX // k)) for f in filters])
-        st.image(make_grid(tiles, nrow=min(16, n), pad=6, pad_value=255),
+        n, k = shown["filters_nk"]
+        st.image(shown["filters"], output_format="PNG",
                  caption=f"First layer: its {n} learned {k}×{k} filters. Each slides over the picture; "
                          "light = positive weight, dark = negative, grey = zero.")
 
-    for i, layer in enumerate(layers):
-        idx = strongest(layer.maps, n_maps)
-        u8 = maps_to_uint8(layer.maps)[idx]
+    for i, (layer, (idx, grid)) in enumerate(zip(layers, shown["layers"])):
         with st.container(border=True):
             signed = " Grey is zero here, darker is negative (this stage ends without a ReLU)." \
                 if layer.signed else ""
             st.markdown(f"**Layer {i + 1}: {layer.describe}** — the {len(idx)} most active shown "
                         f"(map numbers {', '.join(str(j) for j in idx[:8])}{'…' if len(idx) > 8 else ''}).{signed}")
-            st.image(_grid(u8))
+            st.image(grid, output_format="PNG")
     st.caption("Early layers respond to edges and strokes; later layers, to larger parts. Maps shrink as the "
                "network pools, while their number grows.")
+
+
+def _pictures(clf, x, layers, n_maps: int) -> dict:
+    """The section's pictures as PNG bytes: the input, the first layer's filters, each layer's strongest maps."""
+    filters = filters_to_uint8(clf.model)
+    n, k = filters.shape[0], filters.shape[1]
+    tiles = np.stack([upscale(f, max(1, FILTER_PX // k)) for f in filters])
+    out = {"input": png(big_input(clf.preview(x))), "filters_nk": (n, k), "layers": [],
+           "filters": png(make_grid(tiles, nrow=min(16, n), pad=6, pad_value=255))}
+    for layer in layers:
+        idx = strongest(layer.maps, n_maps)
+        out["layers"].append((idx, png(_grid(maps_to_uint8(layer.maps)[idx]))))
+    return out
