@@ -2,6 +2,7 @@
 browser that accepts it); anything that is not one of those files, by its exact path, goes on to Streamlit."""
 import asyncio
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,24 @@ def static_dir(tmp_path):
     return tmp_path
 
 
-def call(static_dir, path, method="GET", headers=(), base_url=""):
-    """One request through the middleware: (status, headers, body, whether Streamlit was asked)."""
+def call(static_dir, path, method="GET", headers=(), base_url="", answer=None):
+    """One request through the middleware: (status, headers, body, whether Streamlit was asked). answer:
+    what the stand-in for Streamlit sends back, as (content type, body, gzipped), in two body chunks."""
     sent, passed = [], []
 
     async def streamlit(scope, receive, send):
         passed.append(scope["path"])
-        await send({"type": "http.response.start", "status": 299, "headers": []})
-        await send({"type": "http.response.body", "body": b"streamlit"})
+        if answer is None:
+            await send({"type": "http.response.start", "status": 299, "headers": []})
+            await send({"type": "http.response.body", "body": b"streamlit"})
+            return
+        kind, body, zipped = answer
+        body = gzip.compress(body) if zipped else body
+        head = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": head + ([(b"content-encoding", b"gzip")] if zipped else [])})
+        await send({"type": "http.response.body", "body": body[:5], "more_body": True})
+        await send({"type": "http.response.body", "body": body[5:]})
 
     async def send(msg):
         sent.append(msg)
@@ -38,7 +49,7 @@ def call(static_dir, path, method="GET", headers=(), base_url=""):
     app = StaticAssets(streamlit, None if static_dir is None else str(static_dir), base_url)
     scope = {"type": "http", "method": method, "path": path, "headers": [(k.encode(), v.encode()) for k, v in headers]}
     asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"], bool(passed)
+    return sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:]), bool(passed)
 
 
 def test_a_bundle_is_served_as_its_file_and_gzipped_only_when_accepted(static_dir):
@@ -79,3 +90,52 @@ def test_the_apps_server_serves_streamlits_real_bundles_from_memory():
     bundle = next((root / "static" / "js").glob("index.*.js"))
     status, _, body, passed = call(None, "/" + bundle.relative_to(root).as_posix())
     assert status == 200 and not passed and body == bundle.read_bytes()
+
+
+INDEX = b'<html><head><script type="module" src="./static/js/index.abc123.js"></script></head><body></body></html>'
+
+
+@pytest.fixture
+def lazy_modules(static_dir):
+    """A frontend whose Radio module imports two more (one of them already named by index.html)."""
+    js = static_dir / "static" / "js"
+    (js / "Radio.r4d10.js").write_text('import{a as e}from"./useField.f1e1d.js";import"./index.abc123.js";')
+    (js / "useField.f1e1d.js").write_text("export const a=1;")
+    (js / "Unused.u5ed.js").write_text("export const b=2;")
+    (static_dir / "index.html").write_bytes(INDEX)
+    return static_dir
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_streamlits_page_names_the_first_pages_modules_up_front(lazy_modules, zipped):
+    """index.html, wherever Streamlit answers with it ("/" and each page's address), gets modulepreload links for
+    the modules the Train page's elements need and what they import: fetched with the first wave, not after
+    the first elements arrive. A module index.html names already, or that no first-page element needs, is not
+    added; the length header matches the new body."""
+    for path in ("/", "/classify"):
+        status, head, body, passed = call(lazy_modules, path, answer=(b"text/html", INDEX, zipped))
+        page = gzip.decompress(body) if zipped else body
+        assert status == 200 and passed and int(head[b"content-length"]) == len(body)
+        links = re.findall(rb'<link rel="modulepreload" crossorigin href="([^"]+)">', page)
+        assert links == [b"./static/js/Radio.r4d10.js", b"./static/js/useField.f1e1d.js"]
+        assert re.sub(rb'<link rel="modulepreload"[^>]*>', b"", page) == INDEX   # nothing else changed
+
+
+def test_other_pages_and_files_go_out_as_streamlit_sent_them(lazy_modules):
+    """A custom component's own HTML, or any other response, is passed on unchanged."""
+    other = b"<html><head></head><body>a drawing canvas</body></html>"
+    assert call(lazy_modules, "/component/canvas/index.html", answer=(b"text/html", other, False))[2] == other
+    assert call(lazy_modules, "/_stcore/health", answer=(b"text/plain", b"ok", False))[2] == b"ok"
+    assert call(lazy_modules, "/", answer=(b"application/json", INDEX, False))[2] == INDEX
+
+
+def test_the_real_streamlit_index_preloads_the_train_pages_widgets():
+    """Against Streamlit's own files: every first-page element kind is found (a Streamlit that renamed one
+    would silently lose its preload) and each named file exists."""
+    from streamlit import file_util
+    from ui.static_assets import FIRST_PAGE_MODULES, preload_links
+    root = Path(file_util.get_static_dir())
+    hrefs = preload_links(root, (root / "index.html").read_bytes())
+    names = [h.rsplit("/", 1)[-1] for h in hrefs]
+    assert all(any(n.startswith(m + ".") for n in names) for m in FIRST_PAGE_MODULES), names
+    assert all((root / h).is_file() for h in hrefs)

@@ -11,15 +11,22 @@ bytes are read and compressed the first time any visitor asks for them; every la
 copy (gzip where the browser accepts it: a quarter of the bytes over a classroom's Wi-Fi, at no CPU per visit;
 Streamlit itself leaves them uncompressed because compressing them on every request cost too much).
 
+Streamlit's own index.html, whichever address it answers with it ("/", a page's address), goes out with
+modulepreload links for the lazily loaded modules of the Train page's widgets (FIRST_PAGE_MODULES) and what they
+import: the browser fetches them with the first wave instead of after the websocket's first elements, a serial
+round trip less for every first visit (bench/bench_classroom.py). Any other response goes out as Streamlit sent it.
+
 Only files that exist under Streamlit's static folder when the server starts are served here, looked up by
 their exact URL path (no path is ever joined or resolved from the request); anything else, a range request
-or a method other than GET and HEAD goes on to Streamlit unchanged, as do index.html and the other no-cache
+or a method other than GET and HEAD goes on to Streamlit unchanged, as do index.html (its answer rewritten as above)
+and the other no-cache
 documents.
 """
 import asyncio
 import gzip
 import mimetypes
 import os
+import re
 from pathlib import Path
 
 from streamlit import config, file_util
@@ -46,6 +53,43 @@ def asset_index(static_dir: str | None = None, base_url: str | None = None) -> d
     return index
 
 
+# The frontend draws each kind of element with its own lazily loaded module, fetched only once the page's first
+# elements have come over the websocket: on a busy server a second, serial wave of requests. These are the
+# kinds the default page (Train) draws in its first run; index.html names them (and what they import) up
+# front as modulepreload links, so the browser fetches them with the first wave. The names are Streamlit's
+# source files, kept in the hashed file names; one Streamlit no longer has is skipped.
+FIRST_PAGE_MODULES = ("Radio", "Selectbox", "NumberInput", "Slider", "Checkbox", "Button", "Multiselect",
+                      "ImageList")
+_IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.$-]+\.js)"')   # static imports between the bundles
+
+
+def preload_links(static_dir: Path, index_html: bytes, names=FIRST_PAGE_MODULES) -> list[str]:
+    """The modules (and everything they import) that index.html does not name yet, as hrefs like index.html's."""
+    js = static_dir / "static" / "js"
+    if not js.is_dir():
+        return []
+    files = {p.name for p in js.iterdir()}
+    todo = [f for n in names for f in sorted(files) if f.startswith(n + ".") and f.count(".") == 2]
+    named = set(re.findall(rb'\./static/js/([\w.$-]+\.js)', index_html))
+    seen, out = set(), []
+    while todo:
+        f = todo.pop(0)
+        if f in seen or f.encode() in named or f not in files:
+            continue
+        seen.add(f)
+        out.append(f"./static/js/{f}")
+        todo += [m.decode() for m in _IMPORT.findall((js / f).read_bytes())]
+    return out
+
+
+def with_preloads(index_html: bytes, hrefs: list[str]) -> bytes:
+    """index.html with modulepreload links for hrefs, just before </head> (unchanged if it has none)."""
+    if not hrefs or b"</head>" not in index_html:
+        return index_html
+    links = "".join(f'<link rel="modulepreload" crossorigin href="{h}">' for h in hrefs).encode()
+    return index_html.replace(b"</head>", links + b"</head>", 1)
+
+
 class _Asset:
     def __init__(self, path: Path):
         self.body = path.read_bytes()
@@ -62,10 +106,18 @@ class StaticAssets:
         self.app = app
         self._index = asset_index(static_dir, base_url)
         self._loaded: dict[str, _Asset] = {}
+        root = Path(static_dir or file_util.get_static_dir())
+        try:
+            self._page = (root / "index.html").read_bytes()
+            self._hinted = with_preloads(self._page, preload_links(root, self._page))
+        except OSError:
+            self._page = self._hinted = b""
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path not in self._index or scope["method"] not in ("GET", "HEAD"):
+            if scope["type"] == "http" and scope["method"] == "GET" and self._hinted != self._page:
+                send = _PageWithPreloads(send, self._page, self._hinted)   # "/" and every page's address
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
@@ -87,3 +139,40 @@ class StaticAssets:
             out.append((b"content-encoding", b"gzip"))
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+class _PageWithPreloads:
+    """A send() that swaps Streamlit's own index.html, whenever a response is exactly that file (plain or
+    gzipped), for the copy with the preload links; every other response goes out as it came."""
+
+    def __init__(self, send, page: bytes, hinted: bytes):
+        self._send, self._page, self._hinted = send, page, hinted
+        self._start, self._body = None, []
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if headers.get(b"content-type", b"").startswith(b"text/html") and message.get("status") == 200:
+                self._start = message   # held until the body shows whether it is index.html
+                return
+        elif message["type"] == "http.response.body" and self._start is not None:
+            self._body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            await self._swap(b"".join(self._body))
+            return
+        await self._send(message)
+
+    async def _swap(self, body: bytes):
+        start, self._start = self._start, None
+        headers = [(k, v) for k, v in start.get("headers", [])]
+        zipped = dict(headers).get(b"content-encoding") == b"gzip"
+        try:
+            plain = gzip.decompress(body) if zipped else body
+        except (OSError, EOFError):
+            plain = None
+        if plain == self._page:
+            body = gzip.compress(self._hinted, 6, mtime=0) if zipped else self._hinted
+            headers = [(k, str(len(body)).encode() if k == b"content-length" else v) for k, v in headers]
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
