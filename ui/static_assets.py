@@ -18,9 +18,8 @@ round trip less for every first visit (bench/bench_classroom.py). Any other resp
 
 Only files that exist under Streamlit's static folder when the server starts are served here, looked up by
 their exact URL path (no path is ever joined or resolved from the request); anything else, a range request
-or a method other than GET and HEAD goes on to Streamlit unchanged, as do index.html (its answer rewritten as above)
-and the other no-cache
-documents.
+or a method other than GET and HEAD goes on to Streamlit unchanged, as do index.html (its answer rewritten as
+above) and the other no-cache documents.
 """
 import asyncio
 import gzip
