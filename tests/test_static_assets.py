@@ -66,7 +66,7 @@ def test_a_bundle_is_served_as_its_file_and_gzipped_only_when_accepted(static_di
     assert body == b""
 
 
-@pytest.mark.parametrize("path", ["/", "/index.html", "/secret.txt", "/static/js/missing.js",
+@pytest.mark.parametrize("path", ["/index.html", "/classify", "/secret.txt", "/static/js/missing.js",
                                   "/static/js/../../secret.txt", "/static/js/%2e%2e/%2e%2e/secret.txt",
                                   "//static/js/index.abc123.js", "/static/js/index.abc123.js/"])
 def test_everything_else_goes_on_to_streamlit(static_dir, path):
@@ -112,10 +112,11 @@ def test_streamlits_page_names_the_first_pages_modules_up_front(lazy_modules, zi
     the modules the Train page's elements need and what they import: fetched with the first wave, not after
     the first elements arrive. A module index.html names already, or that no first-page element needs, is not
     added; the length header matches the new body."""
+    accept = [("Accept-Encoding", "gzip")] if zipped else []
     for path in ("/", "/classify"):
-        status, head, body, passed = call(lazy_modules, path, answer=(b"text/html", INDEX, zipped))
+        status, head, body, passed = call(lazy_modules, path, headers=accept, answer=(b"text/html", INDEX, zipped))
         page = gzip.decompress(body) if zipped else body
-        assert status == 200 and passed and int(head[b"content-length"]) == len(body)
+        assert status == 200 and passed == (path != "/") and int(head[b"content-length"]) == len(body)
         links = re.findall(rb'<link rel="modulepreload" crossorigin href="([^"]+)">', page)
         assert links == [b"./static/js/Radio.r4d10.js", b"./static/js/useField.f1e1d.js"]
         assert re.sub(rb'<link rel="modulepreload"[^>]*>', b"", page) == INDEX   # nothing else changed
@@ -126,7 +127,7 @@ def test_other_pages_and_files_go_out_as_streamlit_sent_them(lazy_modules):
     other = b"<html><head></head><body>a drawing canvas</body></html>"
     assert call(lazy_modules, "/component/canvas/index.html", answer=(b"text/html", other, False))[2] == other
     assert call(lazy_modules, "/_stcore/health", answer=(b"text/plain", b"ok", False))[2] == b"ok"
-    assert call(lazy_modules, "/", answer=(b"application/json", INDEX, False))[2] == INDEX
+    assert call(lazy_modules, "/classify", answer=(b"application/json", INDEX, False))[2] == INDEX
 
 
 def test_the_real_streamlit_index_preloads_the_train_pages_widgets():
@@ -139,3 +140,16 @@ def test_the_real_streamlit_index_preloads_the_train_pages_widgets():
     names = [h.rsplit("/", 1)[-1] for h in hrefs]
     assert all(any(n.startswith(m + ".") for n in names) for m in FIRST_PAGE_MODULES), names
     assert all((root / h).is_file() for h in hrefs)
+
+
+def test_the_apps_address_is_answered_from_memory_and_revalidated(lazy_modules):
+    """"/" (or the base URL's root) is the page a whole class opens at once: it never waits for Streamlit's file
+    serving. no-cache as Streamlit sends it, so a browser revalidates it and gets a 304 while it is unchanged."""
+    status, head, page, passed = call(lazy_modules, "/")
+    assert (status, passed) == (200, False) and b"Radio.r4d10.js" in page and head[b"cache-control"] == b"no-cache"
+    assert head[b"content-type"] == b"text/html; charset=utf-8" and int(head[b"content-length"]) == len(page)
+    status, _, body, passed = call(lazy_modules, "/", headers=[("If-None-Match", head[b"etag"].decode())])
+    assert (status, body, passed) == (304, b"", False)
+    assert call(lazy_modules, "/", method="HEAD")[2] == b""
+    assert call(lazy_modules, "/class-3b/", base_url="/class-3b/")[2] == page
+    assert call(lazy_modules, "/", method="POST")[3]

@@ -23,6 +23,7 @@ above) and the other no-cache documents.
 """
 import asyncio
 import gzip
+import hashlib
 import mimetypes
 import os
 import re
@@ -39,11 +40,16 @@ CACHE_CONTROL = f"public, immutable, max-age={MAX_AGE}".encode()
 COMPRESSIBLE = (".js", ".css", ".json", ".svg", ".map", ".txt", ".ttf")   # woff2, png: already compressed
 
 
+def url_prefix(base_url: str | None = None) -> str:
+    """The server's base URL path as a prefix: "" for the root, "/class-3b" under server.baseUrlPath."""
+    prefix = "/" + (base_url if base_url is not None else config.get_option("server.baseUrlPath") or "").strip("/")
+    return prefix.rstrip("/")
+
+
 def asset_index(static_dir: str | None = None, base_url: str | None = None) -> dict[str, Path]:
     """URL path → file, for every file under the static folder's static/ (the content-hashed bundles)."""
     root = Path(static_dir or file_util.get_static_dir())
-    prefix = "/" + (base_url if base_url is not None else config.get_option("server.baseUrlPath") or "").strip("/")
-    prefix = prefix.rstrip("/")
+    prefix = url_prefix(base_url)
     index = {}
     for folder, _, files in os.walk(root / "static"):
         for name in files:
@@ -111,9 +117,16 @@ class StaticAssets:
             self._hinted = with_preloads(self._page, preload_links(root, self._page))
         except OSError:
             self._page = self._hinted = b""
+        # the app's own address: the page every visitor opens first, answered here from memory as well
+        self._home = url_prefix(base_url) + "/"
+        self._home_gzipped = gzip.compress(self._hinted, 6, mtime=0)
+        self._home_etag = b'"' + hashlib.md5(self._hinted, usedforsecurity=False).hexdigest().encode() + b'"'
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == self._home and self._page and scope["method"] in ("GET", "HEAD"):
+            await self._send_home(scope, send)
+            return
         if path not in self._index or scope["method"] not in ("GET", "HEAD"):
             if scope["type"] == "http" and scope["method"] == "GET" and self._hinted != self._page:
                 send = _PageWithPreloads(send, self._page, self._hinted)   # "/" and every page's address
@@ -134,6 +147,26 @@ class StaticAssets:
         body = asset.gzipped if zipped else asset.body
         out = [(b"content-type", asset.type), (b"content-length", str(len(body)).encode()),
                (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept-Encoding")]
+        if zipped:
+            out.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": 200, "headers": out})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+    async def _send_home(self, scope, send):
+        """index.html (with the preload links) as Streamlit sends it, no-cache, revalidated by its ETag. Streamlit's
+        FileResponse takes thread-pool hops to stat and read the file; under a class's load the page itself
+        then waited half a second for the interpreter lock (a local probe)."""
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        out = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache"),
+               (b"etag", self._home_etag), (b"vary", b"Accept-Encoding")]
+        if self._home_etag in headers.get(b"if-none-match", b""):
+            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        zipped = b"gzip" in headers.get(b"accept-encoding", b"")
+        body = self._home_gzipped if zipped else self._hinted
+        out.append((b"content-length", str(len(body)).encode()))
         if zipped:
             out.append((b"content-encoding", b"gzip"))
         await send({"type": "http.response.start", "status": 200, "headers": out})
