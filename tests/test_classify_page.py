@@ -249,6 +249,34 @@ def test_inside_the_network_shows_each_layers_strongest_maps_pixel_for_pixel(mod
         assert not at.exception, at.exception
 
 
+def test_a_result_cards_pictures_are_the_models_input_and_heat_map_pixel_for_pixel(models, digit_ckpt, monkeypatch):
+    """The card shows exactly what the model read and where it looked, recomputed here from the checkpoint
+    (lossless: handed arrays, Streamlit re-encoded them as JPEG on every run), on this run and the next."""
+    from streamlit.testing.v1 import app_test as app_test_module
+    from test_latent_page import RecordingStorage, pixels
+    from imgai.data.datasets import load_dataset
+    from imgai.inference.explain import explain_image, overlay
+    from ui.classify.results import SHOW_PX, big_input
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    d = load_dataset("digits")
+    photo = Image.fromarray(255 - d.val_x[3, 0].numpy()).resize((112, 112)).convert("RGB")  # dark ink on white
+    at = start()
+    at.file_uploader(key="classify_files").set_value([("digit.png", png(photo), "image/png")])
+    at.run()
+    assert not at.exception, at.exception
+    out = explain_image(load_classifier(digit_ckpt), open_image(png(photo)), "grad-cam")
+    want = {"what the model reads": big_input(out["input"]),
+            "where it looked": overlay(out["input"], out["heat"], size=SHOW_PX)}
+    for _ in range(2):
+        photos = next(t for t in at.tabs if "Classify photos" in t.label)
+        shown = {im.caption: pixels(im.url) for img in photos.get("image") for im in img.proto.imgs}
+        for start_, pic in want.items():
+            got = next(v for c, v in shown.items() if c.startswith(start_))
+            assert np.array_equal(got if got.ndim == pic.ndim else got[..., 0], pic), start_
+        at.run()
+        assert not at.exception, at.exception
+
+
 def test_canvas_picture_reads_both_backgrounds():
     from ui.classify.draw import canvas_picture
     assert canvas_picture(None) is None

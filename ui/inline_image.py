@@ -1,6 +1,8 @@
-"""Pictures that a live view redraws every second, handed to st.image inside the page's own message.
+"""Pictures handed to st.image ready-made: inside the page's own message for what a live view redraws every
+second, and as PNG bytes encoded once for what every page run draws again.
 
     st.image(inline_png(pil_image), caption=...)
+    st.image(png_bytes(pixels), output_format="PNG")    # kept by the caller, drawn on every run
 
 st.image stores bytes as a media file that the browser fetches by URL (/media/<hash>.png) after the element
 arrives. A fragment that draws a new picture at the same place drops the old file when its run ends, so a
@@ -21,3 +23,13 @@ def inline_png(img: Image.Image, **save_options) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG", **save_options)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def png_bytes(pixels) -> bytes:
+    """uint8 pixels (or a picture) as PNG bytes. st.image keeps PNG bytes as they are when told output_format="PNG";
+    handed an array it encodes a PNG and then, with output_format "auto" and no alpha, re-encodes it as a JPEG on
+    every run: CPU each time, and smudged edges on the crisp pixels of a 28x28 input or an activation map."""
+    img = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

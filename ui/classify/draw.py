@@ -59,9 +59,9 @@ def draw_section(weights: str, method: str):
         p = out["prediction"]
         st.markdown(f"### It's {article(p['label'])} **{md_escape(p['label'])}** · {p['prob']:.0%} sure")
         with st.container(horizontal=True, wrap=True, gap="medium"):
-            st.image(big_input(out["input"]), caption=input_caption(clf), width=SHOW_PX)
+            st.image(big_input(out["input"]), caption=input_caption(clf), width=SHOW_PX, output_format="PNG")
             how = "Grad-CAM" if method == "grad-cam" else "input gradients"
             st.image(overlay(out["input"], out["heat"], size=SHOW_PX), caption=f"where it looked ({how})",
-                     width=SHOW_PX)
+                     width=SHOW_PX, output_format="PNG")   # "auto" would make a JPEG of the crisp pixels
         with st.container(width=CHART_PX):
             top_chart(p["top"], key="top5-draw")

@@ -51,7 +51,7 @@ def _strip(fmap, xy):
         for i in idx:
             wrong = "" if fmap.labels[i] == fmap.predicted[i] else f" → read {names[fmap.predicted[i]]}"
             st.image(np.kron(fmap.images[i], np.ones((3, 3) + (1,) * (fmap.images[i].ndim - 2), np.uint8)),
-                     caption=clean(f"{names[fmap.labels[i]]}{wrong}", 40), width=84)
+                     caption=clean(f"{names[fmap.labels[i]]}{wrong}", 40), width=84, output_format="PNG")
 
 
 def map_section(clf, token: str, uploads: list[dict]):

@@ -2,8 +2,6 @@
 picture, the first layer's learned filters and the activation maps every convolution layer produces."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import streamlit as st
 
@@ -12,6 +10,7 @@ from PIL import Image
 from imgai.inference.explain import activation_maps, filters_to_uint8, maps_to_uint8, strongest
 from imgai.grids import make_grid, upscale
 from ui.classify.results import SHOW_PX, big_input, input_caption, md_escape, recall, remember
+from ui.inline_image import png_bytes as png
 from ui.safe_text import clean
 from ui.wording import article
 
@@ -32,14 +31,6 @@ def _example_digits() -> dict[str, Image.Image]:
         if name not in out:
             out[name] = Image.fromarray(x[0].numpy()).convert("RGB")
     return dict(sorted(out.items()))
-
-
-def png(pixels: np.ndarray) -> bytes:
-    """uint8 pixels as PNG bytes. st.image keeps PNG bytes as they are; handed an array it encodes a PNG,
-    then (output_format "auto", no alpha) re-encodes it as a JPEG, which smudges the crisp pixels of a map."""
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def picture_sources(clf, uploads: list[dict]) -> dict:

@@ -5,6 +5,7 @@ Uploads are decoded in memory (imgai.data.intake.open_image on the bytes) and ne
 """
 from __future__ import annotations
 
+import io
 from collections import OrderedDict
 
 import plotly.graph_objects as go
@@ -19,6 +20,7 @@ from imgai.grids import upscale
 from imgai.data.intake import ImageError, open_image
 from ui.charts import CHART_CONFIG, COLORS
 from ui.export import export_panel, from_weights
+from ui.inline_image import png_bytes
 from ui.lesson_link import Field, LessonLink
 from ui.saved_models import PICKER_CAPTION, cached_classifier, classifier_options
 from ui.safe_text import clean, md, md_line, plot
@@ -191,12 +193,30 @@ def result_card(clf, r: dict, key: str, method: str, show_photo: bool = True):
         # fixed-size pictures in a wrapping row: on a narrow screen the chart moves below, never on top
         with st.container(horizontal=True, wrap=True, gap="medium"):
             if show_photo:
-                st.image(r["thumb"], caption="your picture", width=SHOW_PX)
-            st.image(big_input(r["input"]), caption=input_caption(clf), width=SHOW_PX)
+                st.image(_encoded(r, "thumb", "JPEG"), caption="your picture", width=SHOW_PX, output_format="JPEG")
+            st.image(_encoded(r, "input", "PNG", big_input), caption=input_caption(clf), width=SHOW_PX,
+                     output_format="PNG")
             how = "Grad-CAM" if method == "grad-cam" else "input gradients"
-            st.image(r["overlay"], caption=f"where it looked ({how}): red = most", width=SHOW_PX)
+            st.image(_encoded(r, "overlay", "PNG"), caption=f"where it looked ({how}): red = most", width=SHOW_PX,
+                     output_format="PNG")
             with st.container(width=CHART_PX):
                 top_chart(p["top"], key=key)
+
+
+def _encoded(r: dict, field: str, fmt: str, prepare=None) -> bytes:
+    """A card's picture as file bytes, encoded once and kept in its (cached) record: every page run draws every
+    card again. The photo stays a JPEG; the model's input and the heat map are PNG, pixel for pixel."""
+    key = f"{field}_{fmt.lower()}"
+    if key not in r:
+        pixels = prepare(r[field]) if prepare else r[field]
+        if fmt == "PNG":
+            r[key] = png_bytes(pixels)
+        else:
+            buf = io.BytesIO()
+            pic = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+            pic.convert("RGB").save(buf, format="JPEG", quality=90)
+            r[key] = buf.getvalue()
+    return r[key]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Looking at the pictures this model learned from…")
