@@ -423,8 +423,9 @@ def old_rows(sessions: int, backend: str, ref: str, old: dict) -> list:
 
     def sec(x):
         return "no answer" if x["median"] is None else f"{x['median']:.1f} s ({x['max']:.1f} s)"
-    return [(f"class of {sessions} ({backend}) at {ref}, the same run: one Chromium's Start usable / server's first "
-             f"page answer (median (worst))", f"{sec(one['start_usable_s'])} / {h['page_ready_s']['median']:.2f} s "
+    loop = f", as installed then ({old['event_loop']} event loop)" if old.get("event_loop") else ""
+    return [(f"class of {sessions} ({backend}) at {ref}{loop}, the same run: one Chromium's Start usable / server's "
+             f"first page answer (median (worst))", f"{sec(one['start_usable_s'])} / {h['page_ready_s']['median']:.2f} s "
              f"({h['page_ready_s']['max']:.2f} s)")]
 
 
