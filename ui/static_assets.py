@@ -11,10 +11,11 @@ bytes are read and compressed the first time any visitor asks for them; every la
 copy (gzip where the browser accepts it: a quarter of the bytes over a classroom's Wi-Fi, at no CPU per visit;
 Streamlit itself leaves them uncompressed because compressing them on every request cost too much).
 
-Streamlit's own index.html, whichever address it answers with it ("/", a page's address), goes out with
-modulepreload links for the lazily loaded modules of the Train page's widgets (FIRST_PAGE_MODULES) and what they
-import: the browser fetches them with the first wave instead of after the websocket's first elements, a serial
-round trip less for every first visit (bench/bench_classroom.py). Any other response goes out as Streamlit sent it.
+Streamlit's own index.html goes out with modulepreload links for the lazily loaded modules of the Train page's
+widgets (FIRST_PAGE_MODULES) and what they import: the browser fetches them with the first wave instead of after
+the websocket's first elements, a serial round trip less for every first visit (bench/bench_classroom.py). The
+app's own address ("/") is answered here, from memory; at a page's address (/classify) Streamlit answers and
+its index.html is swapped on the way out. Any other response goes out as Streamlit sent it.
 
 Only files that exist under Streamlit's static folder when the server starts are served here, looked up by
 their exact URL path (no path is ever joined or resolved from the request); anything else, a range request
@@ -129,7 +130,7 @@ class StaticAssets:
             return
         if path not in self._index or scope["method"] not in ("GET", "HEAD"):
             if scope["type"] == "http" and scope["method"] == "GET" and self._hinted != self._page:
-                send = _PageWithPreloads(send, self._page, self._hinted)   # "/" and every page's address
+                send = _PageWithPreloads(send, self._page, self._hinted)   # a page's address, /classify…
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
@@ -151,7 +152,6 @@ class StaticAssets:
             out.append((b"content-encoding", b"gzip"))
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
-
 
     async def _send_home(self, scope, send):
         """index.html (with the preload links) as Streamlit sends it, no-cache, revalidated by its ETag. Streamlit's
