@@ -114,7 +114,10 @@ def inside_section(clf, token: str, uploads: list[dict]):
         st.markdown(f"The model says **{md_escape(pred['label'])}** ({pred['prob']:.0%}).")
         return arithmetic_section(clf, x, repr(key))
 
-    shown = recall(key + (n_maps,)) or remember(key + (n_maps,), _pictures(clf, x, layers, n_maps))
+    pictures = seen.setdefault("pictures", {})   # per maps-per-layer, in the entry that holds the picture
+    if n_maps not in pictures:
+        pictures[n_maps] = _pictures(clf, x, layers, n_maps)
+    shown = pictures[n_maps]
     with st.container(horizontal=True, wrap=True, gap="large"):
         st.image(shown["input"], caption=input_caption(clf), width=SHOW_PX, output_format="PNG")
         b = st.container(width="stretch")
