@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "e2e")]
+from code_at_commit import env_as_installed_at  # noqa: E402
 from app_server import ARGS, CHROMIUM, free_port  # noqa: E402
 from bench_classroom import MARKS_JS, _seen  # noqa: E402
 from record import add_dry_run, load_note, record  # noqa: E402
@@ -33,8 +34,11 @@ JOBS_ENV = {}   # set by main(): IMGAI_JOBS for both sides
 def _serve(script: str, cwd=ROOT):
     port = free_port()
     t0 = time.time()
+    # an older checkout runs as it was installed: without a speed-up package its requirements.txt did not list
+    shims = {} if Path(cwd) == ROOT else env_as_installed_at(Path(cwd), Path(cwd).parent)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-                             "--server.headless", "true"], cwd=cwd, env={**os.environ, "IMGAI_THREADS": "1", **JOBS_ENV},
+                             "--server.headless", "true"], cwd=cwd,
+                            env={**os.environ, "IMGAI_THREADS": "1", **JOBS_ENV, **shims},
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     while time.time() - t0 < 180:
