@@ -53,5 +53,6 @@ def env_as_installed_at(tree: Path, scratch: Path) -> dict:
     shims = scratch / f"not-installed-at-{tree.name}"
     shims.mkdir(parents=True, exist_ok=True)
     for m in missing:
-        (shims / f"{m}.py").write_text(f'raise ImportError("{m} was not a requirement at this commit")\n')
+        # ModuleNotFoundError, as for a package that is not installed: Streamlit's own start-up catches only that
+        (shims / f"{m}.py").write_text(f'raise ModuleNotFoundError("{m} was not a requirement here", name="{m}")\n')
     return {"PYTHONPATH": os.pathsep.join([str(shims), *filter(None, [os.environ.get("PYTHONPATH")])])}
