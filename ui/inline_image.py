@@ -20,16 +20,14 @@ from PIL import Image
 def inline_png(img: Image.Image, **save_options) -> str:
     """A picture → a PNG data: URL that st.image (or an <img> in a component) shows as it is, with no media
     file. save_options go to PIL's PNG writer (compress_level=1 for speed, optimize=True for size)."""
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", **save_options)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png_bytes(img, **save_options)).decode("ascii")
 
 
-def png_bytes(pixels) -> bytes:
+def png_bytes(pixels, **save_options) -> bytes:
     """uint8 pixels (or a picture) as PNG bytes. st.image keeps PNG bytes as they are when told output_format="PNG";
     handed an array it encodes a PNG and then, with output_format "auto" and no alpha, re-encodes it as a JPEG on
     every run: CPU each time, and smudged edges on the crisp pixels of a 28x28 input or an activation map."""
     img = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="PNG", **save_options)
     return buf.getvalue()

@@ -130,7 +130,7 @@ class StaticAssets:
             return
         if path not in self._index or scope["method"] not in ("GET", "HEAD"):
             if scope["type"] == "http" and scope["method"] == "GET" and self._hinted != self._page:
-                send = _PageWithPreloads(send, self._page, self._hinted)   # a page's address, /classify…
+                send = _PageWithPreloads(send, self._page, self._hinted, self._home_gzipped)   # /classify…
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
@@ -144,14 +144,8 @@ class StaticAssets:
             except OSError:   # gone since the server started (Streamlit reinstalled under it): Streamlit answers
                 await self.app(scope, receive, send)
                 return
-        zipped = asset.gzipped is not None and b"gzip" in headers.get(b"accept-encoding", b"")
-        body = asset.gzipped if zipped else asset.body
-        out = [(b"content-type", asset.type), (b"content-length", str(len(body)).encode()),
-               (b"cache-control", CACHE_CONTROL), (b"vary", b"Accept-Encoding")]
-        if zipped:
-            out.append((b"content-encoding", b"gzip"))
-        await send({"type": "http.response.start", "status": 200, "headers": out})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        await _respond(scope, send, headers, asset.body, asset.gzipped,
+                       [(b"content-type", asset.type), (b"cache-control", CACHE_CONTROL)])
 
     async def _send_home(self, scope, send):
         """index.html (with the preload links) as Streamlit sends it, no-cache, revalidated by its ETag. Streamlit's
@@ -159,26 +153,31 @@ class StaticAssets:
         then waited half a second for the interpreter lock (a local probe)."""
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         out = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache"),
-               (b"etag", self._home_etag), (b"vary", b"Accept-Encoding")]
+               (b"etag", self._home_etag)]
         if self._home_etag in headers.get(b"if-none-match", b""):
-            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.start", "status": 304, "headers": out + [(b"vary", b"Accept-Encoding")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        zipped = b"gzip" in headers.get(b"accept-encoding", b"")
-        body = self._home_gzipped if zipped else self._hinted
-        out.append((b"content-length", str(len(body)).encode()))
-        if zipped:
-            out.append((b"content-encoding", b"gzip"))
-        await send({"type": "http.response.start", "status": 200, "headers": out})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        await _respond(scope, send, headers, self._hinted, self._home_gzipped, out)
+
+
+async def _respond(scope, send, headers: dict, body: bytes, gzipped: bytes | None, out: list):
+    """A 200 with `body`, or its gzipped copy where one exists and the request accepts gzip (nothing for HEAD)."""
+    zipped = gzipped is not None and b"gzip" in headers.get(b"accept-encoding", b"")
+    sent = gzipped if zipped else body
+    out = [*out, (b"content-length", str(len(sent)).encode()), (b"vary", b"Accept-Encoding")]
+    if zipped:
+        out.append((b"content-encoding", b"gzip"))
+    await send({"type": "http.response.start", "status": 200, "headers": out})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else sent})
 
 
 class _PageWithPreloads:
     """A send() that swaps Streamlit's own index.html, whenever a response is exactly that file (plain or
     gzipped), for the copy with the preload links; every other response goes out as it came."""
 
-    def __init__(self, send, page: bytes, hinted: bytes):
-        self._send, self._page, self._hinted = send, page, hinted
+    def __init__(self, send, page: bytes, hinted: bytes, hinted_gzipped: bytes):
+        self._send, self._page, self._hinted, self._hinted_gzipped = send, page, hinted, hinted_gzipped
         self._start, self._body = None, []
 
     async def __call__(self, message):
@@ -204,7 +203,7 @@ class _PageWithPreloads:
         except (OSError, EOFError):
             plain = None
         if plain == self._page:
-            body = gzip.compress(self._hinted, 6, mtime=0) if zipped else self._hinted
+            body = self._hinted_gzipped if zipped else self._hinted
             headers = [(k, str(len(body)).encode() if k == b"content-length" else v) for k, v in headers]
         await self._send({**start, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})
